@@ -1,0 +1,1 @@
+"""The seqsent command line: a thin Click layer over the seqsent library."""

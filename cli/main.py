@@ -1,0 +1,112 @@
+"""`seqsent`: the Click group. Commands load lazily, so `seqsent --help` needs no TensorFlow.
+
+Errors a user can cause print one line and exit 1 (data/model) or 2 (usage);
+anything else is a bug and shows its traceback only with --debug.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+COMMANDS = {
+    "train": ("cli.train", "Train a recurrent classifier, evaluate it on test and export it."),
+    "evaluate": ("cli.evaluate", "Score a trained model on a test split."),
+    "predict": ("cli.predict", "Label texts with a trained model."),
+    "export": ("cli.export", "Re-export a trained model as a new SavedModel version."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        return getattr(importlib.import_module(COMMANDS[name][0]), "command")
+
+    def format_commands(self, ctx, formatter):
+        # Short help without importing each command module.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary) for name, (_, summary) in COMMANDS.items()])
+
+
+def quiet_tensorflow(debug: bool) -> None:
+    """TensorFlow's C++ start-up chatter hides the output users came for."""
+    if not debug:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import warnings
+
+        warnings.filterwarnings("ignore", category=UserWarning, module="keras")
+
+
+def import_tensorflow(ctx: click.Context) -> None:
+    """Import TensorFlow with its native start-up lines (absl, oneDNN) silenced unless --debug.
+
+    Those lines are written by C++ straight to file descriptor 2, so Python's
+    sys.stderr cannot catch them; the descriptor is pointed at /dev/null meanwhile.
+    """
+    if "tensorflow" in sys.modules or (ctx.find_root().obj or {}).get("debug"):
+        import tensorflow  # noqa: F401
+
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--debug", is_flag=True, help="Show full tracebacks and TensorFlow logs.")
+@click.version_option(package_name="seqsent", prog_name="seqsent")
+@click.pass_context
+def group(ctx, debug):
+    """Recurrent sentiment classifiers (SimpleRNN, LSTM, GRU, bidirectional), from raw text to TF Serving.
+
+    Start with `seqsent train` (bundled IMDB sample), then `seqsent evaluate` and
+    `seqsent predict` on the exported model under saved_models/.
+    """
+    ctx.obj = {"debug": debug}
+    quiet_tensorflow(debug)
+
+
+def main(argv=None) -> None:
+    from seqsent.errors import SeqsentError
+
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        result = group.main(args=argv, prog_name="seqsent", standalone_mode=False)
+        sys.exit(result if isinstance(result, int) else 0)
+    except click.exceptions.Abort:
+        click.echo("seqsent: interrupted (re-running the same train command resumes from its last finished epoch)", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except SeqsentError as exc:
+        if debug:
+            raise
+        click.echo(f"seqsent: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug, not the user's doing
+        if debug:
+            raise
+        click.echo(f"seqsent: internal error: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+                   "(run with --debug for the traceback, and please report it)", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""`seqsent train`: options -> RunConfig -> seqsent.train -> printed summary."""
+
+from __future__ import annotations
+
+import click
+
+from cli.main import import_tensorflow
+
+from cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, resolve_config
+from seqsent.config import RunConfig
+
+DEFAULTS = RunConfig()
+
+
+@click.command("train")
+@add_options(DATA_OPTIONS + TRAIN_OPTIONS)
+@click.option("--name", default=DEFAULTS.name, show_default=True, help="Model name: exports go to OUTPUT_DIR/NAME/VERSION.")
+@click.option("--output-dir", default=DEFAULTS.output_dir, show_default=True, help="Base directory of exported models.")
+@click.option("--runs-dir", default=DEFAULTS.runs_dir, show_default=True,
+              help="Where run directories (config, history, metrics, TensorBoard logs) go.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="JSON config (as saved in a run's config.json); flags given here override it.")
+@click.option("--quiet", is_flag=True, help="No per-epoch progress.")
+@click.pass_context
+def command(ctx, name, output_dir, runs_dir, config_file, quiet, **_):
+    """Train a recurrent classifier, evaluate it on the test split and export it for TF Serving.
+
+    With no options it trains a bidirectional LSTM on the bundled IMDB sample.
+    Full IMDB: --data imdb (or --data path/to/aclImdb_v1.tar.gz).
+    """
+    import_tensorflow(click.get_current_context())
+    from seqsent.api import train
+
+    config = resolve_config(ctx, DATA_OPTIONS + TRAIN_OPTIONS, config_file)
+    for key, value in (("name", name), ("output_dir", output_dir), ("runs_dir", runs_dir)):
+        if not config_file or ctx.get_parameter_source(key).name == "COMMANDLINE":
+            setattr(config, key, value)
+    config.validate()
+    if config.data.source == "sample":
+        click.echo("Training on the bundled IMDB sample (2,500 train / 2,500 test reviews). "
+                   "For the full dataset: --data imdb or --data path/to/aclImdb_v1.tar.gz")
+    report = train(config, verbose=0 if quiet else 2, on_data=_announce_data)
+    click.echo(f"\nTrained {config.model.arch} ({report.parameters:,} parameters) in {report.train_seconds:.0f} s, "
+               f"{report.epochs_run} epoch(s), {report.strategy}, global batch {report.global_batch_size}")
+    from seqsent.evaluation import format_metrics
+
+    click.echo(f"\nTest metrics ({report.split_sizes['test']:,} examples, scored on the exported SavedModel):")
+    click.echo(format_metrics(report.test_metrics))
+    click.echo(f"\nExported: {report.export_dir}")
+    click.echo(f"Run directory: {report.run_dir}  (tensorboard --logdir {report.run_dir / 'tensorboard'})")
+
+
+def _announce_data(dataset) -> None:
+    click.echo(f"Data: {dataset.description}")
+    click.echo(f"Splits: train {len(dataset.train):,} / validation {len(dataset.validation):,} / "
+               f"test {len(dataset.test):,}; classes: {', '.join(dataset.class_names)}")
+    for note in dataset.notes:
+        click.echo(f"Note: {note}")

@@ -1,0 +1,29 @@
+"""seqsent: recurrent sentiment classifiers, from raw text to TensorFlow Serving.
+
+Python API (the CLI calls the same functions):
+
+    from seqsent import RunConfig, train, evaluate, predict, export
+    report = train(RunConfig(name="demo"))
+    predict(report.export_dir, ["A wonderful film.", "Dull and far too long."])
+
+TensorFlow is imported on first use, so `import seqsent` stays fast.
+"""
+
+__version__ = "0.1.0"
+
+from seqsent.config import DataConfig, ModelConfig, RunConfig, TextConfig, TrainConfig  # noqa: E402
+
+__all__ = ["RunConfig", "DataConfig", "TextConfig", "ModelConfig", "TrainConfig",
+           "train", "evaluate", "predict", "export", "build_model", "__version__"]
+
+
+def __getattr__(name):
+    if name in ("train", "evaluate", "predict", "export"):
+        from seqsent import api
+
+        return getattr(api, name)
+    if name == "build_model":
+        from seqsent.models import build_classifier
+
+        return build_classifier
+    raise AttributeError(f"module 'seqsent' has no attribute {name!r}")

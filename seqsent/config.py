@@ -1,0 +1,196 @@
+"""One typed place for every setting of a run, shared by the CLI and the Python API.
+
+Defaults live here only: the CLI reads them for --help, the README quotes them.
+A resolved RunConfig is saved with every run and every exported model, so any
+result can be reproduced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from seqsent.errors import UsageError
+
+# --arch shorthands: name -> (cell, bidirectional)
+RECURRENT_ARCHS = {
+    "rnn": ("rnn", False),
+    "lstm": ("lstm", False),
+    "gru": ("gru", False),
+    "birnn": ("rnn", True),
+    "bilstm": ("lstm", True),
+    "bigru": ("gru", True),
+}
+CELLS = ("rnn", "lstm", "gru")
+POOLINGS = ("last", "max", "mean", "max-mean")
+TRUNCATIONS = ("pre", "post")
+STRATEGIES = ("auto", "default", "mirrored")
+
+
+@dataclass
+class DataConfig:
+    """Where the examples come from and how train is split for validation."""
+
+    source: str = "sample"
+    """'sample' (bundled IMDB sample), 'imdb' (TFDS), an aclImdb dir/.tar.gz, or a .csv/.tsv/.jsonl file."""
+    test_source: Optional[str] = None
+    """A separate table file for the test split (table sources only)."""
+    text_column: str = "text"
+    label_column: str = "label"
+    validation_fraction: float = 0.1
+    """Share of train held out (stratified) for early stopping and tuning; test is never used."""
+    test_fraction: float = 0.2
+    """Share of a single table file held out as test when no test_source is given."""
+    limit: Optional[int] = None
+    """Use at most this many train and this many test examples (stratified), for quick runs."""
+    seed: int = 1337
+
+
+@dataclass
+class TextConfig:
+    """Standardisation and vocabulary: learned from the train split only."""
+
+    max_tokens: int = 20000
+    """Vocabulary size, including the padding and out-of-vocabulary entries."""
+    sequence_length: int = 400
+    """Tokens kept per text; longer texts are truncated."""
+    truncation: str = "pre"
+    """'pre' drops tokens from the start (keeps the ending, where reviews give their verdict); 'post' keeps the start."""
+
+
+@dataclass
+class ModelConfig:
+    """An Embedding, a recurrent stack, pooling over time and a classification head."""
+
+    arch: str = "bilstm"
+    """Shorthand for cell + direction: rnn, lstm, gru, birnn, bilstm, bigru."""
+    layers: int = 1
+    units: int = 64
+    embedding_dim: int = 128
+    embedding_dropout: float = 0.2
+    """Spatial dropout on embeddings: drops whole word vectors."""
+    dropout: float = 0.2
+    """Dropout on each recurrent layer's inputs (keeps cuDNN kernels usable, unlike recurrent dropout)."""
+    pooling: str = "max-mean"
+    """How the sequence of states becomes one vector: last, max, mean or max-mean."""
+    head_units: int = 0
+    """Width of a dense layer before the output; 0 for none."""
+    head_dropout: float = 0.3
+
+    @property
+    def cell(self) -> str:
+        return RECURRENT_ARCHS[self.arch][0]
+
+    @property
+    def bidirectional(self) -> bool:
+        return RECURRENT_ARCHS[self.arch][1]
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, distribution and checkpointing."""
+
+    epochs: int = 5
+    batch_size: int = 64
+    """Per-replica batch; the global batch is this times the number of replicas."""
+    learning_rate: float = 2e-3
+    clipnorm: float = 1.0
+    """Gradient norm clipping against exploding gradients in backprop through time; 0 disables."""
+    patience: int = 1
+    """Epochs without validation-loss improvement before early stopping (best weights restored)."""
+    strategy: str = "auto"
+    """auto (mirrored with >1 GPU, else default), default, or mirrored."""
+    mixed_precision: bool = False
+    """float16 compute on GPU (float32 output layer); ignored with a warning on CPU."""
+    bucket_by_length: bool = True
+    """Batch reviews of similar length together, so batches carry little padding."""
+    seed: int = 1337
+
+
+@dataclass
+class RunConfig:
+    """Everything a `seqsent train` run needs; saved as config.json with the run and the model."""
+
+    name: str = "imdb-bilstm"
+    data: DataConfig = field(default_factory=DataConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    output_dir: str = "saved_models"
+    runs_dir: str = "runs"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "RunConfig":
+        sections = {"data": DataConfig, "text": TextConfig, "model": ModelConfig, "train": TrainConfig}
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise UsageError(f"unknown config keys: {', '.join(sorted(unknown))}")
+        kwargs: dict[str, Any] = {}
+        for key, value in values.items():
+            if key in sections:
+                kwargs[key] = _section_from_dict(sections[key], value, key)
+            else:
+                kwargs[key] = value
+        return cls(**kwargs)
+
+    def validate(self) -> "RunConfig":
+        """Reject values that cannot work, with a message naming the option."""
+        checks = [
+            (self.model.arch in RECURRENT_ARCHS, f"--arch must be one of {', '.join(RECURRENT_ARCHS)}, not {self.model.arch!r}"),
+            (self.model.pooling in POOLINGS, f"--pooling must be one of {', '.join(POOLINGS)}"),
+            (self.model.layers >= 1, "--layers must be at least 1"),
+            (self.model.units >= 1, "--units must be at least 1"),
+            (self.model.embedding_dim >= 1, "--embedding-dim must be at least 1"),
+            (self.model.head_units >= 0, "--head-units must be 0 or more"),
+            (all(0.0 <= p < 1.0 for p in (self.model.dropout, self.model.embedding_dropout, self.model.head_dropout)),
+             "dropout rates must be in [0, 1)"),
+            (self.text.max_tokens >= 3, "--max-tokens must be at least 3"),
+            (self.text.sequence_length >= 1, "--sequence-length must be at least 1"),
+            (self.text.truncation in TRUNCATIONS, "--truncation must be 'pre' or 'post'"),
+            (0.0 < self.data.validation_fraction < 1.0, "--validation-fraction must be between 0 and 1"),
+            (0.0 < self.data.test_fraction < 1.0, "--test-fraction must be between 0 and 1"),
+            (self.data.limit is None or self.data.limit >= 10, "--limit must be at least 10"),
+            (self.train.epochs >= 1, "--epochs must be at least 1"),
+            (self.train.batch_size >= 1, "--batch-size must be at least 1"),
+            (self.train.learning_rate > 0, "--learning-rate must be positive"),
+            (self.train.clipnorm >= 0, "--clipnorm must be 0 (off) or positive"),
+            (self.train.patience >= 0, "--patience must be 0 or more"),
+            (self.train.strategy in STRATEGIES, f"--strategy must be one of {', '.join(STRATEGIES)}"),
+            (_is_safe_name(self.name), "--name may hold only letters, digits, '.', '_' and '-'"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(message)
+        return self
+
+
+def _section_from_dict(section_cls, values: dict[str, Any], section: str):
+    if not isinstance(values, dict):
+        raise UsageError(f"config section {section!r} must be a mapping")
+    known = {f.name for f in dataclasses.fields(section_cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise UsageError(f"unknown keys in config section {section!r}: {', '.join(sorted(unknown))}")
+    return section_cls(**values)
+
+
+def _is_safe_name(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and all(c.isalnum() or c in "._-" for c in name)
+
+
+def default_of(section: str, name: str) -> Any:
+    """The default of one field, for CLI help texts (so defaults are written once)."""
+    cls = {"data": DataConfig, "text": TextConfig, "model": ModelConfig, "train": TrainConfig}[section]
+    for f in dataclasses.fields(cls):
+        if f.name == name:
+            return f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    raise KeyError(f"{section}.{name}")

@@ -1,0 +1,103 @@
+"""Data sources -> one Dataset of train / validation / test (text, label) splits.
+
+`load_dataset(DataConfig)` picks the loader from `source`:
+'sample' (bundled), 'imdb' (tensorflow-datasets), an aclImdb directory or archive,
+or a .csv/.tsv/.jsonl table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seqsent.config import DataConfig
+from seqsent.data.dataset import Dataset, Split, build_dataset
+from seqsent.errors import DataError, UsageError
+
+__all__ = ["Dataset", "Split", "load_dataset", "load_test_split"]
+
+
+def load_dataset(config: DataConfig) -> Dataset:
+    source = config.source
+    if source == "sample":
+        from seqsent.data.sample import DESCRIPTION, read_sample, sample_class_names
+
+        return _from_reviews(read_sample(), DESCRIPTION, config, sample_class_names)
+    if source == "imdb":
+        from seqsent.data.aclimdb import CLASS_NAMES
+        from seqsent.data.tfds_imdb import read_imdb
+
+        reviews, description = read_imdb()
+        return _from_reviews(reviews, description, config, CLASS_NAMES)
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DataError(f"--data {source}: no such file or directory (or use 'sample' or 'imdb')")
+    from seqsent.data.tables import is_table
+
+    if is_table(path):
+        return _from_tables(path, config)
+    if config.test_source:
+        raise UsageError("--test-data goes with a .csv/.tsv/.jsonl --data file")
+    from seqsent.data.aclimdb import CLASS_NAMES, is_archive, read_reviews
+
+    if path.is_dir() or is_archive(path):
+        return _from_reviews(read_reviews(path), f"aclImdb reviews from {path}", config, CLASS_NAMES)
+    raise DataError(
+        f"--data {source}: unsupported file type; use .csv, .tsv, .jsonl, an aclImdb directory or .tar.gz, 'sample' or 'imdb'"
+    )
+
+
+def _from_reviews(reviews, description: str, config: DataConfig, class_names: list[str]) -> Dataset:
+    (train_texts, train_labels), (test_texts, test_labels) = reviews["train"], reviews["test"]
+    return build_dataset(
+        train_texts, train_labels, test_texts, test_labels,
+        description=description, validation_fraction=config.validation_fraction,
+        seed=config.seed, limit=config.limit, class_names=class_names,
+    )
+
+
+def _from_tables(path: Path, config: DataConfig) -> Dataset:
+    from seqsent.data.dataset import class_names_for, encode_labels, stratified_indices
+    from seqsent.data.tables import read_table
+
+    train = read_table(path, config.text_column, config.label_column)
+    notes = list(train.notes)
+    if config.test_source:
+        test_path = Path(config.test_source).expanduser()
+        if not test_path.is_file():
+            raise DataError(f"--test-data {config.test_source}: no such file")
+        test = read_table(test_path, config.text_column, config.label_column)
+        notes += test.notes
+        description = f"{path} (test: {test_path})"
+        test_texts, test_labels = test.texts, test.labels
+        train_texts, train_labels = train.texts, train.labels
+    else:
+        # No separate test file: hold out a stratified test split first, then validation from the rest.
+        class_names = class_names_for(train.labels)
+        y = encode_labels(train.labels, class_names, str(path))
+        n_test = max(1, int(round(len(y) * config.test_fraction)))
+        if len(y) - n_test < 2:
+            raise DataError(f"{path}: only {len(y)} usable rows, too few to split into train, validation and test")
+        test_idx, train_idx = stratified_indices(y, n_test, config.seed + 1)
+        train_texts = [train.texts[i] for i in train_idx]
+        train_labels = [train.labels[i] for i in train_idx]
+        test_texts = [train.texts[i] for i in test_idx]
+        test_labels = [train.labels[i] for i in test_idx]
+        description = f"{path} ({len(test_texts)} rows held out as test)"
+    return build_dataset(
+        train_texts, train_labels, test_texts, test_labels,
+        description=description, validation_fraction=config.validation_fraction,
+        seed=config.seed, limit=config.limit, notes=notes,
+    )
+
+
+def load_test_split(config: DataConfig, class_names: list[str]) -> tuple[Split, str, list[str]]:
+    """The test split of a source, with labels encoded in a trained model's class order."""
+    dataset = load_dataset(config)
+    if dataset.class_names != class_names:
+        from seqsent.data.dataset import encode_labels
+
+        names = [dataset.class_names[i] for i in dataset.test.labels]
+        labels = encode_labels(names, class_names, "the evaluation data")
+        return Split(dataset.test.texts, labels), dataset.description, dataset.notes
+    return dataset.test, dataset.description, dataset.notes
+

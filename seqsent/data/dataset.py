@@ -1,0 +1,129 @@
+"""The one Dataset type every loader produces, and the one place splits are made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from seqsent.errors import DataError
+
+
+@dataclass
+class Split:
+    texts: list[str]
+    labels: np.ndarray  # int class ids into Dataset.class_names
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclass
+class Dataset:
+    train: Split
+    validation: Split
+    test: Split
+    class_names: list[str]
+    description: str
+    notes: list[str] = field(default_factory=list)
+    """Things the loader did that a user should hear about (rows skipped, bytes replaced)."""
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+def class_names_for(labels: Sequence[str]) -> list[str]:
+    """Sorted distinct labels; numeric labels sort by value so '2' comes before '10'."""
+    distinct = set(labels)
+    if all(_is_int(v) for v in distinct):
+        return sorted(distinct, key=int)
+    return sorted(distinct)
+
+
+def encode_labels(labels: Sequence[str], class_names: list[str], where: str) -> np.ndarray:
+    index = {name: i for i, name in enumerate(class_names)}
+    unknown = sorted({label for label in labels if label not in index})
+    if unknown:
+        shown = ", ".join(repr(u) for u in unknown[:5])
+        raise DataError(f"{where} has labels not seen in the training data: {shown} (known: {', '.join(class_names)})")
+    return np.array([index[label] for label in labels], dtype=np.int64)
+
+
+def stratified_subset(texts: list[str], labels: np.ndarray, size: int, seed: int) -> tuple[list[str], np.ndarray]:
+    """At most `size` examples, keeping class proportions."""
+    if size >= len(texts):
+        return texts, labels
+    keep, _ = stratified_indices(labels, size, seed)
+    return [texts[i] for i in keep], labels[keep]
+
+
+def split_off_validation(texts: list[str], labels: np.ndarray, fraction: float, seed: int) -> tuple[Split, Split]:
+    """Carve a stratified, seeded validation split out of train (never out of test)."""
+    n_val = max(1, int(round(len(texts) * fraction)))
+    if len(texts) - n_val < 1:
+        raise DataError(f"only {len(texts)} training examples: too few to hold out a validation split")
+    val_idx, train_idx = stratified_indices(labels, n_val, seed)
+    return (
+        Split([texts[i] for i in train_idx], labels[train_idx]),
+        Split([texts[i] for i in val_idx], labels[val_idx]),
+    )
+
+
+def build_dataset(
+    train_texts: list[str],
+    train_labels: Sequence[str],
+    test_texts: list[str],
+    test_labels: Sequence[str],
+    *,
+    description: str,
+    validation_fraction: float,
+    seed: int,
+    limit: int | None = None,
+    class_names: list[str] | None = None,
+    notes: list[str] | None = None,
+) -> Dataset:
+    """Turn raw (text, label) lists into a validated Dataset with a validation split."""
+    if not train_texts:
+        raise DataError(f"{description}: the training data has no examples")
+    if not test_texts:
+        raise DataError(f"{description}: the test data has no examples")
+    class_names = class_names or class_names_for(train_labels)
+    if len(class_names) < 2:
+        raise DataError(f"{description}: the training data has a single class ({class_names[0]!r}); need 2 or more")
+    y_train = encode_labels(train_labels, class_names, "the training data")
+    y_test = encode_labels(test_labels, class_names, "the test data")
+    if limit is not None:
+        train_texts, y_train = stratified_subset(train_texts, y_train, limit, seed)
+        test_texts, y_test = stratified_subset(test_texts, y_test, limit, seed)
+    train, validation = split_off_validation(train_texts, y_train, validation_fraction, seed)
+    return Dataset(train, validation, Split(list(test_texts), y_test), class_names, description, list(notes or []))
+
+
+def stratified_indices(labels: np.ndarray, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a stratified sample of `size`, and of the rest, both shuffled with `seed`."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    classes, counts = np.unique(labels, return_counts=True)
+    # Largest-remainder allocation, at least one per class where the class allows it.
+    exact = counts * size / len(labels)
+    take = np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - take))[: size - take.sum()]:
+        take[i] += 1
+    take = np.minimum(np.maximum(take, np.minimum(1, counts - 1)), counts)
+    chosen, rest = [], []
+    for cls, n in zip(classes, take):
+        members = rng.permutation(np.flatnonzero(labels == cls))
+        chosen.append(members[:n])
+        rest.append(members[n:])
+    chosen_idx, rest_idx = np.concatenate(chosen), np.concatenate(rest)
+    return rng.permutation(chosen_idx), rng.permutation(rest_idx)
+
+
+def _is_int(value: str) -> bool:
+    try:
+        int(value)
+    except (TypeError, ValueError):
+        return False
+    return True

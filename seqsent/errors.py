@@ -1,0 +1,35 @@
+"""Errors a user can cause, each carrying the exit code the CLI returns for it.
+
+Anything that is not a SeqsentError is a bug: the CLI shows its traceback only
+with --debug.
+"""
+
+
+class SeqsentError(Exception):
+    """A problem the user can fix; the message says how."""
+
+    exit_code = 1
+
+
+class UsageError(SeqsentError):
+    """An option value or combination that cannot work."""
+
+    exit_code = 2
+
+
+class DataError(SeqsentError):
+    """Input data that is missing, unreadable or unusable."""
+
+    exit_code = 1
+
+
+class ModelError(SeqsentError):
+    """A MODEL path that is not a loadable seqsent model."""
+
+    exit_code = 1
+
+
+class TrainingError(SeqsentError):
+    """Training that cannot go on (NaN loss, interrupted run)."""
+
+    exit_code = 1

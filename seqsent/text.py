@@ -1,0 +1,94 @@
+"""Standardisation, the vocabulary (Keras TextVectorization) and truncation.
+
+The same two layers run in the tf.data pipeline during training (fast: texts are
+vectorised once and cached) and inside the exported model (so it takes raw strings).
+Sharing the layers, rather than re-implementing them, is what keeps training and
+serving tokenisation identical.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+import keras
+import tensorflow as tf
+
+from seqsent.config import TextConfig
+
+# RE2 patterns, run by core TF ops only (StaticRegexReplace), so TF Serving needs nothing extra.
+_HTML_TAG = r"<[^>]{0,200}>"  # IMDB has "<br />" everywhere; without this "br" is a top-12 token
+# Separators and control characters, U+0085, U+2028, \x1c-\x1e among them: Keras reads the
+# vocabulary asset back with str.splitlines(), which would split a token holding one of them.
+_SPACE_LIKE = r"[\p{Z}\p{Cc}]+"
+_PUNCTUATION = r"[\p{P}\p{Sm}\p{Sc}\p{Sk}]"  # emoji and other \p{So} symbols are kept as tokens
+
+
+@keras.saving.register_keras_serializable(package="seqsent")
+def standardize_text(text: tf.Tensor) -> tf.Tensor:
+    """Lowercase, drop HTML tags and punctuation, fold every kind of space into one."""
+    text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")  # serving may send any bytes
+    text = tf.strings.lower(text, encoding="utf-8")
+    text = tf.strings.regex_replace(text, _HTML_TAG, " ")
+    text = tf.strings.regex_replace(text, _PUNCTUATION, " ")
+    text = tf.strings.regex_replace(text, _SPACE_LIKE, " ")
+    return tf.strings.strip(text)
+
+
+def make_vectorizer(config: TextConfig, vocabulary: Optional[list[str]] = None) -> keras.layers.TextVectorization:
+    """Integer token ids, 0 for padding and 1 for out-of-vocabulary words; padded to the batch's longest text."""
+    return keras.layers.TextVectorization(
+        max_tokens=config.max_tokens,
+        standardize=standardize_text,
+        split="whitespace",
+        output_mode="int",
+        vocabulary=vocabulary,
+        name="vectorizer",
+    )
+
+
+def adapt_vectorizer(config: TextConfig, train_texts: Iterable[str]) -> keras.layers.TextVectorization:
+    """Learn the vocabulary from the training split only."""
+    vectorizer = make_vectorizer(config)
+    texts = tf.data.Dataset.from_tensor_slices(tf.constant(list(train_texts), dtype=tf.string))
+    vectorizer.adapt(texts.batch(1024))
+    return vectorizer
+
+
+@keras.saving.register_keras_serializable(package="seqsent")
+class TruncateTokens(keras.layers.Layer):
+    """Keep at most `length` tokens of right-padded ids, dropping from the start ('pre') or end ('post').
+
+    Output stays right-padded with 0 and is as wide as the longest kept text (at least 1),
+    so short batches are not padded to `length` and an all-empty batch still has a time step.
+    """
+
+    def __init__(self, length: int, truncation: str = "pre", **kwargs):
+        super().__init__(**kwargs)
+        self.length = int(length)
+        self.truncation = truncation
+
+    def call(self, ids):
+        ids = tf.convert_to_tensor(ids)
+        max_width = tf.shape(ids)[1]
+        width = tf.minimum(self.length, max_width)
+        if self.truncation == "post":
+            kept = ids[:, :width]
+        else:
+            lengths = tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1)
+            start = tf.maximum(lengths - width, 0)
+            positions = start[:, None] + tf.range(width)[None, :]
+            valid = positions < lengths[:, None]
+            positions = tf.minimum(positions, tf.maximum(max_width - 1, 0))
+            kept = tf.where(valid, tf.gather(ids, positions, batch_dims=1), tf.zeros_like(positions, dtype=ids.dtype))
+        # At least one (padding) step, so a batch of empty texts still runs through the RNN.
+        return tf.pad(kept, [[0, 0], [0, tf.maximum(1 - width, 0)]])
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], None)
+
+    def get_config(self):
+        return {**super().get_config(), "length": self.length, "truncation": self.truncation}
+
+
+def make_truncation(config: TextConfig) -> TruncateTokens:
+    return TruncateTokens(config.sequence_length, config.truncation, name="truncate")
