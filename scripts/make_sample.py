@@ -30,11 +30,11 @@ def main(archive: str) -> None:
     rng = random.Random(SEED)
     rows = []
     for split, per_class in (("train", TRAIN_PER_CLASS), ("test", TEST_PER_CLASS)):
-        texts, labels = reviews[split]
+        texts, labels, movies = reviews[split]
         for label in CLASS_NAMES:
-            members = sorted(t for t, lab in zip(texts, labels) if lab == label)
-            for text in rng.sample(members, per_class):
-                rows.append({"split": split, "label": label, "text": text})
+            members = sorted((t, m) for t, lab, m in zip(texts, labels, movies) if lab == label)
+            for text, movie in rng.sample(members, per_class):
+                rows.append({"split": split, "label": label, "movie": movie, "text": text})
     rng.shuffle(rows)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     tmp = OUT.with_suffix(".tmp")

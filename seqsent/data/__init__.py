@@ -47,11 +47,13 @@ def load_dataset(config: DataConfig) -> Dataset:
 
 
 def _from_reviews(reviews, description: str, config: DataConfig, class_names: list[str]) -> Dataset:
-    (train_texts, train_labels), (test_texts, test_labels) = reviews["train"], reviews["test"]
+    """reviews: split -> (texts, labels) or (texts, labels, movie ids)."""
+    train, test = reviews["train"], reviews["test"]
+    groups = list(train[2]) if len(train) > 2 and len(train[2]) == len(train[0]) else None
     return build_dataset(
-        train_texts, train_labels, test_texts, test_labels,
+        train[0], train[1], test[0], test[1],
         description=description, validation_fraction=config.validation_fraction,
-        seed=config.seed, limit=config.limit, class_names=class_names,
+        seed=config.seed, limit=config.limit, class_names=class_names, train_groups=groups,
     )
 
 

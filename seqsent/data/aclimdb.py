@@ -21,7 +21,7 @@ CITATION = (
     "Learning Word Vectors for Sentiment Analysis. ACL 2011. https://ai.stanford.edu/~amaas/data/sentiment/"
 )
 
-Reviews = dict[str, tuple[list[str], list[str]]]  # split -> (texts, labels)
+Reviews = dict[str, tuple[list[str], list[str], list[str]]]  # split -> (texts, labels, movie ids)
 
 
 def is_archive(path: Path) -> bool:
@@ -42,8 +42,43 @@ def read_reviews(path: Path) -> Reviews:
     return reviews
 
 
-def _empty() -> Reviews:
-    return {"train": ([], []), "test": ([], [])}
+class _Collector:
+    """Reviews as they are read, joined at the end with the movie each one is about.
+
+    The movie (from urls_<label>.txt, line N for review N) lets validation hold out whole
+    movies, as the test split does: train and test of aclImdb share no movie.
+    """
+
+    def __init__(self):
+        self.reviews: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        self.urls: dict[tuple[str, str], list[str]] = {}
+
+    def add_review(self, split: str, label: str, file_name: str, text: str) -> None:
+        review_id = file_name.split("_", 1)[0]
+        key = int(review_id) if review_id.isdigit() else -1
+        self.reviews.setdefault((split, label), []).append((key, text))
+
+    def add_urls(self, split: str, label: str, content: str) -> None:
+        self.urls[(split, label)] = content.splitlines()
+
+    def result(self) -> Reviews:
+        out: Reviews = {"train": ([], [], []), "test": ([], [], [])}
+        for (split, label), items in sorted(self.reviews.items()):
+            urls = self.urls.get((split, label), [])
+            texts, labels, groups = out[split]
+            for review_id, text in sorted(items, key=lambda item: item[0]):
+                texts.append(text)
+                labels.append(label)
+                movie = urls[review_id] if 0 <= review_id < len(urls) else ""
+                groups.append(movie.replace("/usercomments", "").rstrip("/").rsplit("/", 1)[-1] or f"review-{split}-{label}-{review_id}")
+        return out
+
+
+def _urls_key(parts: tuple[str, ...]) -> tuple[str, str] | None:
+    """(split, label) for '.../{train,test}/urls_{pos,neg}.txt'."""
+    if len(parts) >= 2 and parts[-2] in ("train", "test") and parts[-1] in ("urls_pos.txt", "urls_neg.txt"):
+        return parts[-2], parts[-1][5:8]
+    return None
 
 
 def _classify(parts: tuple[str, ...]) -> tuple[str, str] | None:
@@ -59,25 +94,34 @@ def _classify(parts: tuple[str, ...]) -> tuple[str, str] | None:
 def _read_directory(root: Path) -> Reviews:
     if (root / "aclImdb").is_dir():
         root = root / "aclImdb"
-    reviews = _empty()
+    collector = _Collector()
     for split in ("train", "test"):
         for label in CLASS_NAMES:
+            urls = root / split / f"urls_{label}.txt"
+            if urls.is_file():
+                collector.add_urls(split, label, urls.read_text(encoding="utf-8", errors="replace"))
             folder = root / split / label
             if not folder.is_dir():
                 continue
             for file in sorted(folder.iterdir()):
                 if file.suffix == ".txt" and file.is_file() and not file.is_symlink():
-                    reviews[split][0].append(file.read_bytes().decode("utf-8", errors="replace"))
-                    reviews[split][1].append(label)
-    return reviews
+                    collector.add_review(split, label, file.name, file.read_bytes().decode("utf-8", errors="replace"))
+    return collector.result()
 
 
 def _read_archive(path: Path) -> Reviews:
-    reviews = _empty()
+    collector = _Collector()
     try:
         with tarfile.open(path, "r:*") as archive:
             for member in archive:
-                where = _classify(tuple(member.name.split("/")))
+                parts = tuple(member.name.split("/"))
+                urls_key = _urls_key(parts)
+                if urls_key is not None and member.isfile() and member.size <= MAX_MEMBER_BYTES:
+                    handle = archive.extractfile(member)
+                    if handle is not None:
+                        collector.add_urls(*urls_key, handle.read().decode("utf-8", errors="replace"))
+                    continue
+                where = _classify(parts)
                 if where is None:
                     continue
                 if ".." in member.name.split("/") or os.path.isabs(member.name):
@@ -90,8 +134,7 @@ def _read_archive(path: Path) -> Reviews:
                 if handle is None:
                     continue
                 split, label = where
-                reviews[split][0].append(handle.read().decode("utf-8", errors="replace"))
-                reviews[split][1].append(label)
+                collector.add_review(split, label, parts[-1], handle.read().decode("utf-8", errors="replace"))
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise DataError(f"{path}: cannot read the archive ({exc.__class__.__name__}: {exc}); is it truncated or corrupt?") from None
-    return reviews
+    return collector.result()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -51,20 +51,30 @@ def encode_labels(labels: Sequence[str], class_names: list[str], where: str) -> 
     return np.array([index[label] for label in labels], dtype=np.int64)
 
 
-def stratified_subset(texts: list[str], labels: np.ndarray, size: int, seed: int) -> tuple[list[str], np.ndarray]:
-    """At most `size` examples, keeping class proportions."""
+def stratified_subset(texts: list[str], labels: np.ndarray, size: int, seed: int,
+                      groups: Optional[list[str]] = None):
+    """At most `size` examples, keeping class proportions (and each example's group)."""
     if size >= len(texts):
-        return texts, labels
+        return texts, labels, groups
     keep, _ = stratified_indices(labels, size, seed)
-    return [texts[i] for i in keep], labels[keep]
+    return [texts[i] for i in keep], labels[keep], (None if groups is None else [groups[i] for i in keep])
 
 
-def split_off_validation(texts: list[str], labels: np.ndarray, fraction: float, seed: int) -> tuple[Split, Split]:
-    """Carve a stratified, seeded validation split out of train (never out of test)."""
+def split_off_validation(texts: list[str], labels: np.ndarray, fraction: float, seed: int,
+                         groups: Optional[list[str]] = None) -> tuple[Split, Split]:
+    """Carve a seeded validation split out of train (never out of test).
+
+    With `groups` (IMDB: the movie each review is about) whole groups go to validation,
+    so it measures what the test split measures: reviews of movies never seen in training.
+    Without, the split is stratified by label.
+    """
     n_val = max(1, int(round(len(texts) * fraction)))
     if len(texts) - n_val < 1:
         raise DataError(f"only {len(texts)} training examples: too few to hold out a validation split")
-    val_idx, train_idx = stratified_indices(labels, n_val, seed)
+    if groups is not None and len(set(groups)) >= 10:
+        val_idx, train_idx = grouped_indices(groups, n_val, seed)
+    else:
+        val_idx, train_idx = stratified_indices(labels, n_val, seed)
     return (
         Split([texts[i] for i in train_idx], labels[train_idx]),
         Split([texts[i] for i in val_idx], labels[val_idx]),
@@ -83,6 +93,7 @@ def build_dataset(
     limit: int | None = None,
     class_names: list[str] | None = None,
     notes: list[str] | None = None,
+    train_groups: list[str] | None = None,
 ) -> Dataset:
     """Turn raw (text, label) lists into a validated Dataset with a validation split."""
     if not train_texts:
@@ -95,9 +106,9 @@ def build_dataset(
     y_train = encode_labels(train_labels, class_names, "the training data")
     y_test = encode_labels(test_labels, class_names, "the test data")
     if limit is not None:
-        train_texts, y_train = stratified_subset(train_texts, y_train, limit, seed)
-        test_texts, y_test = stratified_subset(test_texts, y_test, limit, seed)
-    train, validation = split_off_validation(train_texts, y_train, validation_fraction, seed)
+        train_texts, y_train, train_groups = stratified_subset(train_texts, y_train, limit, seed, train_groups)
+        test_texts, y_test, _ = stratified_subset(test_texts, y_test, limit, seed)
+    train, validation = split_off_validation(train_texts, y_train, validation_fraction, seed, train_groups)
     return Dataset(train, validation, Split(list(test_texts), y_test), class_names, description, list(notes or []))
 
 
@@ -119,6 +130,17 @@ def stratified_indices(labels: np.ndarray, size: int, seed: int) -> tuple[np.nda
         rest.append(members[n:])
     chosen_idx, rest_idx = np.concatenate(chosen), np.concatenate(rest)
     return rng.permutation(chosen_idx), rng.permutation(rest_idx)
+
+
+def grouped_indices(groups: list[str], size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Whole groups, in seeded random order, until at least `size` examples; and the rest."""
+    rng = np.random.default_rng(seed)
+    names, inverse = np.unique(np.asarray(groups), return_inverse=True)
+    order = rng.permutation(len(names))
+    sizes = np.bincount(inverse, minlength=len(names))[order]
+    chosen_groups = order[: int(np.searchsorted(np.cumsum(sizes), size)) + 1]
+    in_validation = np.isin(inverse, chosen_groups)
+    return rng.permutation(np.flatnonzero(in_validation)), rng.permutation(np.flatnonzero(~in_validation))
 
 
 def _is_int(value: str) -> bool:

@@ -18,14 +18,15 @@ DESCRIPTION = (
 )
 
 
-def read_sample() -> dict[str, tuple[list[str], list[str]]]:
-    reviews: dict[str, tuple[list[str], list[str]]] = {"train": ([], []), "test": ([], [])}
+def read_sample() -> dict[str, tuple[list[str], list[str], list[str]]]:
+    reviews: dict[str, tuple[list[str], list[str], list[str]]] = {"train": ([], [], []), "test": ([], [], [])}
     with resources.files("seqsent.data").joinpath("sample", SAMPLE_FILE).open("rb") as raw:
         with gzip.open(raw, "rt", encoding="utf-8") as lines:
             for line in lines:
                 row = json.loads(line)
                 reviews[row["split"]][0].append(row["text"])
                 reviews[row["split"]][1].append(row["label"])
+                reviews[row["split"]][2].append(row.get("movie", ""))
     return reviews
 
 
