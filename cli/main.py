@@ -90,8 +90,12 @@ def main(argv=None) -> None:
     except click.exceptions.Abort:
         click.echo("seqsent: interrupted (re-running the same train command resumes from its last finished epoch)", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        where = f"seqsent {exc.ctx.command_path.split(' ', 1)[1]}" if exc.ctx and " " in exc.ctx.command_path else "seqsent"
+        click.echo(f"seqsent: error: {exc.format_message()} (see '{where} --help')", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"seqsent: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except SeqsentError as exc:
         if debug:

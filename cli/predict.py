@@ -53,4 +53,6 @@ def _read_lines(path: str) -> list[str]:
                 data = handle.read()
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return [line for line in data.decode("utf-8", errors="replace").splitlines() if line.strip()]
+    # One text per "\n" line; str.splitlines() would also split inside a review at U+0085 or U+2028.
+    lines = (line.rstrip("\r") for line in data.decode("utf-8", errors="replace").split("\n"))
+    return [line for line in lines if line.strip()]

@@ -127,10 +127,10 @@ def evaluate(model_path: str | Path, data: DataConfig | None = None) -> Evaluati
     from seqsent.inference import load_model
 
     model = load_model(model_path)
-    if data is None:
-        trained_on = model.metadata.get("config", {}).get("data")
-        data = DataConfig(**trained_on) if trained_on else DataConfig()
-    split, description, notes = load_test_split(data, model.class_names)
+    recorded = model.metadata.get("config", {}).get("data")
+    trained_on = DataConfig(**recorded) if isinstance(recorded, dict) else None
+    data = data or trained_on or DataConfig()
+    split, description, notes = load_test_split(data, model.class_names, trained_on)
     metrics = compute_metrics(split.labels, model.predict_proba(split.texts), model.class_names)
     return EvaluationReport(model.path, description, metrics, notes)
 

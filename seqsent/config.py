@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -138,6 +139,8 @@ class RunConfig:
         for key, value in values.items():
             if key in sections:
                 kwargs[key] = _section_from_dict(sections[key], value, key)
+            elif not isinstance(value, str):
+                raise UsageError(f"config key {key} must be a string, not {type(value).__name__}")
             else:
                 kwargs[key] = value
         return cls(**kwargs)
@@ -180,7 +183,30 @@ def _section_from_dict(section_cls, values: dict[str, Any], section: str):
     unknown = set(values) - known
     if unknown:
         raise UsageError(f"unknown keys in config section {section!r}: {', '.join(sorted(unknown))}")
+    hints = typing.get_type_hints(section_cls)
+    for key, value in values.items():
+        if not _has_type(value, hints[key]):
+            raise UsageError(f"config key {section}.{key} must be {_type_name(hints[key])}, not {type(value).__name__} ({value!r})")
     return section_cls(**values)
+
+
+def _has_type(value: Any, hint: Any) -> bool:
+    """JSON-level type check: ints are accepted where floats are expected, bools never pass as numbers."""
+    if typing.get_origin(hint) is typing.Union:
+        return any(_has_type(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) is typing.Union:
+        return " or ".join(_type_name(arg) for arg in typing.get_args(hint))
+    return "null" if hint is type(None) else hint.__name__
 
 
 def _is_safe_name(name: str) -> bool:

@@ -27,6 +27,7 @@ _PUNCTUATION = r"[\p{P}\p{Sm}\p{Sc}\p{Sk}]"  # emoji and other \p{So} symbols ar
 def standardize_text(text: tf.Tensor) -> tf.Tensor:
     """Lowercase, drop HTML tags and punctuation, fold every kind of space into one."""
     text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")  # serving may send any bytes
+    text = tf.strings.regex_replace(text, _SPACE_LIKE, " ")  # before lower(), which stops at a NUL
     text = tf.strings.lower(text, encoding="utf-8")
     text = tf.strings.regex_replace(text, _HTML_TAG, " ")
     text = tf.strings.regex_replace(text, _PUNCTUATION, " ")

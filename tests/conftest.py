@@ -91,7 +91,8 @@ def make_tiny_text_model(num_classes: int, texts=None, train_step: bool = True, 
     classifier = build_classifier(config, vectorizer.vocabulary_size(), num_classes, seed=7)
     if train_step:
         binary = num_classes == 2
-        classifier.compile(optimizer="adam", loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy")
+        loss = "binary_crossentropy" if binary else "sparse_categorical_crossentropy"
+        classifier.compile(optimizer="adam", loss=loss)
         ids = np.random.default_rng(0).integers(1, vectorizer.vocabulary_size(), size=(8, 12))
         y = np.arange(8) % num_classes
         classifier.train_on_batch(ids, y.reshape(-1, 1).astype("float32") if binary else y)

@@ -117,13 +117,14 @@ def test_validate_rejects_out_of_range_values_with_usage_error(section, field, v
     assert message in str(excinfo.value)
 
 
-@pytest.mark.xfail(reason="BUG: validate() compares without type checks, so a --config JSON value of the wrong "
-                          "type (\"64\" for units) raises TypeError (an 'internal error' in the CLI), not UsageError",
-                   strict=True)
 def test_config_value_of_wrong_type_is_rejected_with_usage_error():
-    config = RunConfig.from_dict({"model": {"units": "64"}})
-    with pytest.raises(UsageError):
-        config.validate()
+    with pytest.raises(UsageError, match="model.units must be int"):
+        RunConfig.from_dict({"model": {"units": "64"}})
+
+
+def test_config_accepts_int_where_float_is_expected_and_null_for_optional():
+    config = RunConfig.from_dict({"train": {"learning_rate": 1}, "data": {"limit": None}})
+    assert config.train.learning_rate == 1 and config.data.limit is None
 
 
 @pytest.mark.parametrize("arch, cell, bidirectional", [

@@ -118,8 +118,6 @@ def test_recurrent_layers_use_the_stated_initialisers(arch):
         np.testing.assert_array_equal(bias, expected, err_msg=name)
 
 
-@pytest.mark.xfail(reason="BUG: seeded initialisers are copied into Bidirectional's backward layer, so both "
-                          "directions start from identical weights (and dropout seeds)", strict=True)
 def test_bidirectional_directions_start_from_different_weights():
     model = build_classifier(ModelConfig(arch="bilstm", units=4, embedding_dim=8), 50, 2)
     bi = model.get_layer("bilstm_1")

@@ -92,14 +92,41 @@ def _from_tables(path: Path, config: DataConfig) -> Dataset:
     )
 
 
-def load_test_split(config: DataConfig, class_names: list[str]) -> tuple[Split, str, list[str]]:
-    """The test split of a source, with labels encoded in a trained model's class order."""
+def load_test_split(config: DataConfig, class_names: list[str], trained_on: DataConfig | None = None
+                    ) -> tuple[Split, str, list[str]]:
+    """The examples to score a trained model on, labels encoded in the model's class order.
+
+    IMDB-style sources: their test split. A table file: --test-data if given; the held-out
+    test part when it is the file the model was trained on; otherwise the whole file (it may
+    hold a single class: scoring only positive reviews is legitimate).
+    """
+    from seqsent.data.dataset import encode_labels
+    from seqsent.data.tables import is_table, read_table
+
+    path = Path(config.source).expanduser()
+    if config.source not in ("sample", "imdb") and path.is_file() and is_table(path):
+        same_file = trained_on is not None and not config.test_source and _same_path(trained_on.source, path)
+        if same_file:
+            dataset = load_dataset(config)
+            names = [dataset.class_names[i] for i in dataset.test.labels]
+            split = Split(dataset.test.texts, encode_labels(names, class_names, "the evaluation data"))
+            return split, f"{dataset.description} (its test part)", dataset.notes
+        test_path = Path(config.test_source).expanduser() if config.test_source else path
+        if not test_path.is_file():
+            raise DataError(f"--test-data {config.test_source}: no such file")
+        table = read_table(test_path, config.text_column, config.label_column)
+        texts, labels = table.texts, table.labels
+        if config.limit is not None and config.limit < len(texts):
+            texts, labels = texts[: config.limit], labels[: config.limit]
+        return Split(texts, encode_labels(labels, class_names, str(test_path))), str(test_path), table.notes
     dataset = load_dataset(config)
-    if dataset.class_names != class_names:
-        from seqsent.data.dataset import encode_labels
+    names = [dataset.class_names[i] for i in dataset.test.labels]
+    return Split(dataset.test.texts, encode_labels(names, class_names, "the evaluation data")), \
+        dataset.description, dataset.notes
 
-        names = [dataset.class_names[i] for i in dataset.test.labels]
-        labels = encode_labels(names, class_names, "the evaluation data")
-        return Split(dataset.test.texts, labels), dataset.description, dataset.notes
-    return dataset.test, dataset.description, dataset.notes
 
+def _same_path(source: str, path: Path) -> bool:
+    try:
+        return Path(source).expanduser().resolve() == path.resolve()
+    except OSError:
+        return False

@@ -70,7 +70,7 @@ class _Collector:
                 texts.append(text)
                 labels.append(label)
                 movie = urls[review_id] if 0 <= review_id < len(urls) else ""
-                groups.append(movie.replace("/usercomments", "").rstrip("/").rsplit("/", 1)[-1] or f"review-{split}-{label}-{review_id}")
+                groups.append(movie.replace("/usercomments", "").rstrip("/").rsplit("/", 1)[-1])  # "" when unknown
         return out
 
 

@@ -71,7 +71,7 @@ def split_off_validation(texts: list[str], labels: np.ndarray, fraction: float, 
     n_val = max(1, int(round(len(texts) * fraction)))
     if len(texts) - n_val < 1:
         raise DataError(f"only {len(texts)} training examples: too few to hold out a validation split")
-    if groups is not None and len(set(groups)) >= 10:
+    if groups is not None and all(groups) and len(set(groups)) >= 10:
         val_idx, train_idx = grouped_indices(groups, n_val, seed)
     else:
         val_idx, train_idx = stratified_indices(labels, n_val, seed)

@@ -66,7 +66,9 @@ def read_table(path: Path, text_column: str, label_column: str) -> Table:
 
 
 def _json_rows(path: Path, content: str):
-    for line_no, line in enumerate(content.splitlines(), start=1):
+    # Split on "\n" only: JSON strings may hold U+2028/U+0085, which str.splitlines() also breaks at.
+    for line_no, line in enumerate(content.split("\n"), start=1):
+        line = line.rstrip("\r")
         if not line.strip():
             continue
         try:

@@ -19,12 +19,15 @@ from seqsent.models.layers import MaskedGlobalPooling
 CELL_LAYERS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
 
-def recurrent_layer(cell: str, units: int, *, return_sequences: bool, dropout: float, seed: int, name: str):
+def recurrent_layer(cell: str, units: int, *, return_sequences: bool, dropout: float, seed: int, name: str,
+                    go_backwards: bool = False):
     """One recurrent layer with the literature's initialisation made explicit."""
     kwargs = dict(
         units=units,
         return_sequences=return_sequences,
+        go_backwards=go_backwards,
         dropout=dropout,
+        seed=seed + 2,
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
         recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 1),
         bias_initializer="zeros",
@@ -39,16 +42,15 @@ def recurrent_stack(x, config: ModelConfig, seed: int):
     """`layers` recurrent layers; the last returns sequences unless pooling is 'last'."""
     for depth in range(config.layers):
         is_last = depth == config.layers - 1
-        layer = recurrent_layer(
-            config.cell,
-            config.units,
-            return_sequences=not (is_last and config.pooling == "last"),
-            dropout=config.dropout,
-            seed=seed + 10 * depth,
-            name=f"{config.cell}_{depth + 1}",
-        )
+        settings = dict(return_sequences=not (is_last and config.pooling == "last"), dropout=config.dropout)
+        layer = recurrent_layer(config.cell, config.units, seed=seed + 10 * depth,
+                                name=f"{config.cell}_{depth + 1}", **settings)
         if config.bidirectional:
-            layer = keras.layers.Bidirectional(layer, merge_mode="concat", name=f"bi{config.cell}_{depth + 1}")
+            # An explicit backward layer with its own seeds: a copy of the forward one would start identical.
+            backward = recurrent_layer(config.cell, config.units, seed=seed + 10 * depth + 5, go_backwards=True,
+                                       name=f"{config.cell}_{depth + 1}_backward", **settings)
+            layer = keras.layers.Bidirectional(layer, backward_layer=backward, merge_mode="concat",
+                                               name=f"bi{config.cell}_{depth + 1}")
         x = layer(x)
     return x
 

@@ -1,0 +1,338 @@
+"""The command line, end to end on a tiny 3-class CSV: train, evaluate, predict, export, and its error lines."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from cli.main import COMMANDS, group, main
+from cli.options import DATA_OPTIONS, TRAIN_OPTIONS
+from conftest import REPO_ROOT, tiny_texts, write_csv
+from seqsent.config import RunConfig, default_of
+
+CLASSES = ["bad", "good", "meh"]
+SEQSENT = Path(sys.executable).parent / "seqsent"
+
+
+def invoke(*args, input=None):
+    result = CliRunner().invoke(group, [str(a) for a in args], input=input, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def run_main(capsys, *args):
+    """cli.main.main as the console script runs it: returns (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as excinfo:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return excinfo.value.code, out, err
+
+
+def assert_one_line_error(code, err, expected_code, fragment):
+    assert code == expected_code, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("seqsent: error:"), err
+    assert fragment in lines[0]
+
+
+# ---------------------------------------------------------------- help
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def test_group_help_lists_every_command():
+    output = invoke("--help").output
+    for name in COMMANDS:
+        assert re.search(rf"^\s+{name}\s", output, re.MULTILINE), name
+    assert "--debug" in output and "--version" in output
+
+
+def test_version_option_prints_package_version():
+    from seqsent import __version__
+
+    assert __version__ in invoke("--version").output
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_command_help_lists_every_option_and_its_default(command):
+    output = invoke(command, "--help").output
+    cmd = group.get_command(click.Context(group), command)
+    for param in cmd.params:
+        if not isinstance(param, click.Option):
+            assert param.human_readable_name.upper() in output
+            continue
+        for opt in param.opts + param.secondary_opts:
+            assert opt in output, f"{opt} missing from `seqsent {command} --help`"
+        ctx = click.Context(cmd)
+        plain_flag = param.is_flag and not param.secondary_opts  # off unless given: nothing to show
+        default = param.get_default(ctx)
+        unset = default is None or type(default).__name__ == "Sentinel"  # click >= 8.3: Sentinel.UNSET
+        if not unset and not plain_flag:
+            assert "default:" in param.get_help_record(ctx)[1], f"{param.name} hides its default"
+
+
+@pytest.mark.parametrize("command, specs", [("train", DATA_OPTIONS + TRAIN_OPTIONS), ("evaluate", DATA_OPTIONS)])
+def test_help_defaults_come_from_the_config_dataclasses(command, specs):
+    output = squash(invoke(command, "--help").output)
+    for flag, section, field, _, _ in specs:
+        default = default_of(section, field)
+        if default is None:
+            continue
+        if isinstance(default, bool):
+            shown = flag.split("/")[0 if default else 1].strip().lstrip("-")
+        else:
+            shown = str(default)
+        assert f"[default:{squash(shown)}]" in output, f"{flag} should show default {shown}"
+    if command == "train":
+        assert f"[default:{RunConfig().name}]" in output
+
+
+def test_help_does_not_import_tensorflow():
+    code = ("import sys\nfrom cli.main import main, COMMANDS\n"
+            "for args in [['--help']] + [[c, '--help'] for c in COMMANDS]:\n"
+            "    try:\n        main(args)\n    except SystemExit as e:\n        assert e.code == 0, args\n"
+            "print('tensorflow' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+# ---------------------------------------------------------------- end to end
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli")
+    write_csv(path / "reviews.csv", tiny_texts(per_class=20))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(workdir):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(workdir)
+        result = invoke("train", "--data", workdir / "reviews.csv", "--arch", "gru", "--epochs", 1, "--units", 4,
+                        "--embedding-dim", 8, "--max-tokens", 200, "--sequence-length", 20, "--name", "t",
+                        "--output-dir", workdir / "models", "--runs-dir", workdir / "runs")
+    return {"output": result.output, "export": workdir / "models" / "t" / "1", "run": workdir / "runs" / "t" / "1"}
+
+
+def test_train_reports_splits_metrics_and_export(trained):
+    output = trained["output"]
+    assert "classes: bad, good, meh" in output
+    assert "Test metrics" in output and "confusion matrix" in output
+    assert f"Exported: {trained['export']}" in output
+    assert (trained["export"] / "saved_model.pb").is_file()
+
+
+def test_train_writes_a_reproducible_run_directory(trained):
+    run = trained["run"]
+    config = RunConfig.from_dict(json.loads((run / "config.json").read_text(encoding="utf-8")))
+    assert (config.name, config.model.arch, config.model.units, config.text.max_tokens) == ("t", "gru", 4, 200)
+    metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["class_names"] == CLASSES
+    assert metrics["test"]["examples"] == metrics["split_sizes"]["test"] == 12
+    history = json.loads((run / "history.json").read_text(encoding="utf-8"))
+    assert len(history["loss"]) == 1
+    assert not list(run.parent.glob("in-progress-*"))
+
+
+def test_evaluate_prints_a_metrics_table(trained):
+    output = invoke("evaluate", trained["export"]).output
+    assert f"Model: {trained['export']}" in output
+    assert "reviews.csv" in output
+    for name in CLASSES:
+        assert name in output
+    assert re.search(r"accuracy\s+\d\.\d{4}", output)
+
+
+def test_evaluate_json_matches_the_metrics_recorded_at_export(trained):
+    metrics = json.loads(invoke("evaluate", trained["export"], "--json").output)
+    assert metrics["class_names"] == CLASSES
+    assert metrics["examples"] == 12
+    assert len(metrics["confusion_matrix"]) == 3
+    recorded = json.loads((trained["run"] / "metrics.json").read_text(encoding="utf-8"))["test"]
+    assert metrics["accuracy"] == pytest.approx(recorded["accuracy"])
+    assert metrics["loss"] == pytest.approx(recorded["loss"], abs=1e-6)
+
+
+def parse_predictions(output):
+    lines = output.strip().splitlines()
+    parsed = []
+    for line in lines:
+        label, probability, text = line.split("\t")
+        assert label in CLASSES
+        assert 1 / 3 - 1e-4 <= float(probability) <= 1.0
+        parsed.append((label, text))
+    return parsed
+
+
+def test_predict_labels_texts_given_as_arguments(trained):
+    parsed = parse_predictions(invoke("predict", trained["export"], "superb film", "dull and boring").output)
+    assert [text for _, text in parsed] == ["superb film", "dull and boring"]
+
+
+def test_predict_reads_texts_from_a_file(trained, tmp_path):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("great movie\n\nawful movie\n" + "x" * 100 + "\n", encoding="utf-8")
+    parsed = parse_predictions(invoke("predict", trained["export"], "--file", texts).output)
+    assert len(parsed) == 3  # the blank line is skipped
+    assert parsed[2][1].endswith("...") and len(parsed[2][1]) == 60
+
+
+def test_predict_reads_texts_from_stdin_as_json(trained):
+    output = invoke("predict", trained["export"], "--json", input="wonderful\nmediocre film\n").output
+    records = [json.loads(line) for line in output.strip().splitlines()]
+    assert [r["text"] for r in records] == ["wonderful", "mediocre film"]
+    for record in records:
+        assert set(record["probabilities"]) == set(CLASSES)
+        assert sum(record["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+        assert record["probability"] == pytest.approx(record["probabilities"][record["label"]])
+
+
+def test_predict_file_line_holding_unicode_separators_is_one_text(trained, tmp_path):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("good\x85movie\u2028really\n", encoding="utf-8")
+    output = invoke("predict", trained["export"], "--file", texts, "--json").output
+    assert len(output.strip().splitlines()) == 1
+
+
+def test_export_writes_the_next_version_that_predicts_the_same(trained):
+    output = invoke("export", trained["export"], "--output-dir", trained["export"].parent.parent).output
+    second = trained["export"].parent / "2"
+    assert f"Exported: {second}" in output
+    assert (second / "saved_model.pb").is_file()
+    first = invoke("predict", trained["export"], "--json", "superb", "boring").output
+    again = invoke("predict", second, "--json", "superb", "boring").output
+    for a, b in zip(first.splitlines(), again.splitlines()):
+        assert json.loads(a)["probabilities"] == pytest.approx(json.loads(b)["probabilities"], abs=1e-6)
+
+
+def test_export_refuses_an_existing_version(trained, capsys):
+    code, _, err = run_main(capsys, "export", trained["export"], "--output-dir", trained["export"].parent.parent,
+                            "--version", 1)
+    assert_one_line_error(code, err, 2, "already exists")
+
+
+def test_export_from_a_keras_file_under_a_new_name(trained, tmp_path):
+    keras_file = trained["export"] / "assets.extra" / "model.keras"
+    output = invoke("export", keras_file, "--name", "renamed", "--output-dir", tmp_path).output
+    assert f"Exported: {tmp_path / 'renamed' / '1'}" in output
+    output = invoke("predict", tmp_path / "renamed", "--json", "superb").output
+    records = [json.loads(line) for line in output.splitlines()]
+    assert set(records[0]["probabilities"]) == set(CLASSES)
+
+
+def test_evaluate_on_data_holding_a_subset_of_the_classes(trained, tmp_path):
+    data = write_csv(tmp_path / "two.csv", tiny_texts(("good", "bad"), per_class=10, seed=5))
+    metrics = json.loads(invoke("evaluate", trained["export"], "--data", data, "--json").output)
+    assert metrics["class_names"] == CLASSES
+    # A file the model was not trained on is scored whole.
+    assert metrics["examples"] == 20
+    assert [sum(row) for row in metrics["confusion_matrix"]] == [10, 10, 0]  # rows: bad, good, meh
+
+
+def test_evaluate_on_data_of_a_single_class(trained, tmp_path):
+    data = write_csv(tmp_path / "good.csv", tiny_texts(("good",), per_class=10))
+    metrics = json.loads(invoke("evaluate", trained["export"], "--data", data, "--json").output)
+    assert metrics["examples"] == 10
+    assert [sum(row) for row in metrics["confusion_matrix"]] == [0, 10, 0]
+
+
+def test_binary_train_on_tsv_reports_roc_auc(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = write_csv(tmp_path / "reviews.tsv", tiny_texts(("neg", "pos"), per_class=15), delimiter="\t")
+    output = invoke("train", "--data", data, "--arch", "birnn", "--pooling", "last", "--no-bucket", "--epochs", 1,
+                    "--units", 4, "--embedding-dim", 8, "--max-tokens", 200, "--sequence-length", 20,
+                    "--name", "b", "--output-dir", tmp_path / "models", "--runs-dir", tmp_path / "runs",
+                    "--quiet").output
+    assert "classes: neg, pos" in output
+    assert re.search(r"roc_auc\s+\d\.\d{4}", output)
+    records = [json.loads(line) for line in
+               invoke("predict", tmp_path / "models" / "b", "--json", "fine", "").output.splitlines()]
+    assert [set(r["probabilities"]) for r in records] == [{"neg", "pos"}] * 2
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_config_file_that_is_not_json_is_a_one_line_usage_error(capsys, tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text("{not json", encoding="utf-8")
+    code, _, err = run_main(capsys, "train", "--config", config)
+    assert_one_line_error(code, err, 2, "--config")
+
+
+def test_config_file_with_unknown_key_is_a_one_line_usage_error(capsys, tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"model": {"unitz": 4}}), encoding="utf-8")
+    code, _, err = run_main(capsys, "train", "--config", config)
+    assert_one_line_error(code, err, 2, "unitz")
+
+
+def test_predict_with_empty_stdin_is_a_one_line_error(capsys, monkeypatch, trained):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\n\n")))
+    code, _, err = run_main(capsys, "predict", trained["export"])
+    assert_one_line_error(code, err, 1, "no texts")
+
+
+
+
+def test_missing_data_path_is_a_one_line_error(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_main(capsys, "train", "--data", tmp_path / "missing.csv", "--epochs", 1)
+    assert_one_line_error(code, err, 1, "missing.csv")
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "saved_models").exists()
+
+
+def test_unknown_arch_exits_with_usage_code_and_no_traceback(capsys):
+    code, _, err = run_main(capsys, "train", "--arch", "transformer")
+    assert code == 2
+    assert "Traceback" not in err
+    assert "--arch" in err and "transformer" in err
+
+
+def test_unknown_arch_is_a_one_line_error(capsys):
+    code, _, err = run_main(capsys, "train", "--arch", "transformer")
+    assert_one_line_error(code, err, 2, "--arch")
+
+
+def test_out_of_range_option_is_a_one_line_usage_error(capsys):
+    code, _, err = run_main(capsys, "train", "--units", 0)
+    assert_one_line_error(code, err, 2, "--units")
+
+
+def test_model_path_that_is_not_a_model_is_a_one_line_error(capsys, tmp_path):
+    not_a_model = tmp_path / "notes.txt"
+    not_a_model.write_text("hello", encoding="utf-8")
+    for path in (not_a_model, tmp_path, tmp_path / "missing"):
+        code, _, err = run_main(capsys, "predict", path, "some text")
+        assert_one_line_error(code, err, 1, "model")
+
+
+def test_evaluate_with_labels_unseen_in_training_is_a_one_line_error(trained, capsys, tmp_path):
+    data = write_csv(tmp_path / "other.csv", tiny_texts(("good", "bad", "surprised"), per_class=10))
+    code, _, err = run_main(capsys, "evaluate", trained["export"], "--data", data)
+    assert_one_line_error(code, err, 1, "surprised")
+
+
+def test_console_script_reports_a_missing_data_path_in_one_line(tmp_path):
+    if not SEQSENT.exists():
+        pytest.skip(f"{SEQSENT} not installed")
+    result = subprocess.run([str(SEQSENT), "train", "--data", "missing.csv"], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "seqsent: error: --data missing.csv: no such file or directory (or use 'sample' or 'imdb')"]
