@@ -30,6 +30,7 @@ TRAIN_OPTIONS = [
     ("--units", "model", "units", int, "Units per recurrent layer (per direction)."),
     ("--embedding-dim", "model", "embedding_dim", int, "Word vector size."),
     ("--embedding-dropout", "model", "embedding_dropout", float, "Spatial dropout on word vectors."),
+    ("--token-dropout", "model", "token_dropout", float, "Share of tokens replaced by OOV while training."),
     ("--dropout", "model", "dropout", float, "Dropout on recurrent layer inputs."),
     ("--pooling", "model", "pooling", click.Choice(list(POOLINGS)), "Pooling over time of the last layer's states."),
     ("--head-units", "model", "head_units", int, "Dense layer before the output (0: none)."),

@@ -39,13 +39,15 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, **_):
     if config.data.source == "sample":
         click.echo("Training on the bundled IMDB sample (2,500 train / 2,500 test reviews). "
                    "For the full dataset: --data imdb or --data path/to/aclImdb_v1.tar.gz")
-    report = train(config, verbose=0 if quiet else 2, on_data=_announce_data)
+    report = train(config, verbose=0 if quiet else 2, on_data=_announce_data, notify=click.echo)
     click.echo(f"\nTrained {config.model.arch} ({report.parameters:,} parameters) in {report.train_seconds:.0f} s, "
                f"{report.epochs_run} epoch(s), {report.strategy}, global batch {report.global_batch_size}")
     from seqsent.evaluation import format_metrics
 
     click.echo(f"\nTest metrics ({report.split_sizes['test']:,} examples, scored on the exported SavedModel):")
     click.echo(format_metrics(report.test_metrics))
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}")
     click.echo(f"\nExported: {report.export_dir}")
     click.echo(f"Run directory: {report.run_dir}  (tensorboard --logdir {report.run_dir / 'tensorboard'})")
 

@@ -29,6 +29,7 @@ class TrainReport:
     test_metrics: dict
     export_dir: Path
     run_dir: Path
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -56,38 +57,85 @@ def write_json_atomic(path: Path, value) -> None:
     os.replace(tmp, path)
 
 
-def _work_dir(config: RunConfig) -> Path:
-    """Same command, same directory: a re-run after a crash finds its backup and resumes."""
+def _claim_work_dir(config: RunConfig):
+    """Same command, same directory: a re-run after a crash finds its backup and resumes.
+
+    The directory is locked while a run uses it; a second identical run started meanwhile
+    gets a directory of its own, so two runs never write the same checkpoint.
+    Returns (directory, open lock file): the lock lasts as long as the file stays open.
+    """
+    import fcntl
+
     digest = hashlib.sha256(config.to_json().encode()).hexdigest()[:10]
-    return Path(config.runs_dir) / config.name / f"in-progress-{digest}"
+    base = Path(config.runs_dir) / config.name / f"in-progress-{digest}"
+    for attempt in range(1000):
+        work_dir = base if attempt == 0 else base.with_name(f"{base.name}-{attempt}")
+        work_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(work_dir / ".lock", "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return work_dir, lock
+        except BlockingIOError:
+            lock.close()
+    raise RuntimeError(f"no free run directory under {base.parent}")
 
 
-def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None) -> TrainReport:
+def _finish_run_dir(work_dir: Path, runs_base: Path, version: str) -> Path:
+    """Rename the finished run next to its export's version (a suffix if that name is taken)."""
+    (work_dir / ".lock").unlink(missing_ok=True)
+    for suffix in [""] + [f"-{i}" for i in range(1, 1000)]:
+        target = runs_base / f"{version}{suffix}"
+        if not target.exists():
+            try:
+                os.rename(work_dir, target)
+                return target
+            except OSError:
+                continue
+    return work_dir
+
+
+def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notify=None) -> TrainReport:
     """Load data, fit, export to output_dir/name/version, then score the export on the test split.
 
-    `on_data(dataset)` is called once the data is loaded, before the long part starts.
+    `on_data(dataset)` is called once the data is loaded, before the long part starts;
+    `notify(message)` hears about resumed runs.
     """
     from seqsent.data import load_dataset
-    from seqsent.evaluation import compute_metrics
-    from seqsent.export import export_saved_model, metadata_for
-    from seqsent.inference import load_model
-    from seqsent.training.trainer import fit
 
     config.validate()
     dataset = dataset or load_dataset(config.data)
     if on_data is not None:
         on_data(dataset)
-    work_dir = _work_dir(config)
-    result = fit(config, dataset, work_dir, verbose=verbose)
+    work_dir, lock = _claim_work_dir(config)
+    try:
+        if (work_dir / "backup").is_dir() and notify is not None:
+            notify(f"Resuming from the backup in {work_dir / 'backup'} (delete that directory to start over)")
+        return _train_in(work_dir, config, dataset, verbose)
+    finally:
+        lock.close()
+
+
+def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int) -> TrainReport:
+    from seqsent.evaluation import compute_metrics
+    from seqsent.export import export_saved_model, metadata_for
+    from seqsent.inference import load_model
+    from seqsent.training.trainer import fit
+
+    from seqsent.errors import TrainingError
+
+    write_json_atomic(work_dir / "config.json", config.to_dict())
+    try:
+        result = fit(config, dataset, work_dir, verbose=verbose)
+    except TrainingError as exc:
+        raise TrainingError(f"{exc} (the run's config: {work_dir / 'config.json'})") from None
 
     export_dir = export_saved_model(result.text_model, metadata_for(dataset.class_names, config.to_dict()),
                                     config.output_dir, config.name)
     # Score the artifact that ships, not the in-memory model.
     exported = load_model(export_dir)
     test_metrics = compute_metrics(dataset.test.labels, exported.predict_proba(dataset.test.texts), dataset.class_names)
-    _record_metrics(export_dir, test_metrics)
+    _record_results(export_dir, test_metrics, result.history)
 
-    run_dir = Path(config.runs_dir) / config.name / export_dir.name
     for leftover in ("backup", "best.weights.h5"):
         target = work_dir / leftover
         shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
@@ -98,25 +146,36 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None) -> Tr
         "numeric_policy": result.numeric_policy, "parameters": result.parameters,
         "train_seconds": round(result.seconds, 1), "export_dir": str(export_dir),
     }
-    write_json_atomic(work_dir / "config.json", config.to_dict())
     write_json_atomic(work_dir / "history.json", result.history)
     write_json_atomic(work_dir / "metrics.json", {"test": test_metrics, **summary})
-    os.replace(work_dir, run_dir)
+    run_dir = _finish_run_dir(work_dir, Path(config.runs_dir) / config.name, export_dir.name)
     return TrainReport(
         config=config, data_description=dataset.description, data_notes=dataset.notes,
         class_names=dataset.class_names, split_sizes=summary["split_sizes"], strategy=result.strategy,
         global_batch_size=result.global_batch_size, parameters=result.parameters, train_seconds=result.seconds,
         epochs_run=len(result.history.get("loss", [])), history=result.history, test_metrics=test_metrics,
-        export_dir=export_dir, run_dir=run_dir,
+        export_dir=export_dir, run_dir=run_dir, warnings=_divergence_warnings(result.history),
     )
 
 
-def _record_metrics(export_dir: Path, metrics: dict) -> None:
+def _divergence_warnings(history: dict) -> list[str]:
+    """Validation loss far above its best by the last epoch: overfitting or a learning rate too high."""
+    losses = history.get("val_loss", [])
+    if len(losses) >= 2 and losses[-1] > 1.25 * min(losses):
+        best = losses.index(min(losses)) + 1
+        return [f"validation loss diverged ({min(losses):.4f} at epoch {best}, {losses[-1]:.4f} at the end); "
+                f"the exported weights are those of epoch {best}"]
+    return []
+
+
+def _record_results(export_dir: Path, metrics: dict, history: dict) -> None:
+    """Test metrics and training history travel with the model (assets.extra/seqsent.json)."""
     from seqsent.export import EXTRA_DIR, METADATA_FILE
 
     file = export_dir / EXTRA_DIR / METADATA_FILE
     metadata = json.loads(file.read_text(encoding="utf-8"))
     metadata["test_metrics"] = metrics
+    metadata["history"] = history
     write_json_atomic(file, metadata)
 
 

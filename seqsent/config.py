@@ -25,6 +25,9 @@ RECURRENT_ARCHS = {
     "bigru": ("gru", True),
 }
 CELLS = ("rnn", "lstm", "gru")
+# Bag-of-words baselines built with the same Keras machinery (seqsent/models/baselines.py).
+BASELINE_ARCHS = ("bow", "tfidf", "ngram")
+ARCHS = tuple(RECURRENT_ARCHS) + BASELINE_ARCHS
 POOLINGS = ("last", "max", "mean", "max-mean")
 TRUNCATIONS = ("pre", "post")
 STRATEGIES = ("auto", "default", "mirrored")
@@ -66,12 +69,14 @@ class ModelConfig:
     """An Embedding, a recurrent stack, pooling over time and a classification head."""
 
     arch: str = "bilstm"
-    """Shorthand for cell + direction: rnn, lstm, gru, birnn, bilstm, bigru."""
+    """Shorthand for cell + direction: rnn, lstm, gru, birnn, bilstm, bigru; or a baseline: bow, tfidf, ngram."""
     layers: int = 1
     units: int = 64
     embedding_dim: int = 128
     embedding_dropout: float = 0.2
-    """Spatial dropout on embeddings: drops whole word vectors."""
+    """Spatial dropout on embeddings: drops whole embedding channels."""
+    token_dropout: float = 0.0
+    """Share of tokens replaced by the out-of-vocabulary token while training (word dropout)."""
     dropout: float = 0.2
     """Dropout on each recurrent layer's inputs (keeps cuDNN kernels usable, unlike recurrent dropout)."""
     pooling: str = "max-mean"
@@ -148,13 +153,14 @@ class RunConfig:
     def validate(self) -> "RunConfig":
         """Reject values that cannot work, with a message naming the option."""
         checks = [
-            (self.model.arch in RECURRENT_ARCHS, f"--arch must be one of {', '.join(RECURRENT_ARCHS)}, not {self.model.arch!r}"),
+            (self.model.arch in ARCHS, f"--arch must be one of {', '.join(ARCHS)}, not {self.model.arch!r}"),
             (self.model.pooling in POOLINGS, f"--pooling must be one of {', '.join(POOLINGS)}"),
             (self.model.layers >= 1, "--layers must be at least 1"),
             (self.model.units >= 1, "--units must be at least 1"),
             (self.model.embedding_dim >= 1, "--embedding-dim must be at least 1"),
             (self.model.head_units >= 0, "--head-units must be 0 or more"),
-            (all(0.0 <= p < 1.0 for p in (self.model.dropout, self.model.embedding_dropout, self.model.head_dropout)),
+            (all(0.0 <= p < 1.0 for p in (self.model.dropout, self.model.embedding_dropout, self.model.head_dropout,
+                                           self.model.token_dropout)),
              "dropout rates must be in [0, 1)"),
             (self.text.max_tokens >= 3, "--max-tokens must be at least 3"),
             (self.text.sequence_length >= 1, "--sequence-length must be at least 1"),

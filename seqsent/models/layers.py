@@ -1,4 +1,4 @@
-"""Pooling over time that respects the padding mask (Keras' GlobalMaxPooling1D ignores it)."""
+"""Layers Keras lacks: pooling over time that respects the padding mask, and word dropout."""
 
 from __future__ import annotations
 
@@ -43,3 +43,34 @@ class MaskedGlobalPooling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode}
+
+
+OOV_ID = 1  # TextVectorization: 0 is padding, 1 the out-of-vocabulary token
+
+
+@keras.saving.register_keras_serializable(package="seqsent")
+class TokenDropout(keras.layers.Layer):
+    """During training, replace a random share of tokens by the out-of-vocabulary id.
+
+    Word dropout (Iyyer et al. 2015): the model learns not to lean on single rare words,
+    such as names of movies seen in training, and sees OOV tokens in contexts like those of
+    unseen test data. Padding stays padding; at inference this layer does nothing.
+    """
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = float(rate)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, ids, training=None):
+        if not training or self.rate <= 0:
+            return ids
+        drop = keras.random.uniform(ops.shape(ids), seed=self.seed_generator) < self.rate
+        return ops.where(ops.logical_and(drop, ids > 0), ops.cast(OOV_ID, ids.dtype), ids)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import keras
 
 from seqsent.config import ModelConfig
-from seqsent.models.layers import MaskedGlobalPooling
+from seqsent.models.layers import MaskedGlobalPooling, TokenDropout
 
 CELL_LAYERS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
@@ -70,8 +70,9 @@ def classification_head(x, num_classes: int, config: ModelConfig, seed: int):
 def build_recurrent_classifier(config: ModelConfig, vocab_size: int, num_classes: int, seed: int = 1337) -> keras.Model:
     """Token ids [batch, time] (0 = padding) -> class probabilities."""
     ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")
+    tokens = TokenDropout(config.token_dropout, seed=seed, name="token_dropout")(ids) if config.token_dropout else ids
     x = keras.layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True, name="embedding",
-                               embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed))(ids)
+                               embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed))(tokens)
     if config.embedding_dropout:
         x = keras.layers.SpatialDropout1D(config.embedding_dropout, seed=seed, name="embedding_dropout")(x)
     x = recurrent_stack(x, config, seed)
