@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from seqsent.config import POOLINGS, RECURRENT_ARCHS, STRATEGIES, TRUNCATIONS, RunConfig, default_of
+from seqsent.config import ARCHS, POOLINGS, STRATEGIES, TRUNCATIONS, RunConfig, default_of
 from seqsent.errors import UsageError
 
 # (flag, section, field, click type, help); help shows the dataclass default.
@@ -25,7 +25,8 @@ DATA_OPTIONS = [
     ("--seed", "data", "seed", int, "Seed of the splits."),
 ]
 TRAIN_OPTIONS = [
-    ("--arch", "model", "arch", click.Choice(list(RECURRENT_ARCHS)), "Recurrent cell and direction."),
+    ("--arch", "model", "arch", click.Choice(list(ARCHS)),
+     "Recurrent cell and direction, or a bag-of-words baseline (bow, tfidf, ngram)."),
     ("--layers", "model", "layers", int, "Stacked recurrent layers."),
     ("--units", "model", "units", int, "Units per recurrent layer (per direction)."),
     ("--embedding-dim", "model", "embedding_dim", int, "Word vector size."),

@@ -13,12 +13,18 @@ import tensorflow as tf
 ENCODE_CHUNK = 1024
 
 
-def encode_texts(texts: list[str], vectorizer, truncation) -> tf.RaggedTensor:
-    """Token ids per text, padding stripped, with the same layers the exported model uses."""
+def encode_texts(texts: list[str], vectorizer, truncation) -> tf.RaggedTensor | tf.SparseTensor:
+    """Token ids per text, padding stripped, with the same layers the exported model uses.
+
+    Baseline archs' layers make sparse bag-of-words rows instead, kept sparse.
+    """
     chunks = []
     for start in range(0, len(texts), ENCODE_CHUNK):
         batch = tf.constant(texts[start : start + ENCODE_CHUNK], dtype=tf.string)
-        chunks.append(tf.RaggedTensor.from_tensor(truncation(vectorizer(batch)), padding=0))
+        encoded = truncation(vectorizer(batch))
+        chunks.append(encoded if isinstance(encoded, tf.SparseTensor) else tf.RaggedTensor.from_tensor(encoded, padding=0))
+    if isinstance(chunks[0], tf.SparseTensor):
+        return tf.sparse.concat(0, chunks)
     return tf.concat(chunks, axis=0)
 
 
@@ -50,6 +56,15 @@ def _slices(ids: tf.RaggedTensor, labels: np.ndarray) -> tf.data.Dataset:
     )
 
 
+def _bag_dataset(features: tf.SparseTensor, labels: np.ndarray, num_classes: int, batch_size: int,
+                 seed: int | None = None) -> tf.data.Dataset:
+    """Sparse bag-of-words rows (baseline archs): no lengths, so no bucketing; shuffled when seeded."""
+    ds = tf.data.Dataset.from_tensor_slices((features, _labels_for(labels, num_classes))).cache()
+    if seed is not None:
+        ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).with_options(_options()).prefetch(tf.data.AUTOTUNE)
+
+
 def _options() -> tf.data.Options:
     options = tf.data.Options()
     # Multi-worker runs shard by example: the data is one in-memory tensor, not files.
@@ -60,6 +75,8 @@ def _options() -> tf.data.Options:
 def training_dataset(ids: tf.RaggedTensor, labels: np.ndarray, num_classes: int, *, batch_size: int,
                      max_length: int, bucket: bool, seed: int) -> tf.data.Dataset:
     """Shuffled each epoch (seeded); batches of similar length when `bucket`."""
+    if isinstance(ids, tf.SparseTensor):
+        return _bag_dataset(ids, labels, num_classes, batch_size, seed)
     ds = _slices(ids, _labels_for(labels, num_classes)).cache()
     ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     if bucket:
@@ -80,6 +97,8 @@ def training_dataset(ids: tf.RaggedTensor, labels: np.ndarray, num_classes: int,
 
 def evaluation_dataset(ids: tf.RaggedTensor, labels: np.ndarray, num_classes: int, *, batch_size: int) -> tf.data.Dataset:
     """Sorted by length so batches hold little padding; order does not matter for a loss."""
+    if isinstance(ids, tf.SparseTensor):
+        return _bag_dataset(ids, labels, num_classes, batch_size)
     order = np.argsort(ids.row_lengths().numpy(), kind="stable")
     ids = tf.gather(ids, order)
     ds = _slices(ids, _labels_for(labels[order], num_classes))

@@ -12,8 +12,7 @@ import numpy as np
 from seqsent.config import RunConfig
 from seqsent.data import Dataset
 from seqsent.errors import TrainingError
-from seqsent.models import build_classifier, build_text_model
-from seqsent.text import adapt_vectorizer, make_truncation
+from seqsent.models import build_classifier, build_features, build_text_model
 from seqsent.training.callbacks import make_callbacks
 from seqsent.training.pipeline import encode_texts, evaluation_dataset, training_dataset
 from seqsent.training.strategy import describe, select_strategy, set_numeric_policy
@@ -38,8 +37,8 @@ def fit(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1) -
     strategy = select_strategy(config.train.strategy)
     global_batch = config.train.batch_size * strategy.num_replicas_in_sync
 
-    vectorizer = adapt_vectorizer(config.text, dataset.train.texts)
-    truncation = make_truncation(config.text)
+    # Strings -> classifier input: token ids (recurrent archs) or sparse bags of words (baselines).
+    vectorizer, truncation = build_features(config.model.arch, config.text, dataset.train.texts)
     vocab_size = vectorizer.vocabulary_size()
     train_ds = training_dataset(
         encode_texts(dataset.train.texts, vectorizer, truncation), dataset.train.labels, dataset.num_classes,
