@@ -6,13 +6,25 @@ import numpy as np
 from sklearn import metrics as skm
 
 
-def compute_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_names: list[str]) -> dict:
-    """Accuracy, precision, recall, F1 (positive class for 2 classes, macro otherwise), ROC-AUC, log loss."""
+def predicted_classes(probabilities: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """Argmax; with 2 classes and a `threshold`, class 1 when its probability is at least the threshold."""
+    probabilities = np.asarray(probabilities)
+    if threshold is not None and probabilities.shape[1] == 2:
+        return (probabilities[:, 1] >= threshold).astype(np.int64)
+    return probabilities.argmax(axis=1)
+
+
+def compute_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_names: list[str],
+                    threshold: float | None = None) -> dict:
+    """Accuracy, precision, recall, F1 (positive class for 2 classes, macro otherwise), ROC-AUC, log loss.
+
+    With 2 classes, `threshold` on P(class 1) decides instead of the argmax.
+    """
     y_true = np.asarray(y_true, dtype=np.int64)
     probabilities = np.asarray(probabilities, dtype=np.float64)
     probabilities = probabilities / probabilities.sum(axis=1, keepdims=True)  # float32 rounding
     n_classes = len(class_names)
-    y_pred = probabilities.argmax(axis=1)
+    y_pred = predicted_classes(probabilities, threshold)
     labels = list(range(n_classes))
     binary = n_classes == 2
     average = "binary" if binary else "macro"
@@ -33,12 +45,48 @@ def compute_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_names: 
     }
     if binary and len(np.unique(y_true)) == 2:
         result["roc_auc"] = float(skm.roc_auc_score(y_true, probabilities[:, 1]))
+    if binary and threshold is not None:
+        result["threshold"] = float(threshold)
     return result
+
+
+def per_class_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_names: list[str],
+                      threshold: float | None = None) -> dict:
+    """Per class: precision, recall, F1, support, and one-vs-rest ROC-AUC and average precision
+    (None for a class absent from, or alone in, y_true)."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    labels = list(range(len(class_names)))
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        y_true, predicted_classes(probabilities, threshold), labels=labels, average=None, zero_division=0)
+    result = {}
+    for k, name in enumerate(class_names):
+        positive = y_true == k
+        ranked = 0 < positive.sum() < len(y_true)
+        result[name] = {
+            "precision": float(precision[k]), "recall": float(recall[k]), "f1": float(f1[k]), "support": int(support[k]),
+            "roc_auc": float(skm.roc_auc_score(positive, probabilities[:, k])) if ranked else None,
+            "average_precision": float(skm.average_precision_score(positive, probabilities[:, k])) if ranked else None,
+        }
+    return result
+
+
+def best_f1_threshold(y_true: np.ndarray, positive_probability: np.ndarray) -> dict | None:
+    """The threshold on P(class 1) that maximises F1 (the lowest one on ties), with that F1; None without both classes."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    if len(np.unique(y_true)) < 2:
+        return None
+    precision, recall, thresholds = skm.precision_recall_curve(y_true, np.asarray(positive_probability, dtype=np.float64))
+    f1 = (2 * precision * recall / np.maximum(precision + recall, 1e-12))[:-1]  # the last point has no threshold
+    best = int(np.argmax(f1))
+    return {"threshold": float(thresholds[best]), "f1": float(f1[best]), "examples": int(len(y_true))}
 
 
 def format_metrics(metrics: dict) -> str:
     """A table a person reads in a terminal."""
     lines = [f"examples   {metrics['examples']}"]
+    if metrics.get("threshold") is not None:
+        lines.append(f"threshold  {metrics['threshold']:.4f} (on P({metrics['class_names'][1]}))")
     for key in ("accuracy", "precision", "recall", "f1", "roc_auc", "loss"):
         value = metrics.get(key)
         if value is not None:

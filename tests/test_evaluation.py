@@ -119,3 +119,51 @@ def test_format_metrics_widens_columns_for_long_class_names():
     assert "strongly-negative" in table and "strongly-positive" in table
     header = next(line for line in table.splitlines() if "strongly-positive" in line and line.startswith(" "))
     assert header.split() == ["strongly-negative", "strongly-positive"]
+
+
+# ---------------------------------------------------------------- thresholds and per-class metrics
+
+
+def test_binary_threshold_moves_the_decision():
+    from seqsent.evaluation import compute_metrics as metrics_at
+
+    # P(pos) >= 0.35 predicts [0, 1, 1, 1, 1]: TP 3, FP 1, FN 0, TN 1
+    low = metrics_at(BINARY_TRUE, BINARY_PROBS, ["neg", "pos"], threshold=0.35)
+    assert low["confusion_matrix"] == [[1, 1], [0, 3]]
+    assert (low["accuracy"], low["precision"], low["recall"]) == pytest.approx((4 / 5, 3 / 4, 1.0))
+    assert low["f1"] == pytest.approx(6 / 7)
+    assert low["threshold"] == 0.35 and "threshold  0.3500" in format_metrics(low)
+    # P(pos) >= 0.85 predicts [0, 0, 0, 0, 1]: TP 1, FP 0, FN 2, TN 2
+    high = metrics_at(BINARY_TRUE, BINARY_PROBS, ["neg", "pos"], threshold=0.85)
+    assert (high["accuracy"], high["precision"], high["recall"], high["f1"]) == pytest.approx((3 / 5, 1.0, 1 / 3, 0.5))
+    assert high["roc_auc"] == pytest.approx(5 / 6)  # ranking metrics do not depend on the threshold
+
+
+def test_threshold_is_ignored_with_more_than_two_classes(multi):
+    again = compute_metrics(MULTI_TRUE, MULTI_PROBS, ["bad", "good", "meh"], threshold=0.9)
+    assert again["confusion_matrix"] == multi["confusion_matrix"] and "threshold" not in again
+
+
+def test_best_f1_threshold_on_hand_computed_scores():
+    from seqsent.evaluation import best_f1_threshold
+
+    # thresholds 0.1 / 0.4 / 0.6 / 0.8 / 0.9 give F1 3/4, 6/7, 2/3, 4/5, 1/2
+    best = best_f1_threshold(BINARY_TRUE, BINARY_P1)
+    assert best == {"threshold": pytest.approx(0.4), "f1": pytest.approx(6 / 7), "examples": 5}
+    assert best_f1_threshold(np.array([1, 1]), np.array([0.2, 0.9])) is None
+
+
+def test_three_class_per_class_metrics_one_vs_rest():
+    from seqsent.evaluation import per_class_metrics
+
+    per_class = per_class_metrics(MULTI_TRUE, MULTI_PROBS, ["bad", "good", "meh"])
+    # bad vs rest: positives score 0.7, 0.3; negatives 0.1, 0.2, 0.1, 0.5 -> 7 of 8 pairs ranked right;
+    # ranked 0.7+ 0.5- 0.3+: average precision (1 + 2/3) / 2
+    assert per_class["bad"] == pytest.approx({"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2,
+                                              "roc_auc": 7 / 8, "average_precision": 5 / 6})
+    assert per_class["good"] == pytest.approx({"precision": 2 / 3, "recall": 1.0, "f1": 0.8, "support": 2,
+                                               "roc_auc": 1.0, "average_precision": 1.0})
+    assert per_class["meh"] == pytest.approx({"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2,
+                                              "roc_auc": 1.0, "average_precision": 1.0})
+    absent = per_class_metrics(np.array([0, 0]), MULTI_PROBS[:2], ["bad", "good", "meh"])
+    assert absent["good"]["roc_auc"] is None and absent["bad"]["average_precision"] is None

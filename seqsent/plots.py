@@ -1,0 +1,209 @@
+"""Plots of evaluation and comparison results, as matplotlib Figures saved to PNG.
+
+Figures are built with matplotlib's object API and its Agg canvas, never pyplot: no
+global backend or figure state is touched, so this works headless and inside any program.
+Every plot has a title, labelled axes and a legend where there is more than one series.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from sklearn import metrics as skm
+
+DPI = 110
+COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def new_figure(width: float, height: float) -> Figure:
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def save_png(figure: Figure, path: Path) -> Path:
+    figure.savefig(path, format="png", dpi=DPI)
+    return path
+
+
+def confusion_matrix_figure(matrix, class_names: list[str], title: str) -> Figure:
+    """Counts and row shares (share of each true class), shaded by the share."""
+    matrix = np.asarray(matrix)
+    n = len(class_names)
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    side = 4.2 + 0.6 * n
+    figure = new_figure(side + 1.2, side)
+    ax = figure.add_subplot()
+    image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, f"{matrix[i, j]:,}\n{shares[i, j]:.1%}", ha="center", va="center", fontsize=10,
+                    color="white" if shares[i, j] > 0.6 else "black")
+    ax.set_xticks(range(n), class_names, rotation=30 if max(len(c) for c in class_names) > 8 else 0, ha="right"
+                  if max(len(c) for c in class_names) > 8 else "center")
+    ax.set_yticks(range(n), class_names)
+    ax.set_xlabel("Predicted class")
+    ax.set_ylabel("True class")
+    ax.set_title(title)
+    figure.colorbar(image, ax=ax, label="Share of the true class (row)")
+    return figure
+
+
+def _one_vs_rest(y_true, probabilities, class_names):
+    """(name, is-this-class, score) per class that has both positives and negatives in y_true."""
+    y_true = np.asarray(y_true)
+    if len(class_names) == 2:
+        candidates = [(class_names[1], y_true == 1, probabilities[:, 1])]
+    else:
+        candidates = [(name, y_true == k, probabilities[:, k]) for k, name in enumerate(class_names)]
+    return [(name, positive, score) for name, positive, score in candidates if 0 < positive.sum() < len(y_true)]
+
+
+def _no_curve_note(ax, what: str) -> None:
+    ax.text(0.5, 0.5, f"No {what}: the test data needs both\nexamples of a class and of the rest",
+            ha="center", va="center", transform=ax.transAxes)
+
+
+def roc_figure(y_true, probabilities, class_names: list[str], threshold: float | None = None) -> Figure:
+    """Binary: the ROC curve of the positive class with the operating point; more classes: one-vs-rest."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    binary = len(class_names) == 2
+    figure = new_figure(6.4, 5.6)
+    ax = figure.add_subplot()
+    curves = _one_vs_rest(y_true, probabilities, class_names)
+    for color, (name, positive, score) in zip(COLORS, curves):
+        fpr, tpr, _ = skm.roc_curve(positive, score)
+        auc = skm.roc_auc_score(positive, score)
+        label = f"{name} vs {class_names[0]} (AUC {auc:.3f})" if binary else f"{name} vs rest (AUC {auc:.3f})"
+        ax.plot(fpr, tpr, color=color, linewidth=2, label=label)
+        if binary:
+            t = 0.5 if threshold is None else threshold
+            predicted = score >= t
+            point = (predicted[~positive].mean(), predicted[positive].mean())
+            ax.plot(*point, "o", color="black", markersize=7, label=f"decision threshold {t:.2f}")
+    if not curves:
+        _no_curve_note(ax, "ROC curve")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance (AUC 0.5)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("False positive rate")
+    ax.set_ylabel("True positive rate (recall)")
+    ax.set_title("ROC curve" if binary else "ROC curves, one class vs the rest")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=9)
+    return figure
+
+
+def precision_recall_figure(y_true, probabilities, class_names: list[str], threshold: float | None = None) -> Figure:
+    """Binary: precision against recall of the positive class with the operating point; more classes: one-vs-rest."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    binary = len(class_names) == 2
+    figure = new_figure(6.4, 5.6)
+    ax = figure.add_subplot()
+    curves = _one_vs_rest(y_true, probabilities, class_names)
+    for color, (name, positive, score) in zip(COLORS, curves):
+        precision, recall, _ = skm.precision_recall_curve(positive, score)
+        ap = skm.average_precision_score(positive, score)
+        ax.plot(recall, precision, color=color, linewidth=2,
+                label=f"{name} (average precision {ap:.3f})" if binary else f"{name} vs rest (AP {ap:.3f})")
+        ax.axhline(positive.mean(), color=color, linestyle=":", linewidth=1,
+                   label=f"chance for {name} (share {positive.mean():.2f})")
+        if binary:
+            t = 0.5 if threshold is None else threshold
+            predicted = score >= t
+            if predicted.any():
+                point = (predicted[positive].mean(), positive[predicted].mean())
+                ax.plot(*point, "o", color="black", markersize=7, label=f"decision threshold {t:.2f}")
+    if not curves:
+        _no_curve_note(ax, "precision-recall curve")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("Recall")
+    ax.set_ylabel("Precision")
+    ax.set_title(f"Precision-recall curve (positive class: {class_names[1]})" if binary
+                 else "Precision-recall curves, one class vs the rest")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=9)
+    return figure
+
+
+def training_curves_figure(history: dict[str, list[float]], title: str = "Training curves") -> Figure:
+    """Loss and accuracy per epoch, train and validation; the epoch of the lowest validation loss marked."""
+    figure = new_figure(10.5, 4.4)
+    best = int(np.argmin(history["val_loss"])) + 1 if history.get("val_loss") else None
+    for index, (metric, label) in enumerate((("loss", "Loss (cross-entropy)"), ("accuracy", "Accuracy"))):
+        ax = figure.add_subplot(1, 2, index + 1)
+        for key, name, style in ((metric, "train", "-o"), (f"val_{metric}", "validation", "--s")):
+            values = history.get(key)
+            if values:
+                ax.plot(range(1, len(values) + 1), values, style, linewidth=2, label=name)
+        if best is not None:
+            ax.axvline(best, color="grey", linestyle=":", label=f"lowest validation loss (epoch {best})")
+        epochs = max((len(v) for v in history.values()), default=1)
+        ax.set_xticks(range(1, epochs + 1))
+        ax.set_xlabel("Epoch")
+        ax.set_ylabel(label)
+        ax.set_title(label.split(" (")[0] + " per epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9)
+    figure.suptitle(title)
+    return figure
+
+
+def comparison_figure(rows: list[dict], bucket_names: list[str], title: str) -> Figure:
+    """Four panels over architectures: test accuracy overall and by review length, training time per epoch,
+    trainable parameters, inference speed."""
+    archs = [row["arch"] for row in rows]
+    x = np.arange(len(archs))
+    figure = new_figure(13, 9)
+    axes = figure.subplots(2, 2)
+
+    ax = axes[0, 0]
+    series = [("test accuracy (all)", "test_accuracy")] + [
+        (f"{name}", f"test_accuracy_{name.split(' ')[0]}") for name in bucket_names]
+    width = 0.8 / len(series)
+    lowest = 1.0
+    for i, (label, key) in enumerate(series):
+        values = np.array([row[key] if row[key] is not None else np.nan for row in rows], dtype=float)
+        lowest = min(lowest, np.nanmin(values) if np.isfinite(values).any() else 1.0)
+        ax.bar(x + (i - (len(series) - 1) / 2) * width, values, width, label=label, color=COLORS[i])
+    ax.set_ylim(max(0.0, np.floor((lowest - 0.05) * 20) / 20), 1.0)
+    ax.set_xticks(x, archs)
+    ax.set_xlabel("Architecture")
+    ax.set_ylabel("Test accuracy")
+    ax.set_title("Test accuracy, overall and by review length")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+
+    panels = [
+        (axes[0, 1], "train_seconds_per_epoch", "Seconds per epoch", "Training time per epoch (incl. validation)", False),
+        (axes[1, 0], "trainable_parameters", "Trainable parameters (log scale)", "Model size", True),
+        (axes[1, 1], "inference_reviews_per_second", "Reviews per second (log scale)",
+         "Inference speed (raw strings, batches of 256)", True),
+    ]
+    for ax, key, ylabel, panel_title, log in panels:
+        values = [row[key] for row in rows]
+        bars = ax.bar(x, values, color=[COLORS[i % len(COLORS)] for i in range(len(rows))])
+        ax.bar_label(bars, labels=[_short_number(v) for v in values], fontsize=8)
+        if log:
+            ax.set_yscale("log")
+        ax.set_xticks(x, archs)
+        ax.set_xlabel("Architecture")
+        ax.set_ylabel(ylabel)
+        ax.set_title(panel_title)
+        ax.grid(axis="y", alpha=0.3)
+    figure.suptitle(title)
+    return figure
+
+
+def _short_number(value: float) -> str:
+    if value >= 1e6:
+        return f"{value / 1e6:.2f}M"
+    if value >= 1e4:
+        return f"{value / 1e3:.0f}k"
+    if value >= 100:
+        return f"{value:.0f}"
+    return f"{value:.1f}"
