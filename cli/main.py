@@ -17,6 +17,7 @@ COMMANDS = {
     "evaluate": ("cli.evaluate", "Score a trained model on a test split."),
     "predict": ("cli.predict", "Label texts with a trained model."),
     "export": ("cli.export", "Re-export a trained model as a new SavedModel version."),
+    "compare": ("cli.compare", "Train several architectures on the same splits and compare them."),
 }
 
 

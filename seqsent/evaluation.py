@@ -37,7 +37,7 @@ def compute_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_names: 
         "precision": float(precision),
         "recall": float(recall),
         "f1": float(f1),
-        "loss": float(skm.log_loss(y_true, np.clip(probabilities, 1e-7, 1.0), labels=labels)),
+        "loss": float(skm.log_loss(y_true, _clipped(probabilities), labels=labels)),
         "roc_auc": None,
         "average": "binary (positive class: %s)" % class_names[1] if binary else "macro",
         "class_names": list(class_names),
@@ -80,6 +80,12 @@ def best_f1_threshold(y_true: np.ndarray, positive_probability: np.ndarray) -> d
     f1 = (2 * precision * recall / np.maximum(precision + recall, 1e-12))[:-1]  # the last point has no threshold
     best = int(np.argmax(f1))
     return {"threshold": float(thresholds[best]), "f1": float(f1[best]), "examples": int(len(y_true))}
+
+
+def _clipped(probabilities: np.ndarray) -> np.ndarray:
+    """Away from 0 (log loss stays finite), rows renormalised to sum to 1 (sklearn warns otherwise)."""
+    clipped = np.clip(probabilities, 1e-7, 1.0)
+    return clipped / clipped.sum(axis=1, keepdims=True)
 
 
 def format_metrics(metrics: dict) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from sklearn import metrics as skm
 
 DPI = 110
@@ -159,6 +160,12 @@ def comparison_figure(rows: list[dict], bucket_names: list[str], title: str) -> 
     archs = [row["arch"] for row in rows]
     x = np.arange(len(archs))
     figure = new_figure(13, 9)
+    if not rows:
+        ax = figure.add_subplot()
+        ax.text(0.5, 0.5, "No architecture finished training", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        ax.set_title(title)
+        return figure
     axes = figure.subplots(2, 2)
 
     ax = axes[0, 0]
@@ -170,13 +177,15 @@ def comparison_figure(rows: list[dict], bucket_names: list[str], title: str) -> 
         values = np.array([row[key] if row[key] is not None else np.nan for row in rows], dtype=float)
         lowest = min(lowest, np.nanmin(values) if np.isfinite(values).any() else 1.0)
         ax.bar(x + (i - (len(series) - 1) / 2) * width, values, width, label=label, color=COLORS[i])
-    ax.set_ylim(max(0.0, np.floor((lowest - 0.05) * 20) / 20), 1.0)
+    bottom = max(0.0, np.floor((lowest - 0.05) * 20) / 20)
+    ax.set_ylim(bottom, 1.0 + 0.16 * (1.0 - bottom))  # headroom above 1.0 for the legend
+    ax.set_yticks([t for t in np.arange(0.0, 1.0001, 0.05 if 1.0 - bottom <= 0.3 else 0.1) if t >= bottom - 1e-9])
     ax.set_xticks(x, archs)
     ax.set_xlabel("Architecture")
     ax.set_ylabel("Test accuracy")
     ax.set_title("Test accuracy, overall and by review length")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", ncols=2)
 
     panels = [
         (axes[0, 1], "train_seconds_per_epoch", "Seconds per epoch", "Training time per epoch (incl. validation)", False),
@@ -184,10 +193,14 @@ def comparison_figure(rows: list[dict], bucket_names: list[str], title: str) -> 
         (axes[1, 1], "inference_reviews_per_second", "Reviews per second (log scale)",
          "Inference speed (raw strings, batches of 256)", True),
     ]
+    families = [_family(arch) for arch in archs]
     for ax, key, ylabel, panel_title, log in panels:
         values = [row[key] for row in rows]
-        bars = ax.bar(x, values, color=[COLORS[i % len(COLORS)] for i in range(len(rows))])
+        bars = ax.bar(x, values, color=[FAMILY_COLORS[f] for f in families])
         ax.bar_label(bars, labels=[_short_number(v) for v in values], fontsize=8)
+        ax.margins(y=0.12)
+        handles = [Patch(color=FAMILY_COLORS[f], label=f) for f in FAMILY_COLORS if f in families]
+        ax.legend(handles=handles, fontsize=8, loc="best")
         if log:
             ax.set_yscale("log")
         ax.set_xticks(x, archs)
@@ -197,6 +210,17 @@ def comparison_figure(rows: list[dict], bucket_names: list[str], title: str) -> 
         ax.grid(axis="y", alpha=0.3)
     figure.suptitle(title)
     return figure
+
+
+FAMILY_COLORS = {"recurrent": "#4c72b0", "bidirectional recurrent": "#8172b2", "bag-of-words baseline": "#55a868"}
+
+
+def _family(arch: str) -> str:
+    from seqsent.config import BASELINE_ARCHS
+
+    if arch in BASELINE_ARCHS:
+        return "bag-of-words baseline"
+    return "bidirectional recurrent" if arch.startswith("bi") else "recurrent"
 
 
 def _short_number(value: float) -> str:

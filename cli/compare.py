@@ -1,0 +1,67 @@
+"""`seqsent compare`: options -> RunConfig + archs -> seqsent.compare -> progress lines, a table, three files."""
+
+from __future__ import annotations
+
+import click
+
+from cli.main import import_tensorflow
+
+from cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, resolve_config
+from seqsent.config import ARCHS
+
+# Every training option but --arch: the architectures are what is compared.
+COMPARE_OPTIONS = DATA_OPTIONS + [spec for spec in TRAIN_OPTIONS if spec[0] != "--arch"]
+
+
+@click.command("compare")
+@add_options(COMPARE_OPTIONS)
+@click.option("--archs", default=",".join(ARCHS), show_default=True,
+              help="Comma-separated architectures, trained in this order.")
+@click.option("--output", type=click.Path(file_okay=False), default="comparison", show_default=True,
+              help="Directory for compare.md, compare.csv and compare.png (written atomically).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing non-empty --output directory.")
+@click.option("--quiet", is_flag=True, help="No per-epoch progress (the per-architecture lines stay).")
+@click.pass_context
+def command(ctx, archs, output, overwrite, quiet, **_):
+    """Train each architecture on the same splits, budget and seed, and compare them.
+
+    Measures trainable parameters, training seconds per epoch, inference speed, validation
+    and test accuracy and F1, the epoch of the lowest validation loss, and test accuracy
+    by review length (short / medium / long: terciles of the test set's token counts).
+    """
+    from seqsent.compare import parse_archs
+    from seqsent.reports import check_output_dir
+
+    arch_list = parse_archs(archs)
+    config = resolve_config(ctx, COMPARE_OPTIONS)
+    config.name = "compare"
+    config.validate()
+    check_output_dir(output, overwrite)  # before hours of training, not after
+    import_tensorflow(click.get_current_context())
+    from seqsent.compare import compare, format_table, write_comparison
+
+    def on_data(dataset):
+        click.echo(f"Data: {dataset.description}")
+        click.echo(f"Splits: train {len(dataset.train):,} / validation {len(dataset.validation):,} / "
+                   f"test {len(dataset.test):,}; classes: {', '.join(dataset.class_names)}")
+        for note in dataset.notes:
+            click.echo(f"Note: {note}")
+
+    def on_start(index, total, arch):
+        click.echo(f"[{index}/{total}] {arch}: training (at most {config.train.epochs} epoch(s))")
+
+    def on_result(index, total, r):
+        if r.error:
+            click.echo(f"[{index}/{total}] {r.arch}: failed: {r.error}")
+            return
+        click.echo(f"[{index}/{total}] {r.arch}: {r.trainable_parameters:,} parameters, {r.epochs_run} epoch(s) in "
+                   f"{r.train_seconds:.0f} s ({r.train_seconds_per_epoch:.1f} s/epoch), "
+                   f"{r.inference_reviews_per_second:,.0f} reviews/s, val acc {r.val_accuracy:.3f}, "
+                   f"test acc {r.test_accuracy:.3f}")
+
+    comparison = compare(config, arch_list, verbose=0 if quiet else 2, on_data=on_data, on_start=on_start,
+                         on_result=on_result)
+    click.echo("")
+    click.echo(format_table(comparison))
+    written = write_comparison(comparison, output, overwrite)
+    click.echo(f"\nSaved {written / 'compare.md'}, {written / 'compare.csv'} and {written / 'compare.png'}")

@@ -1,0 +1,280 @@
+"""Train several architectures on the same splits, with the same budget and seed, and measure them.
+
+Textbooks recite that GRUs are smaller and faster than LSTMs, that LSTMs handle long
+dependencies better than simple RNNs, and that bidirectional stacks double the cost.
+`compare` measures those claims on the user's data: for each architecture it trains with
+seqsent.training.trainer.fit (the data is loaded once, so every arch sees the same splits)
+and records trainable parameters, training seconds per epoch, inference speed on raw
+strings, validation and test accuracy and F1, the epoch of the lowest validation loss,
+and test accuracy by review length (terciles of the test set's token counts).
+
+    comparison = compare(config, ["lstm", "gru", "bow"])
+    write_comparison(comparison, "comparison")  # compare.md, compare.csv, compare.png
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from seqsent.config import ARCHS, RunConfig
+from seqsent.errors import TrainingError, UsageError
+
+BUCKETS = ("short", "medium", "long")
+INFERENCE_BATCH = 256
+COLUMNS = [
+    "arch", "trainable_parameters", "train_seconds_per_epoch", "inference_reviews_per_second",
+    "val_accuracy", "val_f1", "test_accuracy", "test_f1", "epochs_run", "best_epoch",
+    *(f"test_accuracy_{bucket}" for bucket in BUCKETS), "error",
+]
+
+
+@dataclass
+class ArchResult:
+    arch: str
+    trainable_parameters: Optional[int] = None
+    epochs_run: int = 0
+    best_epoch: Optional[int] = None
+    """Epoch with the lowest validation loss (its weights are the ones measured)."""
+    train_seconds: Optional[float] = None
+    train_seconds_per_epoch: Optional[float] = None
+    """Wall time of fit() divided by epochs run: includes each epoch's validation pass."""
+    inference_reviews_per_second: Optional[float] = None
+    """Test reviews through the string-in model (vectoriser included), batches of 256, after one warm-up batch."""
+    val_accuracy: Optional[float] = None
+    val_f1: Optional[float] = None
+    test_accuracy: Optional[float] = None
+    test_f1: Optional[float] = None
+    test_accuracy_by_length: dict = field(default_factory=dict)
+    history: dict = field(default_factory=dict)
+    error: Optional[str] = None
+    """Why this arch has no numbers (e.g. its loss diverged); the others still ran."""
+
+    def row(self) -> dict:
+        row = {key: getattr(self, key) for key in COLUMNS if hasattr(self, key)}
+        row.update({f"test_accuracy_{bucket}": self.test_accuracy_by_length.get(bucket) for bucket in BUCKETS})
+        row["error"] = self.error or ""
+        return {key: row.get(key) for key in COLUMNS}
+
+
+@dataclass
+class Comparison:
+    results: list[ArchResult]
+    config: RunConfig
+    data_description: str
+    class_names: list[str]
+    split_sizes: dict
+    length_edges: tuple[int, int]
+    """Token-count terciles of the test set: short <= edges[0] < medium <= edges[1] < long."""
+    bucket_sizes: dict
+    f1_average: str
+
+    def rows(self) -> list[dict]:
+        return [result.row() for result in self.results]
+
+    def bucket_labels(self) -> dict[str, str]:
+        low, high = self.length_edges
+        return {"short": f"short (≤ {low} tokens)", "medium": f"medium ({low + 1}-{high} tokens)",
+                "long": f"long (> {high} tokens)"}
+
+
+def parse_archs(text: str) -> list[str]:
+    """'lstm, gru,bow' -> ['lstm', 'gru', 'bow']; unknown names are a usage error."""
+    archs = list(dict.fromkeys(a.strip().lower() for a in text.split(",") if a.strip()))
+    unknown = [a for a in archs if a not in ARCHS]
+    if unknown or not archs:
+        raise UsageError(f"--archs: unknown architecture {', '.join(unknown) or '(none given)'}; "
+                         f"choose from {','.join(ARCHS)}")
+    return archs
+
+
+def token_counts(texts: Sequence[str]) -> np.ndarray:
+    """Tokens per text after seqsent's standardisation, before any truncation."""
+    import tensorflow as tf
+
+    from seqsent.text import standardize_text
+
+    counts = []
+    for start in range(0, len(texts), 1024):
+        batch = tf.constant(list(texts[start : start + 1024]), dtype=tf.string)
+        counts.append(tf.strings.split(standardize_text(batch)).row_lengths().numpy())
+    return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+
+
+def length_buckets(counts: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """Bucket index per text (0 short, 1 medium, 2 long) by the terciles of `counts`, and the tercile edges."""
+    low, high = (int(q) for q in np.quantile(counts, [1 / 3, 2 / 3]))
+    return np.where(counts <= low, 0, np.where(counts <= high, 1, 2)), (low, high)
+
+
+def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: int = 0,
+            on_data: Callable | None = None, on_start: Callable | None = None,
+            on_result: Callable | None = None) -> Comparison:
+    """Train and measure each arch on the same splits; `config` gives the data, text and training settings.
+
+    Callbacks (for progress output): on_data(dataset) once loaded, on_start(index, total, arch)
+    and on_result(index, total, ArchResult) around each arch (index from 1).
+    """
+    import keras
+
+    from seqsent.data import load_dataset
+    from seqsent.evaluation import compute_metrics
+    from seqsent.training.trainer import fit
+
+    archs = parse_archs(",".join(archs))
+    config.validate()
+    dataset = dataset or load_dataset(config.data)
+    if on_data is not None:
+        on_data(dataset)
+    buckets, edges = length_buckets(token_counts(dataset.test.texts))
+    names = dataset.class_names
+    results = []
+    for index, arch in enumerate(archs, start=1):
+        if on_start is not None:
+            on_start(index, len(archs), arch)
+        run = copy.deepcopy(config)
+        run.model.arch = arch
+        run.validate()
+        keras.backend.clear_session()  # free the previous arch's graphs; fit() seeds everything again
+        try:
+            with tempfile.TemporaryDirectory(prefix=f"seqsent-compare-{arch}-") as work_dir:
+                fitted = fit(run, dataset, Path(work_dir), verbose=verbose)
+        except TrainingError as exc:
+            result = ArchResult(arch, error=str(exc))
+        else:
+            result = _measure(arch, fitted, dataset, buckets, compute_metrics)
+        results.append(result)
+        if on_result is not None:
+            on_result(index, len(archs), result)
+    return Comparison(
+        results=results, config=config, data_description=dataset.description, class_names=names,
+        split_sizes={"train": len(dataset.train), "validation": len(dataset.validation), "test": len(dataset.test)},
+        length_edges=edges, bucket_sizes={b: int(np.sum(buckets == i)) for i, b in enumerate(BUCKETS)},
+        f1_average="positive class" if len(names) == 2 else "macro",
+    )
+
+
+def _measure(arch, fitted, dataset, buckets, compute_metrics) -> ArchResult:
+    predict = _string_predictor(fitted.text_model, len(dataset.class_names))
+    predict(dataset.test.texts[:INFERENCE_BATCH])  # trace once, outside the timing
+    started = time.perf_counter()
+    test_probabilities = predict(dataset.test.texts)
+    reviews_per_second = len(dataset.test) / max(time.perf_counter() - started, 1e-9)
+    val = compute_metrics(dataset.validation.labels, predict(dataset.validation.texts), dataset.class_names)
+    test = compute_metrics(dataset.test.labels, test_probabilities, dataset.class_names)
+    correct = test_probabilities.argmax(axis=1) == dataset.test.labels
+    by_length = {bucket: (float(correct[buckets == i].mean()) if np.any(buckets == i) else None)
+                 for i, bucket in enumerate(BUCKETS)}
+    epochs = len(fitted.history.get("loss", []))
+    val_loss = fitted.history.get("val_loss") or []
+    return ArchResult(
+        arch=arch, trainable_parameters=fitted.parameters, epochs_run=epochs,
+        best_epoch=int(np.argmin(val_loss)) + 1 if val_loss else None,
+        train_seconds=fitted.seconds, train_seconds_per_epoch=fitted.seconds / max(epochs, 1),
+        inference_reviews_per_second=reviews_per_second,
+        val_accuracy=val["accuracy"], val_f1=val["f1"], test_accuracy=test["accuracy"], test_f1=test["f1"],
+        test_accuracy_by_length=by_length, history=fitted.history,
+    )
+
+
+def _string_predictor(text_model, num_classes: int):
+    """texts -> [n, classes] probabilities through one traced graph, as a server would run the model."""
+    import tensorflow as tf
+
+    serve = tf.function(lambda text: text_model(text, training=False),
+                        input_signature=[tf.TensorSpec([None], tf.string)], reduce_retracing=True)
+
+    def predict(texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        out = np.zeros((len(texts), num_classes), dtype=np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths batch together
+        for start in range(0, len(texts), INFERENCE_BATCH):
+            idx = order[start : start + INFERENCE_BATCH]
+            p = serve(tf.constant([texts[i] for i in idx], dtype=tf.string)).numpy()
+            out[idx] = np.concatenate([1.0 - p, p], axis=1) if num_classes == 2 else p
+        return out
+
+    return predict
+
+
+# ---------------------------------------------------------------- output
+
+
+def _fmt(value, kind: str) -> str:
+    if value is None:
+        return "–"
+    return {"int": f"{value:,}", "acc": f"{value:.3f}", "sec": f"{value:.1f}", "rate": f"{value:,.0f}"}[kind]
+
+
+def format_table(comparison: Comparison) -> str:
+    """The comparison as a Markdown table (also readable in a terminal)."""
+    labels = comparison.bucket_labels()
+    header = ["arch", "trainable params", "train s/epoch", "infer reviews/s", "val acc", "val F1", "test acc",
+              "test F1", "best epoch / run", *(labels[b] for b in BUCKETS)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in comparison.results:
+        if r.error:
+            lines.append(f"| {r.arch} | failed: {r.error} |" + " |" * (len(header) - 2))
+            continue
+        cells = [r.arch, _fmt(r.trainable_parameters, "int"), _fmt(r.train_seconds_per_epoch, "sec"),
+                 _fmt(r.inference_reviews_per_second, "rate"), _fmt(r.val_accuracy, "acc"), _fmt(r.val_f1, "acc"),
+                 _fmt(r.test_accuracy, "acc"), _fmt(r.test_f1, "acc"), f"{_fmt(r.best_epoch, 'int')} / {r.epochs_run}",
+                 *(_fmt(r.test_accuracy_by_length.get(b), "acc") for b in BUCKETS)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _markdown(comparison: Comparison) -> str:
+    c, t = comparison.config, comparison.config.train
+    sizes = comparison.split_sizes
+    labels = comparison.bucket_labels()
+    import tensorflow as tf
+
+    return "\n".join([
+        "# Architecture comparison", "",
+        f"- Data: {comparison.data_description}; train {sizes['train']:,} / validation {sizes['validation']:,} / "
+        f"test {sizes['test']:,}; classes: {', '.join(comparison.class_names)}",
+        f"- Same splits, budget and seed for every architecture: at most {t.epochs} epoch(s), early stopping on "
+        f"validation loss (patience {t.patience}, best weights kept), batch {t.batch_size}, Adam learning rate "
+        f"{t.learning_rate}, seed {t.seed}; vocabulary {c.text.max_tokens:,} tokens.",
+        f"- Recurrent archs: {c.model.layers} layer(s) of {c.model.units} units (per direction), embedding "
+        f"{c.model.embedding_dim}, pooling {c.model.pooling}; they read the {'last' if c.text.truncation == 'pre' else 'first'} "
+        f"{c.text.sequence_length} tokens of a review. Baselines (bow, tfidf, ngram) read the whole review.",
+        f"- Machine: {os.cpu_count()} CPU core(s), TensorFlow {tf.__version__}.", "",
+        format_table(comparison), "",
+        f"F1 is for the {comparison.f1_average}. Training seconds per epoch include each epoch's validation pass; "
+        "inference speed is test reviews per second as raw strings through the whole model (vectoriser included), "
+        f"batches of {INFERENCE_BATCH}. Length buckets are terciles of the test set's token counts: "
+        + ", ".join(f"{labels[b]}: {comparison.bucket_sizes[b]:,} reviews" for b in BUCKETS) + ".", "",
+        "![Comparison](compare.png)", "",
+    ])
+
+
+def write_comparison(comparison: Comparison, out_dir: str | Path, overwrite: bool = False) -> Path:
+    """compare.md, compare.csv and compare.png, written atomically to `out_dir`."""
+    from seqsent import plots
+    from seqsent.reports import staged_directory
+
+    with staged_directory(out_dir, overwrite) as staging:
+        with open(staging / "compare.csv", "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+            writer.writeheader()
+            for row in comparison.rows():
+                writer.writerow({k: ("" if v is None else round(v, 6) if isinstance(v, float) else v)
+                                 for k, v in row.items()})
+        (staging / "compare.md").write_text(_markdown(comparison), encoding="utf-8")
+        measured = [row for row in comparison.rows() if not row["error"]]
+        labels = comparison.bucket_labels()
+        title = (f"Architectures on {comparison.split_sizes['train']:,} training reviews, "
+                 f"{comparison.config.train.epochs} epoch(s) at most, seed {comparison.config.train.seed}")
+        figure = plots.comparison_figure(measured, [labels[b] for b in BUCKETS], title)
+        plots.save_png(figure, staging / "compare.png")
+    return Path(out_dir).expanduser()
