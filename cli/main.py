@@ -18,6 +18,7 @@ COMMANDS = {
     "predict": ("cli.predict", "Label texts with a trained model."),
     "export": ("cli.export", "Re-export a trained model as a new SavedModel version."),
     "compare": ("cli.compare", "Train several architectures on the same splits and compare them."),
+    "serving-config": ("cli.serving_config", "Write a TF Serving models.config for the exported models."),
 }
 
 
