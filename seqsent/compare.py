@@ -46,7 +46,7 @@ class ArchResult:
     """Epoch with the lowest validation loss (its weights are the ones measured)."""
     train_seconds: Optional[float] = None
     train_seconds_per_epoch: Optional[float] = None
-    """Wall time of fit() divided by epochs run: includes each epoch's validation pass."""
+    """Mean wall time of an epoch (its validation pass included), from epoch begin to epoch end."""
     inference_reviews_per_second: Optional[float] = None
     """Test reviews through the string-in model (vectoriser included), batches of 256, after one warm-up batch."""
     val_accuracy: Optional[float] = None
@@ -144,13 +144,14 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
         run.model.arch = arch
         run.validate()
         keras.backend.clear_session()  # free the previous arch's graphs; fit() seeds everything again
+        timer = _epoch_timer()
         try:
             with tempfile.TemporaryDirectory(prefix=f"seqsent-compare-{arch}-") as work_dir:
-                fitted = fit(run, dataset, Path(work_dir), verbose=verbose)
+                fitted = fit(run, dataset, Path(work_dir), verbose=verbose, extra_callbacks=(timer,))
         except TrainingError as exc:
             result = ArchResult(arch, error=str(exc))
         else:
-            result = _measure(arch, fitted, dataset, buckets, compute_metrics)
+            result = _measure(arch, fitted, dataset, buckets, compute_metrics, timer.seconds)
         results.append(result)
         if on_result is not None:
             on_result(index, len(archs), result)
@@ -162,7 +163,26 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
     )
 
 
-def _measure(arch, fitted, dataset, buckets, compute_metrics) -> ArchResult:
+def _epoch_timer():
+    """A Keras callback keeping each epoch's seconds, begin to end: fit()'s set-up and tear-down
+    (which can idle for seconds after the last epoch while tf.data threads wind down) are not counted."""
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds: list[float] = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self._started)
+
+    return EpochTimer()
+
+
+def _measure(arch, fitted, dataset, buckets, compute_metrics, epoch_seconds: list[float]) -> ArchResult:
     predict = _string_predictor(fitted.text_model, len(dataset.class_names))
     predict(dataset.test.texts[:INFERENCE_BATCH])  # trace once, outside the timing
     started = time.perf_counter()
@@ -178,7 +198,8 @@ def _measure(arch, fitted, dataset, buckets, compute_metrics) -> ArchResult:
     return ArchResult(
         arch=arch, trainable_parameters=fitted.parameters, epochs_run=epochs,
         best_epoch=int(np.argmin(val_loss)) + 1 if val_loss else None,
-        train_seconds=fitted.seconds, train_seconds_per_epoch=fitted.seconds / max(epochs, 1),
+        train_seconds=fitted.seconds,
+        train_seconds_per_epoch=float(np.mean(epoch_seconds)) if epoch_seconds else fitted.seconds / max(epochs, 1),
         inference_reviews_per_second=reviews_per_second,
         val_accuracy=val["accuracy"], val_f1=val["f1"], test_accuracy=test["accuracy"], test_f1=test["f1"],
         test_accuracy_by_length=by_length, history=fitted.history,

@@ -66,7 +66,7 @@ def test_compare_measures_every_arch_on_the_same_splits(comparison):
     for r in comparison.results:
         assert r.error is None
         assert r.trainable_parameters > 0 and r.epochs_run in (1, 2) and 1 <= r.best_epoch <= r.epochs_run
-        assert r.train_seconds_per_epoch == pytest.approx(r.train_seconds / r.epochs_run)
+        assert 0 < r.train_seconds_per_epoch <= r.train_seconds / r.epochs_run  # epochs only, no set-up
         assert r.inference_reviews_per_second > 0
         assert 0 <= r.val_accuracy <= 1 and 0 <= r.test_accuracy <= 1
         # accuracy overall is the size-weighted mean of the length buckets

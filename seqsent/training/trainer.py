@@ -30,8 +30,12 @@ class FitResult:
     numeric_policy: str
 
 
-def fit(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1) -> FitResult:
-    """Train on dataset.train, early-stop on dataset.validation; checkpoints live in work_dir."""
+def fit(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1,
+        extra_callbacks: tuple = ()) -> FitResult:
+    """Train on dataset.train, early-stop on dataset.validation; checkpoints live in work_dir.
+
+    `extra_callbacks` run after the run's own (e.g. to time epochs).
+    """
     keras.utils.set_random_seed(config.train.seed)
     policy = set_numeric_policy(config.train)
     strategy = select_strategy(config.train.strategy)
@@ -60,7 +64,7 @@ def fit(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1) -
     callbacks, nan_guard = make_callbacks(config.train, work_dir)
     started = time.perf_counter()
     history = classifier.fit(train_ds, validation_data=val_ds, epochs=config.train.epochs,
-                             callbacks=callbacks, verbose=verbose, shuffle=False)
+                             callbacks=callbacks + list(extra_callbacks), verbose=verbose, shuffle=False)
     seconds = time.perf_counter() - started
     if nan_guard.bad_batch is not None:
         raise TrainingError(
