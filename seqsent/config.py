@@ -56,7 +56,7 @@ class DataConfig:
 class TextConfig:
     """Standardisation and vocabulary: learned from the train split only."""
 
-    max_tokens: int = 20000
+    max_tokens: int = 10000
     """Vocabulary size, including the padding and out-of-vocabulary entries."""
     sequence_length: int = 400
     """Tokens kept per text; longer texts are truncated."""
@@ -73,7 +73,7 @@ class ModelConfig:
     layers: int = 1
     units: int = 64
     embedding_dim: int = 128
-    embedding_dropout: float = 0.2
+    embedding_dropout: float = 0.3
     """Spatial dropout on embeddings: drops whole embedding channels."""
     token_dropout: float = 0.0
     """Share of tokens replaced by the out-of-vocabulary token while training (word dropout)."""
@@ -98,10 +98,10 @@ class ModelConfig:
 class TrainConfig:
     """Optimisation, distribution and checkpointing."""
 
-    epochs: int = 5
+    epochs: int = 6
     batch_size: int = 64
     """Per-replica batch; the global batch is this times the number of replicas."""
-    learning_rate: float = 2e-3
+    learning_rate: float = 1e-3
     clipnorm: float = 1.0
     """Gradient norm clipping against exploding gradients in backprop through time; 0 disables."""
     patience: int = 1
