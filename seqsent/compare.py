@@ -276,6 +276,9 @@ def _markdown(comparison: Comparison) -> str:
         f"batches of {INFERENCE_BATCH}. Length buckets are terciles of the test set's token counts: "
         + ", ".join(f"{labels[b]}: {comparison.bucket_sizes[b]:,} reviews" for b in BUCKETS) + ".", "",
         "![Comparison](compare.png)", "",
+        "## Settings", "",
+        "The resolved settings shared by every architecture (`model.arch` aside), to reproduce the run:", "",
+        "```json", c.to_json(), "```", "",
     ])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -109,6 +110,8 @@ def test_write_comparison_writes_markdown_csv_and_png(comparison, tmp_path):
     markdown = (out / "compare.md").read_text(encoding="utf-8")
     assert format_table(comparison) in markdown and "](compare.png)" in markdown
     assert "train 43 / validation 5 / test 12" in markdown
+    settings = json.loads(markdown.split("```json\n", 1)[1].split("```", 1)[0])
+    assert RunConfig.from_dict(settings).to_dict() == comparison.config.to_dict()
     assert_readable_png(out / "compare.png", min_side=800)
     with pytest.raises(UsageError, match="not empty"):
         write_comparison(comparison, out)
