@@ -83,14 +83,16 @@ def group(ctx, debug):
 
 
 def main(argv=None) -> None:
-    from seqsent.errors import SeqsentError
+    from seqsent.errors import Interrupted, SeqsentError
 
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         result = group.main(args=argv, prog_name="seqsent", standalone_mode=False)
         sys.exit(result if isinstance(result, int) else 0)
-    except click.exceptions.Abort:
-        click.echo("seqsent: interrupted (re-running the same train command resumes from its last finished epoch)", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        # Click turns Ctrl-C into Abort; a run that was training says what it kept (seqsent.errors.Interrupted).
+        cause = exc if isinstance(exc, Interrupted) else exc.__cause__ or exc.__context__
+        click.echo(f"seqsent: {cause if isinstance(cause, Interrupted) else 'interrupted'}", err=True)
         sys.exit(130)
     except click.UsageError as exc:
         where = f"seqsent {exc.ctx.command_path.split(' ', 1)[1]}" if exc.ctx and " " in exc.ctx.command_path else "seqsent"
@@ -106,12 +108,34 @@ def main(argv=None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except MemoryError:
+        if debug:
+            raise
+        click.echo("seqsent: error: out of memory; try a smaller --batch-size, --units, --embedding-dim, "
+                   "--max-tokens or --sequence-length", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        if debug:
+            raise
+        if not exc.filename:
+            _report_bug(exc)
+        # A file system refusal (disk full, permission, read-only): the user's to fix, not a bug.
+        click.echo(f"seqsent: error: {exc.filename}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
     except Exception as exc:  # a bug, not the user's doing
         if debug:
             raise
-        click.echo(f"seqsent: internal error: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
-                   "(run with --debug for the traceback, and please report it)", err=True)
-        sys.exit(1)
+        if type(exc).__name__ == "ResourceExhaustedError":  # TensorFlow out of memory
+            click.echo("seqsent: error: out of memory in TensorFlow; try a smaller --batch-size, --units, "
+                       "--embedding-dim, --max-tokens or --sequence-length", err=True)
+            sys.exit(1)
+        _report_bug(exc)
+
+
+def _report_bug(exc: BaseException) -> None:
+    click.echo(f"seqsent: internal error: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+               "(run with --debug for the traceback, and please report it)", err=True)
+    sys.exit(1)
 
 
 if __name__ == "__main__":

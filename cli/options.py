@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from seqsent.config import ARCHS, POOLINGS, STRATEGIES, TRUNCATIONS, RunConfig, default_of
+from seqsent.config import ARCHS, EMPTY_TEXT_POLICIES, POOLINGS, STRATEGIES, TRUNCATIONS, RunConfig, default_of
 from seqsent.errors import UsageError
 
 # (flag, section, field, click type, help); help shows the dataclass default.
@@ -23,6 +23,8 @@ DATA_OPTIONS = [
     ("--test-fraction", "data", "test_fraction", float, "Share of a single table file held out as test."),
     ("--limit", "data", "limit", int, "Use at most N train and N test examples (stratified), for quick runs."),
     ("--seed", "data", "seed", int, "Seed of the splits."),
+    ("--on-empty-text", "data", "on_empty_text", click.Choice(list(EMPTY_TEXT_POLICIES)),
+     "Table rows with an empty or missing text or label: skip them (counted in a note) or stop with an error."),
 ]
 TRAIN_OPTIONS = [
     ("--arch", "model", "arch", click.Choice(list(ARCHS)),
@@ -100,4 +102,5 @@ def resolve_data_config(ctx: click.Context):
     data = DataConfig()
     for flag, _, field, _, _ in DATA_OPTIONS:
         setattr(data, field, ctx.params[_param_name(flag)])
+    RunConfig(data=data).validate()
     return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -26,7 +27,10 @@ def command(model, texts, file_, as_json):
     import_tensorflow(click.get_current_context())
     from seqsent.api import predict
 
-    texts = list(texts)
+    # Arguments that were not UTF-8 reach Python as lone surrogates: back to their bytes, then replaced.
+    texts, replaced = _decode([os.fsencode(text) for text in texts])
+    if replaced:
+        click.echo(f"Note: replaced {replaced} byte sequence(s) of the arguments that were not UTF-8", err=True)
     if file_:
         texts += _read_lines(file_)
     elif not texts:
@@ -34,7 +38,7 @@ def command(model, texts, file_, as_json):
             raise UsageError("give texts as arguments, with --file, or on stdin")
         texts = _read_lines("-")
     if not texts:
-        raise DataError("no texts to predict")
+        raise DataError(f"no texts to predict{' (' + file_ + ' holds only blank lines)' if file_ else ''}")
     for result in predict(model, texts):
         if as_json:
             click.echo(json.dumps({"text": result.text, "label": result.label, "probability": result.probability,
@@ -54,5 +58,16 @@ def _read_lines(path: str) -> list[str]:
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
     # One text per "\n" line; str.splitlines() would also split inside a review at U+0085 or U+2028.
-    lines = (line.rstrip("\r") for line in data.decode("utf-8", errors="replace").split("\n"))
+    lines, replaced = _decode(data.split(b"\n"))
+    if replaced:
+        click.echo(f"Note: {'stdin' if path == '-' else path}: replaced {replaced} byte sequence(s) that were not UTF-8",
+                   err=True)
+    lines = (line.rstrip("\r") for line in lines)
     return [line for line in lines if line.strip()]
+
+
+def _decode(chunks: list[bytes]) -> tuple[list[str], int]:
+    """UTF-8 with invalid byte sequences replaced by U+FFFD; also returns how many were replaced."""
+    texts = [chunk.decode("utf-8", errors="replace") for chunk in chunks]
+    replaced = sum(t.count("\ufffd") - c.decode("utf-8", errors="ignore").count("\ufffd") for t, c in zip(texts, chunks))
+    return texts, replaced

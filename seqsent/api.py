@@ -10,7 +10,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqsent.config import DataConfig, RunConfig
+from seqsent.config import DataConfig, RunConfig, recorded_data_config
+from seqsent.errors import Interrupted
 
 
 @dataclass
@@ -103,6 +104,8 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
     from seqsent.data import load_dataset
 
     config.validate()
+    for flag, directory in (("--output-dir", config.output_dir), ("--runs-dir", config.runs_dir)):
+        _check_creatable_dir(flag, Path(directory))  # before the data and the training, not after
     dataset = dataset or load_dataset(config.data)
     if on_data is not None:
         on_data(dataset)
@@ -111,8 +114,33 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
         if (work_dir / "backup").is_dir() and notify is not None:
             notify(f"Resuming from the backup in {work_dir / 'backup'} (delete that directory to start over)")
         return _train_in(work_dir, config, dataset, verbose)
+    except KeyboardInterrupt:
+        raise Interrupted(_interrupted_message(work_dir / "backup")) from None
     finally:
         lock.close()
+
+
+def _interrupted_message(backup: Path) -> str:
+    from seqsent.training.backup import read_backup_state
+
+    state = read_backup_state(backup)
+    if state is None:
+        return "interrupted before the first epoch finished; nothing to resume (run the command again to start over)"
+    return (f"interrupted; the backup of epoch {state['epoch']} is in {backup}: "
+            "run the same command again to resume from it")
+
+
+def _check_creatable_dir(flag: str, path: Path) -> None:
+    """A directory, or one that can be made: its nearest existing ancestor is a writable directory."""
+    from seqsent.errors import UsageError
+
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{flag} {path}: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {path}: {existing} is not writable")
 
 
 def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int) -> TrainReport:
@@ -186,8 +214,7 @@ def evaluate(model_path: str | Path, data: DataConfig | None = None) -> Evaluati
     from seqsent.inference import load_model
 
     model = load_model(model_path)
-    recorded = model.metadata.get("config", {}).get("data")
-    trained_on = DataConfig(**recorded) if isinstance(recorded, dict) else None
+    trained_on = recorded_data_config(model.metadata, model.path)
     data = data or trained_on or DataConfig()
     split, description, notes = load_test_split(data, model.class_names, trained_on)
     metrics = compute_metrics(split.labels, model.predict_proba(split.texts), model.class_names)
@@ -218,5 +245,14 @@ def export(model_path: str | Path, output_dir: str | Path = "saved_models", name
     if model.keras_path is None:
         raise ModelError(f"{model.path}: has no model.keras to re-export from")
     keras_model = model if model.kind == "keras" else load_model(model.keras_path)
-    name = name or model.metadata.get("config", {}).get("name") or "model"
+    from seqsent.config import _is_safe_name
+    from seqsent.errors import UsageError
+
+    if name is None:
+        recorded = model.metadata.get("config")
+        name = (recorded.get("name") if isinstance(recorded, dict) else None) or "model"
+        if not isinstance(name, str) or not _is_safe_name(name):  # never a path from an untrusted file
+            raise ModelError(f"{model.path}: its recorded name {name!r} is not a plain directory name; give --name")
+    elif not _is_safe_name(name):
+        raise UsageError("--name may hold only letters, digits, '.', '_' and '-'")
     return export_saved_model(keras_model.text_model, model.metadata, output_dir, name, version)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -31,6 +32,12 @@ ARCHS = tuple(RECURRENT_ARCHS) + BASELINE_ARCHS
 POOLINGS = ("last", "max", "mean", "max-mean")
 TRUNCATIONS = ("pre", "post")
 STRATEGIES = ("auto", "default", "mirrored")
+EMPTY_TEXT_POLICIES = ("skip", "error")
+# Upper bounds of numeric options: past them TensorFlow's int32 indices overflow or a model cannot fit in memory.
+MAX_INT32 = 2**31 - 1
+MAX_SEED = 2**32 - 1  # numpy and Keras seeds
+MAX_LAYERS = 64
+MAX_WIDTH = 65536
 
 
 @dataclass
@@ -50,6 +57,8 @@ class DataConfig:
     limit: Optional[int] = None
     """Use at most this many train and this many test examples (stratified), for quick runs."""
     seed: int = 1337
+    on_empty_text: str = "skip"
+    """Table rows whose text or label is empty or missing: 'skip' them (counted in a note) or stop with an 'error'."""
 
 
 @dataclass
@@ -159,19 +168,32 @@ class RunConfig:
             (self.model.units >= 1, "--units must be at least 1"),
             (self.model.embedding_dim >= 1, "--embedding-dim must be at least 1"),
             (self.model.head_units >= 0, "--head-units must be 0 or more"),
-            (all(0.0 <= p < 1.0 for p in (self.model.dropout, self.model.embedding_dropout, self.model.head_dropout,
-                                           self.model.token_dropout)),
-             "dropout rates must be in [0, 1)"),
+            *[(0.0 <= rate < 1.0, f"{flag} must be in [0, 1), not {rate}") for flag, rate in (
+                ("--dropout", self.model.dropout), ("--embedding-dropout", self.model.embedding_dropout),
+                ("--head-dropout", self.model.head_dropout), ("--token-dropout", self.model.token_dropout))],
+            *[(value <= limit, f"{flag} must be at most {limit:,}, not {value:,}") for flag, value, limit in (
+                ("--layers", self.model.layers, MAX_LAYERS), ("--units", self.model.units, MAX_WIDTH),
+                ("--embedding-dim", self.model.embedding_dim, MAX_WIDTH),
+                ("--head-units", self.model.head_units, MAX_WIDTH), ("--max-tokens", self.text.max_tokens, MAX_INT32),
+                ("--sequence-length", self.text.sequence_length, MAX_INT32),
+                ("--batch-size", self.train.batch_size, MAX_INT32), ("--epochs", self.train.epochs, MAX_INT32),
+                ("--patience", self.train.patience, MAX_INT32))],
             (self.text.max_tokens >= 3, "--max-tokens must be at least 3"),
             (self.text.sequence_length >= 1, "--sequence-length must be at least 1"),
             (self.text.truncation in TRUNCATIONS, "--truncation must be 'pre' or 'post'"),
             (0.0 < self.data.validation_fraction < 1.0, "--validation-fraction must be between 0 and 1"),
             (0.0 < self.data.test_fraction < 1.0, "--test-fraction must be between 0 and 1"),
             (self.data.limit is None or self.data.limit >= 10, "--limit must be at least 10"),
+            (self.data.text_column != self.data.label_column,
+             f"--text-column and --label-column must differ (both are {self.data.text_column!r})"),
+            (self.data.on_empty_text in EMPTY_TEXT_POLICIES,
+             f"--on-empty-text must be one of {', '.join(EMPTY_TEXT_POLICIES)}, not {self.data.on_empty_text!r}"),
+            *[(0 <= seed <= MAX_SEED, f"{flag} must be between 0 and {MAX_SEED}, not {seed}")
+              for flag, seed in (("--seed", self.data.seed), ("--train-seed", self.train.seed))],
             (self.train.epochs >= 1, "--epochs must be at least 1"),
             (self.train.batch_size >= 1, "--batch-size must be at least 1"),
-            (self.train.learning_rate > 0, "--learning-rate must be positive"),
-            (self.train.clipnorm >= 0, "--clipnorm must be 0 (off) or positive"),
+            (0 < self.train.learning_rate < math.inf, f"--learning-rate must be a positive number, not {self.train.learning_rate}"),
+            (0 <= self.train.clipnorm < math.inf, f"--clipnorm must be 0 (off) or a positive number, not {self.train.clipnorm}"),
             (self.train.patience >= 0, "--patience must be 0 or more"),
             (self.train.strategy in STRATEGIES, f"--strategy must be one of {', '.join(STRATEGIES)}"),
             (_is_safe_name(self.name), "--name may hold only letters, digits, '.', '_' and '-'"),
@@ -217,6 +239,26 @@ def _type_name(hint: Any) -> str:
 
 def _is_safe_name(name: str) -> bool:
     return bool(name) and name not in (".", "..") and all(c.isalnum() or c in "._-" for c in name)
+
+
+def recorded_data_config(metadata: dict, model_path: Any) -> Optional[DataConfig]:
+    """The data a model was trained on, from its seqsent.json; None when it records none.
+
+    Keys this seqsent does not know (written by a newer one) are ignored; a value of the wrong type
+    (a damaged or hand-edited file) is a ModelError, not a crash.
+    """
+    from seqsent.errors import ModelError
+
+    config = metadata.get("config") if isinstance(metadata, dict) else None
+    recorded = config.get("data") if isinstance(config, dict) else None
+    if not isinstance(recorded, dict):
+        return None
+    known = {f.name for f in dataclasses.fields(DataConfig)}
+    try:
+        return _section_from_dict(DataConfig, {k: v for k, v in recorded.items() if k in known}, "data")
+    except UsageError as exc:
+        raise ModelError(f"{model_path}: its seqsent.json records unusable data settings ({exc}); "
+                         "give the evaluation data with --data") from None
 
 
 def default_of(section: str, name: str) -> Any:

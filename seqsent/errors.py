@@ -33,3 +33,12 @@ class TrainingError(SeqsentError):
     """Training that cannot go on (NaN loss, interrupted run)."""
 
     exit_code = 1
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; the message says what was kept and how to resume.
+
+    A KeyboardInterrupt still, so library callers that catch that keep working.
+    """
+
+    exit_code = 130

@@ -20,12 +20,14 @@ class LoadedModel:
     kind: str  # "savedmodel" or "keras"
     class_names: list[str]
     metadata: dict
-    _predict_batch: Callable[[list[str]], np.ndarray]
+    _predict_batch: Callable[[list[bytes]], np.ndarray]
     keras_path: Path | None = None
 
     def predict_proba(self, texts: list[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
         """[len(texts), classes]; batches hold texts of similar length, so little padding is computed."""
-        texts = [str(t) for t in texts]
+        # UTF-8 bytes: a str holding lone surrogates (undecodable bytes from argv or a file name) cannot become a
+        # tf.string, its bytes can; the model's standardisation replaces whatever is not valid UTF-8.
+        texts = [t if isinstance(t, bytes) else str(t).encode("utf-8", "surrogatepass") for t in texts]
         out = np.zeros((len(texts), len(self.class_names)), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
         for start in range(0, len(texts), batch_size):
@@ -77,6 +79,8 @@ def _read_metadata(file: Path, model_path: Path) -> dict:
     names = metadata.get("class_names")
     if not isinstance(names, list) or len(names) < 2:
         raise ModelError(f"{model_path}: {file.name} lists no class names")
+    if not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
+        raise ModelError(f"{model_path}: {file.name} lists invalid class names (need distinct non-empty strings)")
     return metadata
 
 

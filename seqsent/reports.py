@@ -64,8 +64,9 @@ def evaluate_detailed(model_path: str | Path, data: DataConfig | None = None,
         raise UsageError(f"--threshold applies to 2-class models; {model.path} has {len(names)} classes")
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise UsageError("--threshold must be between 0 and 1")
-    recorded = model.metadata.get("config", {}).get("data")
-    trained_on = DataConfig(**recorded) if isinstance(recorded, dict) else None
+    from seqsent.config import recorded_data_config
+
+    trained_on = recorded_data_config(model.metadata, model.path)
     data = data or trained_on or DataConfig()
 
     validation, notes = None, []

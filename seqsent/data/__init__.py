@@ -61,13 +61,13 @@ def _from_tables(path: Path, config: DataConfig) -> Dataset:
     from seqsent.data.dataset import class_names_for, encode_labels, stratified_indices
     from seqsent.data.tables import read_table
 
-    train = read_table(path, config.text_column, config.label_column)
+    train = read_table(path, config.text_column, config.label_column, config.on_empty_text)
     notes = list(train.notes)
     if config.test_source:
         test_path = Path(config.test_source).expanduser()
         if not test_path.is_file():
             raise DataError(f"--test-data {config.test_source}: no such file")
-        test = read_table(test_path, config.text_column, config.label_column)
+        test = read_table(test_path, config.text_column, config.label_column, config.on_empty_text)
         notes += test.notes
         description = f"{path} (test: {test_path})"
         test_texts, test_labels = test.texts, test.labels
@@ -114,7 +114,7 @@ def load_test_split(config: DataConfig, class_names: list[str], trained_on: Data
         test_path = Path(config.test_source).expanduser() if config.test_source else path
         if not test_path.is_file():
             raise DataError(f"--test-data {config.test_source}: no such file")
-        table = read_table(test_path, config.text_column, config.label_column)
+        table = read_table(test_path, config.text_column, config.label_column, config.on_empty_text)
         texts, labels = table.texts, table.labels
         if config.limit is not None and config.limit < len(texts):
             texts, labels = texts[: config.limit], labels[: config.limit]

@@ -46,9 +46,14 @@ def encode_labels(labels: Sequence[str], class_names: list[str], where: str) -> 
     index = {name: i for i, name in enumerate(class_names)}
     unknown = sorted({label for label in labels if label not in index})
     if unknown:
-        shown = ", ".join(repr(u) for u in unknown[:5])
-        raise DataError(f"{where} has labels not seen in the training data: {shown} (known: {', '.join(class_names)})")
+        shown = ", ".join(repr(_clip(u)) for u in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        known = ", ".join(_clip(name) for name in class_names[:10]) + (", ..." if len(class_names) > 10 else "")
+        raise DataError(f"{where} has labels not seen in the training data: {shown} (known: {known})")
     return np.array([index[label] for label in labels], dtype=np.int64)
+
+
+def _clip(label: str, width: int = 40) -> str:
+    return label if len(label) <= width else label[: width - 3] + "..."
 
 
 def stratified_subset(texts: list[str], labels: np.ndarray, size: int, seed: int,
@@ -103,6 +108,9 @@ def build_dataset(
     class_names = class_names or class_names_for(train_labels)
     if len(class_names) < 2:
         raise DataError(f"{description}: the training data has a single class ({class_names[0]!r}); need 2 or more")
+    if len(class_names) >= 20 and 2 * len(class_names) > len(train_labels):
+        raise DataError(f"{description}: {len(class_names):,} distinct labels in {len(train_labels):,} training rows, "
+                        "fewer than 2 examples per class: is the label column right? (--label-column)")
     y_train = encode_labels(train_labels, class_names, "the training data")
     y_test = encode_labels(test_labels, class_names, "the test data")
     if limit is not None:

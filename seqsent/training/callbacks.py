@@ -8,6 +8,7 @@ from pathlib import Path
 import keras
 
 from seqsent.config import TrainConfig
+from seqsent.training.backup import AtomicBackupAndRestore
 
 
 class StopOnNaN(keras.callbacks.Callback):
@@ -16,11 +17,25 @@ class StopOnNaN(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
         self.bad_batch: int | None = None
+        self.where = ""
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             self.bad_batch = batch
+            self.where = f"batch {batch} of epoch {self._epoch + 1}"
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        # The last step can leave NaN weights behind a finite training loss: only validation shows it.
+        loss = (logs or {}).get("val_loss")
+        if self.bad_batch is None and loss is not None and not math.isfinite(float(loss)):
+            self.bad_batch = -1
+            self.where = f"the validation pass of epoch {epoch + 1}"
             self.model.stop_training = True
 
 
@@ -29,7 +44,8 @@ def make_callbacks(config: TrainConfig, work_dir: Path) -> tuple[list[keras.call
     callbacks = [
         nan_guard,
         # Re-running the same command after a crash resumes from the last finished epoch.
-        keras.callbacks.BackupAndRestore(str(work_dir / "backup"), save_freq="epoch", delete_checkpoint=True),
+        # Replaced atomically (seqsent/training/backup.py): Ctrl-C or kill -9 never tears it.
+        AtomicBackupAndRestore(str(work_dir / "backup"), delete_checkpoint=True),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
         keras.callbacks.ModelCheckpoint(str(work_dir / "best.weights.h5"), monitor="val_loss",
                                         save_best_only=True, save_weights_only=True),

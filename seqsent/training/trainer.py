@@ -68,7 +68,7 @@ def fit(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1,
     seconds = time.perf_counter() - started
     if nan_guard.bad_batch is not None:
         raise TrainingError(
-            f"training stopped: the loss became NaN/inf at batch {nan_guard.bad_batch}; "
+            f"training stopped: the loss became NaN/inf at {nan_guard.where or f'batch {nan_guard.bad_batch}'}; "
             f"try a lower --learning-rate (now {config.train.learning_rate}) or keep --clipnorm on"
         )
     text_model = build_text_model(vectorizer, truncation, classifier)
