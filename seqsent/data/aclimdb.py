@@ -16,6 +16,9 @@ from seqsent.errors import DataError
 
 CLASS_NAMES = ["neg", "pos"]
 MAX_MEMBER_BYTES = 10 * 1024 * 1024
+# All members read from one archive (aclImdb's reviews and urls files hold about 140 MB): a bound on what a
+# hostile archive of many small members can make us hold in memory.
+MAX_TOTAL_BYTES = 2 * 1024**3
 CITATION = (
     "Andrew L. Maas, Raymond E. Daly, Peter T. Pham, Dan Huang, Andrew Y. Ng and Christopher Potts. "
     "Learning Word Vectors for Sentiment Analysis. ACL 2011. https://ai.stanford.edu/~amaas/data/sentiment/"
@@ -111,9 +114,14 @@ def _read_directory(root: Path) -> Reviews:
 
 def _read_archive(path: Path) -> Reviews:
     collector = _Collector()
+    total = 0
     try:
         with tarfile.open(path, "r:*") as archive:
             for member in archive:
+                if member.isfile() and (_urls_key(tuple(member.name.split("/"))) or _classify(tuple(member.name.split("/")))):
+                    total += member.size
+                    if total > MAX_TOTAL_BYTES:
+                        raise DataError(f"{path}: the reviews in this archive exceed {MAX_TOTAL_BYTES:,} bytes; refusing it")
                 parts = tuple(member.name.split("/"))
                 urls_key = _urls_key(parts)
                 if urls_key is not None and member.isfile() and member.size <= MAX_MEMBER_BYTES:
