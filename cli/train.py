@@ -14,7 +14,8 @@ DEFAULTS = RunConfig()
 
 @click.command("train")
 @add_options(DATA_OPTIONS + TRAIN_OPTIONS)
-@click.option("--name", default=DEFAULTS.name, show_default=True, help="Model name: exports go to OUTPUT_DIR/NAME/VERSION.")
+@click.option("--name", default=DEFAULTS.name, help="Model name: exports go to OUTPUT_DIR/NAME/VERSION  "
+              "[default: DATA-ARCH, e.g. imdb-bilstm, reviews-gru]")
 @click.option("--output-dir", default=DEFAULTS.output_dir, show_default=True, help="Base directory of exported models.")
 @click.option("--runs-dir", default=DEFAULTS.runs_dir, show_default=True,
               help="Where run directories (config, history, metrics, TensorBoard logs) go.")

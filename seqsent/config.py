@@ -128,7 +128,8 @@ class TrainConfig:
 class RunConfig:
     """Everything a `seqsent train` run needs; saved as config.json with the run and the model."""
 
-    name: str = "imdb-bilstm"
+    name: str = ""
+    """Model name; empty: '<data>-<arch>', e.g. imdb-bilstm or reviews-gru."""
     data: DataConfig = field(default_factory=DataConfig)
     text: TextConfig = field(default_factory=TextConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -138,6 +139,15 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def default_name(self) -> str:
+        """'imdb-<arch>' for the IMDB sources, '<file stem>-<arch>' for a table file."""
+        from pathlib import Path
+
+        source = Path(self.data.source)
+        is_table = source.suffix.lower() in (".csv", ".tsv", ".jsonl", ".ndjson")
+        stem = "".join(c if c.isalnum() or c in "._-" else "-" for c in source.stem) if is_table else "imdb"
+        return f"{stem or 'model'}-{self.model.arch}"
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -161,6 +171,8 @@ class RunConfig:
 
     def validate(self) -> "RunConfig":
         """Reject values that cannot work, with a message naming the option."""
+        if not self.name:
+            self.name = self.default_name()
         checks = [
             (self.model.arch in ARCHS, f"--arch must be one of {', '.join(ARCHS)}, not {self.model.arch!r}"),
             (self.model.pooling in POOLINGS, f"--pooling must be one of {', '.join(POOLINGS)}"),
