@@ -106,7 +106,7 @@ def test_boundary_values_are_accepted(section, field, value):
     ("train", "strategy", "tpu", "--strategy"),
     (None, "name", "../escape", "--name"),
     (None, "name", "..", "--name"),
-    (None, "name", "", "--name"),
+    (None, "name", "a/b", "--name"),
     (None, "name", "a b", "--name"),
 ])
 def test_validate_rejects_out_of_range_values_with_usage_error(section, field, value, message):
@@ -148,3 +148,9 @@ def test_error_types_carry_cli_exit_codes():
     assert UsageError.exit_code == 2
     assert DataError.exit_code == ModelError.exit_code == 1
     assert all(issubclass(e, SeqsentError) for e in (UsageError, DataError, ModelError))
+
+
+def test_empty_name_resolves_to_data_and_arch():
+    config = RunConfig.from_dict({"data": {"source": "reviews.csv"}, "model": {"arch": "gru"}}).validate()
+    assert config.name == "reviews-gru"
+    assert RunConfig().validate().name == "imdb-bilstm"
