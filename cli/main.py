@@ -104,7 +104,7 @@ def main(argv=None) -> None:
     except SeqsentError as exc:
         if debug:
             raise
-        click.echo(f"seqsent: error: {exc}", err=True)
+        click.echo(f"seqsent: error: {' '.join(str(exc).split())}", err=True)  # one line, whatever the message
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

@@ -79,7 +79,8 @@ def resolve_config(ctx: click.Context, specs, config_file: str | None = None, ba
         try:
             values = json.loads(Path(config_file).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UsageError(f"--config {config_file}: not a readable JSON file ({exc})") from None
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise UsageError(f"--config {config_file}: not a readable JSON file ({reason})") from None
         if not isinstance(values, dict):
             raise UsageError(f"--config {config_file}: must hold a JSON object")
         config = RunConfig.from_dict(values)

@@ -109,11 +109,11 @@ def export_saved_model(text_model: keras.Model, metadata: dict, output_dir: str 
     """
     import keras
 
+    if version is not None and version < 1:
+        raise UsageError("--version must be a positive integer")
     base = Path(output_dir) / name
     base.mkdir(parents=True, exist_ok=True)
     if version is not None:
-        if version < 1:
-            raise UsageError("--version must be a positive integer")
         if (base / str(version)).exists():
             raise UsageError(f"{base / str(version)} already exists; versions are never overwritten")
     remove_stale_staging(base)

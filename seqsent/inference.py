@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -115,10 +116,15 @@ def _load_keras(path: Path) -> LoadedModel:
     from seqsent.export import METADATA_FILE
 
     metadata = _read_metadata(path.parent / METADATA_FILE, path)
+    if not zipfile.is_zipfile(path):
+        raise ModelError(f"{path}: not a .keras file (a .keras file is a zip archive); is it complete?")
     try:
         # safe_mode refuses lambdas and other code embedded in the file.
         text_model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:
+        if "safe_mode" in str(exc) or "arbitrary code" in str(exc):
+            raise ModelError(f"{path}: refused: the .keras file holds Python code (e.g. a Lambda layer), which safe mode "
+                             "never runs; seqsent models hold none") from None
         raise ModelError(f"{path}: cannot load the .keras file ({exc.__class__.__name__}: {str(exc)[:200]})") from None
     binary = len(metadata["class_names"]) == 2
 

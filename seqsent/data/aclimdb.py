@@ -116,7 +116,7 @@ def _read_archive(path: Path) -> Reviews:
     collector = _Collector()
     total = 0
     try:
-        with tarfile.open(path, "r:*") as archive:
+        with tarfile.open(path, "r:gz" if path.name.endswith((".gz", ".tgz")) else "r:*") as archive:
             for member in archive:
                 if member.isfile() and (_urls_key(tuple(member.name.split("/"))) or _classify(tuple(member.name.split("/")))):
                     total += member.size
@@ -144,5 +144,6 @@ def _read_archive(path: Path) -> Reviews:
                 split, label = where
                 collector.add_review(split, label, parts[-1], handle.read().decode("utf-8", errors="replace"))
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-        raise DataError(f"{path}: cannot read the archive ({exc.__class__.__name__}: {exc}); is it truncated or corrupt?") from None
+        reason = " ".join(str(exc).split())[:200]  # tarfile's "r:*" lists one line per method it tried
+        raise DataError(f"{path}: cannot read the archive ({exc.__class__.__name__}: {reason}); is it truncated or corrupt?") from None
     return collector.result()
