@@ -19,6 +19,7 @@ COMMANDS = {
     "export": ("cli.export", "Re-export a trained model as a new SavedModel version."),
     "compare": ("cli.compare", "Train several architectures on the same splits and compare them."),
     "serving-config": ("cli.serving_config", "Write a TF Serving models.config for the exported models."),
+    "pretrain-embeddings": ("cli.pretrain_embeddings", "Learn word vectors from training and unlabelled text."),
 }
 
 

@@ -147,3 +147,55 @@ def _read_archive(path: Path) -> Reviews:
         reason = " ".join(str(exc).split())[:200]  # tarfile's "r:*" lists one line per method it tried
         raise DataError(f"{path}: cannot read the archive ({exc.__class__.__name__}: {reason}); is it truncated or corrupt?") from None
     return collector.result()
+
+
+def read_unlabelled(path: Path) -> list[str]:
+    """The unlabelled reviews (train/unsup/*.txt: 50,000 in aclImdb) of an aclImdb dir or archive.
+
+    Same rules as read_reviews: archive members are read, never extracted; links are never
+    followed; '..' or absolute member paths, oversized members and archives are refused.
+    """
+    texts: list[tuple[int, str]] = []
+
+    def add(file_name: str, data: bytes) -> None:
+        review_id = file_name.split("_", 1)[0]
+        texts.append((int(review_id) if review_id.isdigit() else -1, data.decode("utf-8", errors="replace")))
+
+    def is_unsup(parts: tuple[str, ...]) -> bool:
+        return len(parts) >= 3 and parts[-3] == "train" and parts[-2] == "unsup" and parts[-1].endswith(".txt")
+
+    if path.is_dir():
+        root = path / "aclImdb" if (path / "aclImdb").is_dir() else path
+        folder = root / "train" / "unsup"
+        if folder.is_dir():
+            for file in sorted(folder.iterdir()):
+                if file.suffix == ".txt" and file.is_file() and not file.is_symlink():
+                    add(file.name, file.read_bytes())
+    elif path.is_file() and is_archive(path):
+        total = 0
+        try:
+            with tarfile.open(path, "r:gz" if path.name.endswith((".gz", ".tgz")) else "r:*") as archive:
+                for member in archive:
+                    parts = tuple(member.name.split("/"))
+                    if not is_unsup(parts):
+                        continue
+                    if ".." in parts or os.path.isabs(member.name):
+                        raise DataError(f"{path}: refusing unsafe member path {member.name!r}")
+                    if not member.isfile():
+                        continue  # links and devices are never followed
+                    if member.size > MAX_MEMBER_BYTES:
+                        raise DataError(f"{path}: member {member.name!r} is {member.size} bytes, "
+                                        f"over the {MAX_MEMBER_BYTES} limit")
+                    total += member.size
+                    if total > MAX_TOTAL_BYTES:
+                        raise DataError(f"{path}: the unlabelled reviews exceed {MAX_TOTAL_BYTES:,} bytes; refusing it")
+                    handle = archive.extractfile(member)
+                    if handle is not None:
+                        add(parts[-1], handle.read())
+        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+            reason = " ".join(str(exc).split())[:200]
+            raise DataError(f"{path}: cannot read the archive ({exc.__class__.__name__}: {reason}); "
+                            "is it truncated or corrupt?") from None
+    else:
+        raise DataError(f"{path}: not an aclImdb directory or .tar.gz archive")
+    return [text for _, text in sorted(texts, key=lambda item: item[0])]
