@@ -38,6 +38,11 @@ TRAIN_OPTIONS = [
     ("--pooling", "model", "pooling", click.Choice(list(POOLINGS)), "Pooling over time of the last layer's states."),
     ("--head-units", "model", "head_units", int, "Dense layer before the output (0: none)."),
     ("--head-dropout", "model", "head_dropout", float, "Dropout before the output layer."),
+    ("--embeddings", "model", "embeddings_path", click.Path(dir_okay=False),
+     "Initialise the word vectors from a word2vec (text or binary) or GloVe text file, e.g. from "
+     "`seqsent pretrain-embeddings`; --embedding-dim then defaults to the file's dimension."),
+    ("--freeze-embeddings/--train-embeddings", "model", "freeze_embeddings", None,
+     "Keep the --embeddings vectors fixed while training."),
     ("--max-tokens", "text", "max_tokens", int, "Vocabulary size (learned on the train split)."),
     ("--sequence-length", "text", "sequence_length", int, "Tokens kept per text."),
     ("--truncation", "text", "truncation", click.Choice(list(TRUNCATIONS)),

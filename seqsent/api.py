@@ -31,6 +31,8 @@ class TrainReport:
     export_dir: Path
     run_dir: Path
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the run did that a user should hear about (e.g. pretrained embeddings' vocabulary coverage)."""
 
 
 @dataclass
@@ -174,6 +176,11 @@ def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int) -> Train
         "numeric_policy": result.numeric_policy, "parameters": result.parameters,
         "train_seconds": round(result.seconds, 1), "export_dir": str(export_dir),
     }
+    from seqsent.models import embeddings_note
+
+    notes = [note] if (note := embeddings_note(result.text_model)) else []
+    if notes:
+        summary["embeddings"] = notes[0]
     write_json_atomic(work_dir / "history.json", result.history)
     write_json_atomic(work_dir / "metrics.json", {"test": test_metrics, **summary})
     run_dir = _finish_run_dir(work_dir, Path(config.runs_dir) / config.name, export_dir.name)
@@ -182,7 +189,7 @@ def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int) -> Train
         class_names=dataset.class_names, split_sizes=summary["split_sizes"], strategy=result.strategy,
         global_batch_size=result.global_batch_size, parameters=result.parameters, train_seconds=result.seconds,
         epochs_run=len(result.history.get("loss", [])), history=result.history, test_metrics=test_metrics,
-        export_dir=export_dir, run_dir=run_dir, warnings=_divergence_warnings(result.history),
+        export_dir=export_dir, run_dir=run_dir, warnings=_divergence_warnings(result.history), notes=notes,
     )
 
 

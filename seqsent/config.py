@@ -93,6 +93,10 @@ class ModelConfig:
     head_units: int = 0
     """Width of a dense layer before the output; 0 for none."""
     head_dropout: float = 0.3
+    embeddings_path: Optional[str] = None
+    """word2vec (text or binary) or GloVe text file whose vectors initialise the Embedding layer (recurrent archs)."""
+    freeze_embeddings: bool = False
+    """Keep the pretrained word vectors fixed while training (needs embeddings_path)."""
 
     @property
     def cell(self) -> str:
@@ -171,6 +175,8 @@ class RunConfig:
 
     def validate(self) -> "RunConfig":
         """Reject values that cannot work, with a message naming the option."""
+        from pathlib import Path
+
         if not self.name:
             self.name = self.default_name()
         checks = [
@@ -180,6 +186,12 @@ class RunConfig:
             (self.model.units >= 1, "--units must be at least 1"),
             (self.model.embedding_dim >= 1, "--embedding-dim must be at least 1"),
             (self.model.head_units >= 0, "--head-units must be 0 or more"),
+            (not self.model.embeddings_path or self.model.arch in RECURRENT_ARCHS,
+             f"--embeddings goes with a recurrent --arch, not {self.model.arch!r}"),
+            (not self.model.embeddings_path or Path(self.model.embeddings_path).expanduser().is_file(),
+             f"--embeddings {self.model.embeddings_path}: no such file"),
+            (not self.model.freeze_embeddings or bool(self.model.embeddings_path),
+             "--freeze-embeddings needs --embeddings FILE (frozen random vectors learn nothing)"),
             *[(0.0 <= rate < 1.0, f"{flag} must be in [0, 1), not {rate}") for flag, rate in (
                 ("--dropout", self.model.dropout), ("--embedding-dropout", self.model.embedding_dropout),
                 ("--head-dropout", self.model.head_dropout), ("--token-dropout", self.model.token_dropout))],

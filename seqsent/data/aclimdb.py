@@ -177,10 +177,10 @@ def read_unlabelled(path: Path) -> list[str]:
             with tarfile.open(path, "r:gz" if path.name.endswith((".gz", ".tgz")) else "r:*") as archive:
                 for member in archive:
                     parts = tuple(member.name.split("/"))
+                    if "unsup" in parts and (".." in parts or os.path.isabs(member.name)):
+                        raise DataError(f"{path}: refusing unsafe member path {member.name!r}")
                     if not is_unsup(parts):
                         continue
-                    if ".." in parts or os.path.isabs(member.name):
-                        raise DataError(f"{path}: refusing unsafe member path {member.name!r}")
                     if not member.isfile():
                         continue  # links and devices are never followed
                     if member.size > MAX_MEMBER_BYTES:

@@ -14,8 +14,17 @@ BUILDERS = {arch: build_recurrent_classifier for arch in RECURRENT_ARCHS}
 BUILDERS.update({arch: build_baseline_classifier for arch in BASELINE_ARCHS})
 
 
+# The vocabulary of the token-id features built last. trainer.fit builds the features, then the classifier,
+# and passes the classifier builder only the vocabulary's size; pretrained word vectors (--embeddings) are
+# aligned to the words themselves, so build_classifier takes them from here when not given explicitly.
+_last_vocabulary: list[str] | None = None
+
+
 def _token_id_features(arch: str, config: TextConfig, train_texts):
-    return adapt_vectorizer(config, train_texts), make_truncation(config)
+    global _last_vocabulary
+    vectorizer = adapt_vectorizer(config, train_texts)
+    _last_vocabulary = vectorizer.get_vocabulary()
+    return vectorizer, make_truncation(config)
 
 
 # arch -> features(arch, text config, train texts) returning the two layers that turn strings into
@@ -32,8 +41,31 @@ def build_features(arch: str, config: TextConfig, train_texts):
     return FEATURES[arch](arch, config, train_texts)
 
 
-def build_classifier(config: ModelConfig, vocab_size: int, num_classes: int, seed: int = 1337) -> keras.Model:
-    return BUILDERS[config.arch](config, vocab_size, num_classes, seed)
+def build_classifier(config: ModelConfig, vocab_size: int, num_classes: int, seed: int = 1337,
+                     vocabulary: list[str] | None = None) -> keras.Model:
+    """Features -> probabilities. With config.embeddings_path, the Embedding starts from the file's vectors,
+    aligned to `vocabulary` (default: that of the token-id features built last, see build_features)."""
+    if not config.embeddings_path:
+        return BUILDERS[config.arch](config, vocab_size, num_classes, seed)
+    from seqsent.embeddings import align_embeddings
+
+    vocabulary = vocabulary if vocabulary is not None else _last_vocabulary
+    if vocabulary is None or len(vocabulary) != vocab_size:
+        raise ValueError(f"pretrained embeddings need the {vocab_size}-term vocabulary they are aligned to; "
+                         "pass vocabulary= or build the features first")
+    aligned = align_embeddings(config.embeddings_path, vocabulary, dim=config.embedding_dim, seed=seed)
+    classifier = BUILDERS[config.arch](config, vocab_size, num_classes, seed, initial_embeddings=aligned.matrix)
+    classifier.embeddings_note = aligned.describe()  # read by embeddings_note(); not saved with the model
+    return classifier
+
+
+def embeddings_note(text_model: keras.Model) -> str | None:
+    """What build_classifier said about the pretrained embeddings of this (trained) model, if any."""
+    for layer in [text_model, *text_model.layers]:
+        note = getattr(layer, "embeddings_note", None)
+        if isinstance(note, str):
+            return note
+    return None
 
 
 def build_text_model(vectorizer, truncation, classifier: keras.Model) -> keras.Model:

@@ -67,12 +67,23 @@ def classification_head(x, num_classes: int, config: ModelConfig, seed: int):
                               kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1))(x)
 
 
-def build_recurrent_classifier(config: ModelConfig, vocab_size: int, num_classes: int, seed: int = 1337) -> keras.Model:
-    """Token ids [batch, time] (0 = padding) -> class probabilities."""
+def build_recurrent_classifier(config: ModelConfig, vocab_size: int, num_classes: int, seed: int = 1337,
+                               initial_embeddings=None) -> keras.Model:
+    """Token ids [batch, time] (0 = padding) -> class probabilities.
+
+    `initial_embeddings`: a [vocab_size, embedding_dim] matrix (pretrained word vectors aligned to the
+    vocabulary, see seqsent.embeddings) that the Embedding starts from; it is only the initial value of the
+    weights, so the saved and exported model is the same kind of model. config.freeze_embeddings keeps it fixed.
+    """
     ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")
     tokens = TokenDropout(config.token_dropout, seed=seed, name="token_dropout")(ids) if config.token_dropout else ids
-    x = keras.layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True, name="embedding",
-                               embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed))(tokens)
+    embedding = keras.layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True, name="embedding",
+                                       embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed),
+                                       trainable=not config.freeze_embeddings)
+    x = embedding(tokens)
+    if initial_embeddings is not None:
+        # Assigned, not passed as a Constant initializer: that would write the whole matrix into the saved config.
+        embedding.embeddings.assign(initial_embeddings)
     if config.embedding_dropout:
         x = keras.layers.SpatialDropout1D(config.embedding_dropout, seed=seed, name="embedding_dropout")(x)
     x = recurrent_stack(x, config, seed)
