@@ -97,6 +97,10 @@ class ModelConfig:
     """word2vec (text or binary) or GloVe text file whose vectors initialise the Embedding layer (recurrent archs)."""
     freeze_embeddings: bool = False
     """Keep the pretrained word vectors fixed while training (needs embeddings_path)."""
+    wide_ngrams: int = 0
+    """Add a linear bag-of-n-grams branch (1..N-grams of the tokens) beside the recurrent one; 0: none."""
+    wide_buckets: int = 1048576
+    """Hash slots for the wide branch's n-grams of 2 or more tokens (one weight each)."""
 
     @property
     def cell(self) -> str:
@@ -192,6 +196,11 @@ class RunConfig:
              f"--embeddings {self.model.embeddings_path}: no such file"),
             (not self.model.freeze_embeddings or bool(self.model.embeddings_path),
              "--freeze-embeddings needs --embeddings FILE (frozen random vectors learn nothing)"),
+            (0 <= self.model.wide_ngrams <= 5, f"--wide-ngrams must be between 0 and 5, not {self.model.wide_ngrams}"),
+            (1 <= self.model.wide_buckets <= 2**27,
+             f"--wide-buckets must be between 1 and {2**27:,}, not {self.model.wide_buckets:,}"),
+            (not self.model.wide_ngrams or self.model.arch in RECURRENT_ARCHS,
+             f"--wide-ngrams goes with a recurrent --arch, not {self.model.arch!r}"),
             *[(0.0 <= rate < 1.0, f"{flag} must be in [0, 1), not {rate}") for flag, rate in (
                 ("--dropout", self.model.dropout), ("--embedding-dropout", self.model.embedding_dropout),
                 ("--head-dropout", self.model.head_dropout), ("--token-dropout", self.model.token_dropout))],

@@ -74,3 +74,65 @@ class TokenDropout(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="seqsent")
+class HashedNgrams(keras.layers.Layer):
+    """Token ids [batch, time] (0 = padding) -> ids of their 1..`ngrams`-grams [batch, time * ngrams] (0 = none).
+
+    Unigram id i stays i; an n-gram (n >= 2) of non-padding ids is hashed into one of `buckets` slots placed
+    after the vocabulary (vocab_size + slot), so an Embedding of vocab_size + buckets rows gives every
+    n-gram a weight: the wide (bag of n-grams) branch of a wide-and-deep model. Core integer ops only.
+    """
+
+    def __init__(self, ngrams: int, buckets: int, vocab_size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.ngrams = int(ngrams)
+        self.buckets = int(buckets)
+        self.vocab_size = int(vocab_size)
+
+    def call(self, ids):
+        ids = ops.cast(ids, "int64")
+        grams = [ids]
+        hashed = ids
+        valid = ids > 0
+        for n in range(2, self.ngrams + 1):
+            # Polynomial hash of the n ids ending at each step; below 2**40 (ids < 2**31), so * 1000003 fits int64.
+            nxt = ids[:, n - 1:]
+            hashed = ops.mod(hashed[:, :-1] * 1000003 + nxt, 1099511627689)
+            valid = ops.logical_and(valid[:, :-1], nxt > 0)
+            slot = self.vocab_size + ops.mod(hashed, self.buckets)
+            gram = ops.where(valid, slot, ops.zeros_like(slot))
+            grams.append(ops.pad(gram, [[0, 0], [0, n - 1]]))
+        return ops.concatenate(grams, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], None)
+
+    def get_config(self):
+        return {**super().get_config(), "ngrams": self.ngrams, "buckets": self.buckets, "vocab_size": self.vocab_size}
+
+
+@keras.saving.register_keras_serializable(package="seqsent")
+class MaskedScaledSum(keras.layers.Layer):
+    """Sum over the unmasked steps of [batch, time, features], divided by the square root of their count.
+
+    Between a sum (grows with the text's length) and a mean (a long text's words weigh little): the
+    scale of a linear model over length-normalised (L2) binary features. An empty text gives zeros.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            mask = ops.ones(ops.shape(inputs)[:2], dtype="bool")
+        weights = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
+        return ops.sum(inputs * weights, axis=1) / ops.sqrt(ops.maximum(ops.sum(weights, axis=1), 1.0))
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import keras
 
 from seqsent.config import ModelConfig
-from seqsent.models.layers import MaskedGlobalPooling, TokenDropout
+from seqsent.models.layers import HashedNgrams, MaskedGlobalPooling, MaskedScaledSum, TokenDropout
 
 CELL_LAYERS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
@@ -89,5 +89,32 @@ def build_recurrent_classifier(config: ModelConfig, vocab_size: int, num_classes
     x = recurrent_stack(x, config, seed)
     if config.pooling != "last":
         x = MaskedGlobalPooling(config.pooling, name=f"{config.pooling}_pooling")(x)
-    outputs = classification_head(x, num_classes, config, seed)
+    if config.wide_ngrams:
+        outputs = wide_and_deep_head(x, tokens, vocab_size, num_classes, config, seed)
+    else:
+        outputs = classification_head(x, num_classes, config, seed)
     return keras.Model(ids, outputs, name=f"{config.arch}_classifier")
+
+
+def wide_and_deep_head(deep, tokens, vocab_size: int, num_classes: int, config: ModelConfig, seed: int):
+    """Probabilities from the recurrent features plus a linear model over the text's 1..N-grams.
+
+    The wide part (Cheng et al. 2016) is a bag of n-grams: one weight per unigram and per hashed
+    n-gram (config.wide_buckets slots), summed over the text and divided by the square root of the
+    number of n-grams, added to the deep part's logits. Both are trained together; starting from zero
+    weights, the wide part adds what word order and the word vectors miss (rare names, set phrases).
+    """
+    units, activation = (1, "sigmoid") if num_classes == 2 else (num_classes, "softmax")
+    if config.head_units:
+        deep = keras.layers.Dense(config.head_units, activation="relu", name="head_dense",
+                                  kernel_initializer=keras.initializers.GlorotUniform(seed=seed))(deep)
+    if config.head_dropout:
+        deep = keras.layers.Dropout(config.head_dropout, seed=seed, name="head_dropout")(deep)
+    deep_logits = keras.layers.Dense(units, name="deep_logits",
+                                     kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1))(deep)
+    grams = HashedNgrams(config.wide_ngrams, config.wide_buckets, vocab_size, name="ngrams")(tokens)
+    weights = keras.layers.Embedding(vocab_size + config.wide_buckets, units, mask_zero=True, name="ngram_weights",
+                                     embeddings_initializer="zeros")(grams)
+    wide_logits = MaskedScaledSum(name="wide_logits")(weights)
+    logits = keras.layers.Add(name="logits")([deep_logits, wide_logits])
+    return keras.layers.Activation(activation, dtype="float32", name="probabilities")(logits)
