@@ -81,7 +81,7 @@ def add_options(specs):
 
 
 def resolve_config(ctx: click.Context, specs, config_file: str | None = None, base: RunConfig | None = None) -> RunConfig:
-    """Defaults -> --config file -> flags given on the command line; then validated."""
+    """Defaults (or `base`, e.g. a preset) -> --config file -> flags given on the command line."""
     config = base or RunConfig()
     if config_file:
         try:
@@ -91,11 +91,15 @@ def resolve_config(ctx: click.Context, specs, config_file: str | None = None, ba
             raise UsageError(f"--config {config_file}: not a readable JSON file ({reason})") from None
         if not isinstance(values, dict):
             raise UsageError(f"--config {config_file}: must hold a JSON object")
+        if base is not None:
+            from seqsent.presets import merge
+
+            values = merge(base.to_dict(), values)
         config = RunConfig.from_dict(values)
     for flag, section, field, _, _ in specs:
         name = _param_name(flag)
         source = ctx.get_parameter_source(name)
-        if config_file and source != ParameterSource.COMMANDLINE:
+        if (config_file or base is not None) and source != ParameterSource.COMMANDLINE:
             continue
         setattr(getattr(config, section), field, ctx.params[name])
     return config

@@ -8,6 +8,7 @@ from cli.main import import_tensorflow
 
 from cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, resolve_config
 from seqsent.config import RunConfig
+from seqsent.presets import PRESETS, preset_config
 
 DEFAULTS = RunConfig()
 
@@ -21,9 +22,16 @@ DEFAULTS = RunConfig()
               help="Where run directories (config, history, metrics, TensorBoard logs) go.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="JSON config (as saved in a run's config.json); flags given here override it.")
+@click.option("--preset", type=click.Choice(list(PRESETS)),
+              help="Named settings chosen by measurement (imdb-best: see README); a --config file and flags "
+                   "given here override it.")
 @click.option("--quiet", is_flag=True, help="No per-epoch progress.")
+@click.option("--restart", is_flag=True,
+              help="Start from epoch 1, deleting the crash backup that re-running the same command would resume.")
+@click.option("--tf-config", "tf_config", metavar="FILE_OR_JSON",
+              help="Cluster of --strategy multi-worker, as JSON or a file of it: sets TF_CONFIG for this run.")
 @click.pass_context
-def command(ctx, name, output_dir, runs_dir, config_file, quiet, **_):
+def command(ctx, name, output_dir, runs_dir, config_file, quiet, restart, tf_config, **_):
     """Train a recurrent classifier, evaluate it on the test split and export it for TF Serving.
 
     With no options it trains a bidirectional LSTM on the bundled IMDB sample.
@@ -32,7 +40,8 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, **_):
     import_tensorflow(click.get_current_context())
     from seqsent.api import train
 
-    config = resolve_config(ctx, DATA_OPTIONS + TRAIN_OPTIONS, config_file)
+    preset = ctx.params.get("preset")
+    config = resolve_config(ctx, DATA_OPTIONS + TRAIN_OPTIONS, config_file, preset_config(preset) if preset else None)
     for key, value in (("name", name), ("output_dir", output_dir), ("runs_dir", runs_dir)):
         if not config_file or ctx.get_parameter_source(key).name == "COMMANDLINE":
             setattr(config, key, value)

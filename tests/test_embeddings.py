@@ -1,0 +1,279 @@
+"""Pretrained word vectors: word2vec text/binary and GloVe files, alignment to the vocabulary, frozen vs
+trainable Embedding, `seqsent pretrain-embeddings` and `seqsent train --embeddings`, bad files as one line."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cli.main import main
+from conftest import tiny_texts, write_csv
+from seqsent.config import ModelConfig, RunConfig
+from seqsent.embeddings import align_embeddings, load_vectors, sniff_format, tokenize, vector_dimension
+from seqsent.errors import DataError, UsageError
+
+VOCABULARY = ["", "[UNK]", "the", "film", "great", "awful", "zyzzyva"]  # TextVectorization order: padding, OOV, terms
+VECTORS = {
+    "the": [0.1, 0.2, 0.3],
+    "film": [1.0, -1.0, 0.5],
+    "Great": [2.0, 2.5, -3.0],  # matched to "great" by case
+    "awful": [-2.0, 0.0, 4.0],
+    "unused": [9.0, 9.0, 9.0],
+}
+
+
+def keyed_vectors(vectors=VECTORS):
+    from gensim.models import KeyedVectors
+
+    words = KeyedVectors(vector_size=3)
+    words.add_vectors(list(vectors), np.array(list(vectors.values()), dtype=np.float32))
+    return words
+
+
+@pytest.fixture
+def w2v_text(tmp_path) -> Path:
+    path = tmp_path / "vectors.vec"
+    keyed_vectors().save_word2vec_format(str(path), binary=False)
+    return path
+
+
+@pytest.fixture
+def w2v_binary(tmp_path) -> Path:
+    path = tmp_path / "vectors.bin"
+    keyed_vectors().save_word2vec_format(str(path), binary=True)
+    return path
+
+
+@pytest.fixture
+def glove(tmp_path) -> Path:
+    path = tmp_path / "glove.txt"
+    path.write_text("".join(f"{w} {' '.join(str(v) for v in vec)}\n" for w, vec in VECTORS.items()), encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- reading the three formats
+
+
+@pytest.mark.parametrize("fixture, kind", [("w2v_text", "word2vec-text"), ("w2v_binary", "word2vec-binary"),
+                                           ("glove", "glove-text")])
+def test_word2vec_text_binary_and_glove_files_load_the_same_vectors(fixture, kind, request):
+    path = request.getfixturevalue(fixture)
+    assert sniff_format(path) == (kind, 3)
+    vectors = load_vectors(path)
+    assert sorted(vectors) == sorted(VECTORS)
+    for word, values in VECTORS.items():
+        np.testing.assert_allclose(vectors[word], values, rtol=1e-6)
+
+
+def test_glove_words_holding_spaces_are_read_not_rejected(tmp_path):
+    path = tmp_path / "glove.txt"
+    path.write_text("the 1 2\n. . . 3 4\nfilm 5 6\n", encoding="utf-8")
+    assert sorted(load_vectors(path)) == [". . .", "film", "the"]
+
+
+# ---------------------------------------------------------------- alignment
+
+
+@pytest.mark.parametrize("fixture", ["w2v_text", "w2v_binary", "glove"])
+def test_alignment_puts_each_words_vector_on_its_vocabulary_row(fixture, request):
+    aligned = align_embeddings(request.getfixturevalue(fixture), VOCABULARY, dim=3, seed=5)
+    matrix = aligned.matrix
+    assert matrix.shape == (len(VOCABULARY), 3) and matrix.dtype == np.float32
+    np.testing.assert_array_equal(matrix[0], 0.0)  # padding row
+    for word in ("the", "film", "awful"):
+        np.testing.assert_allclose(matrix[VOCABULARY.index(word)], VECTORS[word], rtol=1e-6)
+    np.testing.assert_allclose(matrix[VOCABULARY.index("great")], VECTORS["Great"], rtol=1e-6)
+    assert (aligned.found, aligned.terms) == (4, 5)
+    assert "embeddings cover 80.0% of the vocabulary (4 of 5 words" in aligned.describe()
+
+
+def test_oov_and_missing_words_get_small_seeded_random_rows(w2v_text):
+    first = align_embeddings(w2v_text, VOCABULARY, seed=5).matrix
+    again = align_embeddings(w2v_text, VOCABULARY, seed=5).matrix
+    other = align_embeddings(w2v_text, VOCABULARY, seed=6).matrix
+    for row in (VOCABULARY.index("[UNK]"), VOCABULARY.index("zyzzyva")):
+        assert np.any(first[row] != 0)
+        assert np.abs(first[row]).max() < 20  # the spread of the file's values, not arbitrary
+        np.testing.assert_array_equal(first[row], again[row])
+        assert np.any(first[row] != other[row])
+
+
+def test_an_exact_match_wins_over_a_differently_cased_one(tmp_path):
+    path = tmp_path / "cased.txt"
+    path.write_text("Film 1 1\nfilm 2 2\nFILM 3 3\n", encoding="utf-8")
+    matrix = align_embeddings(path, ["", "[UNK]", "film"]).matrix
+    np.testing.assert_array_equal(matrix[2], [2, 2])
+
+
+def test_an_embedding_dim_other_than_the_files_is_a_usage_error(w2v_text):
+    with pytest.raises(UsageError, match="--embedding-dim 8 does not match the 3-dimensional vectors"):
+        align_embeddings(w2v_text, VOCABULARY, dim=8)
+    assert vector_dimension(w2v_text) == 3
+
+
+# ---------------------------------------------------------------- the Embedding layer
+
+
+def train_step(classifier, vocab_size):
+    classifier.compile(optimizer="adam", loss="binary_crossentropy")
+    ids = np.random.default_rng(0).integers(2, vocab_size, size=(8, 5))
+    classifier.train_on_batch(ids, (np.arange(8) % 2).reshape(-1, 1).astype("float32"))
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_embedding_starts_from_the_file_and_stays_fixed_only_when_frozen(w2v_text, freeze):
+    from seqsent.models import build_classifier
+
+    config = ModelConfig(arch="gru", units=4, embedding_dim=3, embeddings_path=str(w2v_text), freeze_embeddings=freeze)
+    classifier = build_classifier(config, len(VOCABULARY), 2, seed=5, vocabulary=VOCABULARY)
+    expected = align_embeddings(w2v_text, VOCABULARY, seed=5).matrix
+    embedding = classifier.get_layer("embedding")
+    np.testing.assert_array_equal(embedding.get_weights()[0], expected)
+    assert "cover 80.0%" in classifier.embeddings_note
+    recurrent_before = classifier.get_layer("gru_1").get_weights()[0].copy()
+    train_step(classifier, len(VOCABULARY))
+    after = embedding.get_weights()[0]
+    assert np.any(classifier.get_layer("gru_1").get_weights()[0] != recurrent_before)  # the step did train
+    if freeze:
+        np.testing.assert_array_equal(after, expected)
+        assert not embedding.trainable_weights
+    else:
+        assert np.any(after != expected)
+    # The matrix is weights, not configuration: the saved config stays small.
+    assert len(json.dumps(classifier.get_config(), default=str)) < 20000
+
+
+def test_builder_uses_the_vocabulary_of_the_features_built_last(w2v_text):
+    from seqsent.config import TextConfig
+    from seqsent.models import build_classifier, build_features
+
+    vectorizer, _ = build_features("gru", TextConfig(max_tokens=50), ["the great film", "an awful film"])
+    vocabulary = vectorizer.get_vocabulary()
+    config = ModelConfig(arch="gru", units=4, embedding_dim=3, embeddings_path=str(w2v_text))
+    classifier = build_classifier(config, len(vocabulary), 2, seed=1)
+    matrix = classifier.get_layer("embedding").get_weights()[0]
+    np.testing.assert_allclose(matrix[vocabulary.index("film")], VECTORS["film"], rtol=1e-6)
+
+
+# ---------------------------------------------------------------- pretraining
+
+
+def test_tokenize_matches_the_models_standardisation():
+    assert list(tokenize(["A <br />GREAT film... isn't it?", ""])) == [["a", "great", "film", "isn", "t", "it"], []]
+
+
+def test_pretrain_embeddings_cli_writes_a_loadable_file_from_train_and_unlabelled_text(tmp_path, capsys):
+    rows = tiny_texts(("good", "bad"), per_class=15)
+    data = write_csv(tmp_path / "reviews.csv", rows)
+    extra = tmp_path / "more.txt"
+    extra.write_text("An UNLABELLED <br />review of a Film.\n\nanother unlabelled review\n", encoding="utf-8")
+    out = tmp_path / "sub" / "vectors.bin"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["pretrain-embeddings", "--data", str(data), "--unlabelled", str(extra), "--output", str(out),
+              "--format", "binary", "--dim", "8", "--min-count", "1", "--epochs", "1", "--workers", "1"])
+    printed = capsys.readouterr().out
+    assert exit_info.value.code == 0, printed
+    assert "2 texts of" in printed and f"Wrote {out}" in printed
+    kind, dim = sniff_format(out)
+    assert (kind, dim) == ("word2vec-binary", 8)
+    words = set(load_vectors(out))
+    assert {"unlabelled", "film", "review", "great"} <= words  # lowercased, punctuation and <br /> gone
+    assert not any(w in words for w in ("Film.", "br", "<br"))
+    assert not list(out.parent.glob(".*"))  # no temporary file left behind
+
+
+def test_unlabelled_reviews_are_read_from_an_archive_without_extracting(tmp_path):
+    from seqsent.data.aclimdb import read_unlabelled
+
+    archive = tmp_path / "aclImdb_v1.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, text in [("aclImdb/train/unsup/1_0.txt", "second"), ("aclImdb/train/unsup/0_0.txt", "first"),
+                           ("aclImdb/train/pos/0_9.txt", "labelled")]:
+            info = tarfile.TarInfo(name)
+            info.size = len(text)
+            tar.addfile(info, io.BytesIO(text.encode()))
+    assert read_unlabelled(archive) == ["first", "second"]
+    for name in ("aclImdb/train/unsup/../unsup/0_0.txt", "../aclImdb/train/unsup/0_0.txt"):
+        evil = tmp_path / "evil.tar.gz"
+        with tarfile.open(evil, "w:gz") as tar:
+            info = tarfile.TarInfo(name)
+            info.size = 1
+            tar.addfile(info, io.BytesIO(b"x"))
+        with pytest.raises(DataError, match="unsafe member"):
+            read_unlabelled(evil)
+    assert not (tmp_path / "aclImdb").exists()
+
+
+# ---------------------------------------------------------------- bad files and options: one line each
+
+
+BAD_FILES = {
+    "empty": b"",
+    "header-only": b"3 4\n",
+    "short-row": b"the 1 2 3\nfilm 1 2\n",
+    "not-a-number": b"2 3\nthe 1 2 3\nfilm 1 x 3\n",
+    "nan": b"the 1 2 nan\n",
+    "truncated-binary": b"2 3\nthe " + np.zeros(3, "<f4").tobytes() + b"\nfilm " + b"\x00\x01",
+    "garbage": bytes(range(256)) * 4,
+    "no-word-matches": b"alpha 1 2 3\nbeta 4 5 6\n",
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_FILES))
+def test_bad_vector_files_are_data_errors(name, tmp_path):
+    path = tmp_path / f"{name}.vec"
+    path.write_bytes(BAD_FILES[name])
+    with pytest.raises(DataError) as info:
+        align_embeddings(path, ["", "[UNK]", "the", "film"])
+    assert "--embeddings" in str(info.value) and "\n" not in str(info.value)
+
+
+def run_main(capsys, *args):
+    with pytest.raises(SystemExit) as info:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return info.value.code, out, err
+
+
+@pytest.mark.parametrize("args, code, fragment", [
+    (["--embeddings", "{missing}"], 2, "no such file"),
+    (["--embeddings", "{bad}"], 1, "not a word2vec or GloVe file"),
+    (["--embeddings", "{good}", "--embedding-dim", "8"], 2, "--embedding-dim 8 does not match"),
+    (["--embeddings", "{good}", "--arch", "tfidf"], 2, "--embeddings goes with a recurrent --arch"),
+    (["--freeze-embeddings"], 2, "--freeze-embeddings needs --embeddings"),
+])
+def test_train_with_bad_embeddings_options_is_one_error_line(args, code, fragment, tmp_path, capsys, w2v_text):
+    bad = tmp_path / "bad.vec"
+    bad.write_text("hello world\n", encoding="utf-8")
+    paths = {"missing": tmp_path / "nope.vec", "bad": bad, "good": w2v_text}
+    args = [a.format(**{k: str(v) for k, v in paths.items()}) for a in args]
+    status, out, err = run_main(capsys, "train", "--output-dir", tmp_path / "m", "--runs-dir", tmp_path / "r", *args)
+    assert status == code, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("seqsent: error:") and fragment in err, err
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_with_embeddings_takes_the_files_dimension_and_reports_coverage(tmp_path, capsys, monkeypatch):
+    rows = tiny_texts(("good", "bad"), per_class=15)
+    data = write_csv(tmp_path / "reviews.csv", rows)
+    vectors = {w: list(np.random.default_rng(len(w)).normal(size=6)) for w in ["the", "film", "was", "great", "awful"]}
+    path = tmp_path / "v.txt"  # GloVe: no header
+    path.write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in vectors.items()), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run_main(capsys, "train", "--data", data, "--arch", "gru", "--units", "4", "--epochs", "1",
+                                "--embeddings", path, "--freeze-embeddings", "--quiet", "--name", "e")
+    assert status == 0, err
+    assert f"Embedding dim 6, the dimension of {path}" in out
+    assert "Note: embeddings cover" in out and "GloVe text, 6 dimensions" in out
+    config = json.loads((tmp_path / "runs" / "e" / "1" / "config.json").read_text())
+    assert config["model"]["embedding_dim"] == 6 and config["model"]["freeze_embeddings"] is True
+    from seqsent.inference import load_model
+
+    model = load_model(tmp_path / "saved_models" / "e" / "1")
+    assert model.predict_proba(["a great film", "awful"]).shape == (2, 2)  # the export takes raw strings
+    assert RunConfig.from_dict(config).model.embeddings_path == str(path)
