@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from seqsent.config import ARCHS, EMPTY_TEXT_POLICIES, POOLINGS, STRATEGIES, TRUNCATIONS, RunConfig, default_of
+from seqsent.config import ARCHS, EMPTY_TEXT_POLICIES, PADDINGS, POOLINGS, STRATEGIES, TRUNCATIONS, RunConfig, default_of
 from seqsent.errors import UsageError
 
 # (flag, section, field, click type, help); help shows the dataclass default.
@@ -55,9 +55,15 @@ TRAIN_OPTIONS = [
     ("--learning-rate", "train", "learning_rate", float, "Adam learning rate."),
     ("--clipnorm", "train", "clipnorm", float, "Gradient norm clipping (0: off)."),
     ("--patience", "train", "patience", int, "Epochs without validation-loss improvement before stopping."),
-    ("--strategy", "train", "strategy", click.Choice(list(STRATEGIES)), "tf.distribute strategy."),
-    ("--mixed-precision/--no-mixed-precision", "train", "mixed_precision", None, "float16 compute on GPU."),
-    ("--bucket/--no-bucket", "train", "bucket_by_length", None, "Batch texts of similar length together."),
+    ("--strategy", "train", "strategy", click.Choice(list(STRATEGIES)),
+     "tf.distribute strategy: auto (mirrored with more than one GPU, else default), mirrored (this machine's "
+     "GPUs), multi-worker (the cluster in TF_CONFIG or --tf-config), tpu."),
+    ("--mixed-precision/--no-mixed-precision", "train", "mixed_precision", None,
+     "16-bit compute with float32 variables: float16 on GPU, bfloat16 on TPU (CPU: float32, with a warning)."),
+    ("--padding", "train", "padding", click.Choice(list(PADDINGS)),
+     "bucket: batch texts of similar length; batch: pad each shuffled batch to its longest text; "
+     "fixed: pad all to --sequence-length."),
+    ("--jit-compile/--no-jit-compile", "train", "jit_compile", None, "Compile the training step with XLA."),
     ("--train-seed", "train", "seed", int, "Seed of weights, shuffling and dropout."),
 ]
 

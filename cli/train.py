@@ -50,9 +50,18 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, restart, tf_con
     if config.data.source == "sample":
         click.echo("Training on the bundled IMDB sample (2,500 train / 2,500 test reviews). "
                    "For the full dataset: --data imdb or --data path/to/aclImdb_v1.tar.gz")
-    report = train(config, verbose=0 if quiet else 2, on_data=_announce_data, notify=click.echo)
+    if tf_config:
+        from seqsent.training.strategy import set_tf_config
+
+        set_tf_config(tf_config)
+    report = train(config, verbose=0 if quiet else 2, on_data=_announce_data, notify=click.echo, restart=restart)
+    restored = f" (epochs 1-{report.resumed_from_epoch} from the backup)" if report.resumed_from_epoch else ""
     click.echo(f"\nTrained {config.model.arch} ({report.parameters:,} parameters) in {report.train_seconds:.0f} s, "
-               f"{report.epochs_run} epoch(s), {report.strategy}, global batch {report.global_batch_size}")
+               f"{report.epochs_run} epoch(s){restored}, {report.strategy}, global batch {report.global_batch_size} "
+               f"({report.per_replica_batch_size} per replica x {report.replicas})")
+    if not report.chief:
+        click.echo("This worker is done; the chief exports the model and scores it.")
+        return
     from seqsent.evaluation import format_metrics
 
     click.echo(f"\nTest metrics ({report.split_sizes['test']:,} examples, scored on the exported SavedModel):")

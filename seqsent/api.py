@@ -28,11 +28,17 @@ class TrainReport:
     epochs_run: int
     history: dict[str, list[float]]
     test_metrics: dict
-    export_dir: Path
-    run_dir: Path
+    export_dir: Path | None
+    """None on a worker that is not the chief: only the chief exports (and scores the export)."""
+    run_dir: Path | None
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What the run did that a user should hear about (e.g. pretrained embeddings' vocabulary coverage)."""
+    per_replica_batch_size: int = 0
+    replicas: int = 1
+    resumed_from_epoch: int = 0
+    """Epochs restored from a crash backup rather than trained by this run."""
+    chief: bool = True
 
 
 @dataclass
@@ -97,25 +103,40 @@ def _finish_run_dir(work_dir: Path, runs_base: Path, version: str) -> Path:
     return work_dir
 
 
-def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notify=None) -> TrainReport:
+def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notify=None,
+          restart: bool = False) -> TrainReport:
     """Load data, fit, export to output_dir/name/version, then score the export on the test split.
 
     `on_data(dataset)` is called once the data is loaded, before the long part starts;
-    `notify(message)` hears about resumed runs.
+    `notify(message)` hears about the strategy, warnings and resumed runs. A crash backup of the
+    same config is resumed, unless `restart`. With --strategy multi-worker every worker calls this;
+    only the chief writes the run directory and the export.
     """
     from seqsent.data import load_dataset
+    from seqsent.training.strategy import start_distribution
 
     config.validate()
+    notify = notify or (lambda message: None)
     for flag, directory in (("--output-dir", config.output_dir), ("--runs-dir", config.runs_dir)):
         _check_creatable_dir(flag, Path(directory))  # before the data and the training, not after
+    # The strategy before the data: a multi-worker strategy must exist before TensorFlow runs any op.
+    distribution, warnings = start_distribution(config.train.strategy)
+    notify(f"Strategy: {distribution.describe()}")
+    for warning in warnings:
+        notify(f"Warning: {warning}")
     dataset = dataset or load_dataset(config.data)
     if on_data is not None:
         on_data(dataset)
+    if not distribution.is_chief:
+        return _train_as_worker(config, dataset, verbose, distribution, notify)
     work_dir, lock = _claim_work_dir(config)
     try:
-        if (work_dir / "backup").is_dir() and notify is not None:
-            notify(f"Resuming from the backup in {work_dir / 'backup'} (delete that directory to start over)")
-        return _train_in(work_dir, config, dataset, verbose)
+        if restart:
+            from seqsent.training.backup import remove_backup
+
+            if remove_backup(work_dir):
+                notify(f"--restart: removed the backup in {work_dir / 'backup'}; starting from epoch 1")
+        return _train_in(work_dir, config, dataset, verbose, distribution, notify)
     except KeyboardInterrupt:
         raise Interrupted(_interrupted_message(work_dir / "backup")) from None
     finally:
@@ -145,7 +166,28 @@ def _check_creatable_dir(flag: str, path: Path) -> None:
         raise UsageError(f"{flag} {path}: {existing} is not writable")
 
 
-def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int) -> TrainReport:
+def _train_as_worker(config: RunConfig, dataset, verbose: int, distribution, notify) -> TrainReport:
+    """A worker other than the chief: trains in step with it, in a temporary directory removed afterwards."""
+    from seqsent.training.trainer import fit
+
+    work_dir = Path(tempfile.mkdtemp(prefix=f"seqsent-{distribution.worker}-"))
+    try:
+        result = fit(config, dataset, work_dir, verbose=verbose, distribution=distribution, notify=notify)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return TrainReport(
+        config=config, data_description=dataset.description, data_notes=dataset.notes,
+        class_names=dataset.class_names,
+        split_sizes={"train": len(dataset.train), "validation": len(dataset.validation), "test": len(dataset.test)},
+        strategy=result.strategy, global_batch_size=result.global_batch_size, parameters=result.parameters,
+        train_seconds=result.seconds, epochs_run=len(result.history.get("loss", [])), history=result.history,
+        test_metrics={}, export_dir=None, run_dir=None, warnings=result.warnings,
+        per_replica_batch_size=result.per_replica_batch_size, replicas=result.replicas,
+        resumed_from_epoch=result.resumed_from_epoch, chief=False,
+    )
+
+
+def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int, distribution=None, notify=None) -> TrainReport:
     from seqsent.evaluation import compute_metrics
     from seqsent.export import export_saved_model, metadata_for
     from seqsent.inference import load_model
@@ -155,7 +197,7 @@ def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int) -> Train
 
     write_json_atomic(work_dir / "config.json", config.to_dict())
     try:
-        result = fit(config, dataset, work_dir, verbose=verbose)
+        result = fit(config, dataset, work_dir, verbose=verbose, distribution=distribution, notify=notify)
     except TrainingError as exc:
         raise TrainingError(f"{exc} (the run's config: {work_dir / 'config.json'})") from None
 
@@ -173,6 +215,8 @@ def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int) -> Train
         "data": dataset.description, "class_names": dataset.class_names,
         "split_sizes": {"train": len(dataset.train), "validation": len(dataset.validation), "test": len(dataset.test)},
         "strategy": result.strategy, "global_batch_size": result.global_batch_size,
+        "per_replica_batch_size": result.per_replica_batch_size, "replicas": result.replicas,
+        "resumed_from_epoch": result.resumed_from_epoch, "jit_compile": result.jit_compile,
         "numeric_policy": result.numeric_policy, "parameters": result.parameters,
         "train_seconds": round(result.seconds, 1), "export_dir": str(export_dir),
     }
@@ -190,6 +234,8 @@ def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int) -> Train
         global_batch_size=result.global_batch_size, parameters=result.parameters, train_seconds=result.seconds,
         epochs_run=len(result.history.get("loss", [])), history=result.history, test_metrics=test_metrics,
         export_dir=export_dir, run_dir=run_dir, warnings=_divergence_warnings(result.history), notes=notes,
+        per_replica_batch_size=result.per_replica_batch_size, replicas=result.replicas,
+        resumed_from_epoch=result.resumed_from_epoch,
     )
 
 

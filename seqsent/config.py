@@ -31,7 +31,9 @@ BASELINE_ARCHS = ("bow", "tfidf", "ngram")
 ARCHS = tuple(RECURRENT_ARCHS) + BASELINE_ARCHS
 POOLINGS = ("last", "max", "mean", "max-mean")
 TRUNCATIONS = ("pre", "post")
-STRATEGIES = ("auto", "default", "mirrored")
+STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
+# How training batches are padded: by length buckets, to each batch's longest text, or all to --sequence-length.
+PADDINGS = ("bucket", "batch", "fixed")
 EMPTY_TEXT_POLICIES = ("skip", "error")
 # Upper bounds of numeric options: past them TensorFlow's int32 indices overflow or a model cannot fit in memory.
 MAX_INT32 = 2**31 - 1
@@ -124,11 +126,16 @@ class TrainConfig:
     patience: int = 1
     """Epochs without validation-loss improvement before early stopping (best weights restored)."""
     strategy: str = "auto"
-    """auto (mirrored with >1 GPU, else default), default, or mirrored."""
+    """auto (mirrored with >1 GPU, else default), default, mirrored (this machine's GPUs), multi-worker
+    (the machines TF_CONFIG lists), or tpu."""
     mixed_precision: bool = False
-    """float16 compute on GPU (float32 output layer); ignored with a warning on CPU."""
-    bucket_by_length: bool = True
-    """Batch reviews of similar length together, so batches carry little padding."""
+    """16-bit compute, float32 variables and output layer: float16 on GPU, bfloat16 on TPU; float32 (with a
+    warning) on CPU."""
+    padding: str = "bucket"
+    """bucket: batch texts of similar length (little padding); batch: pad each shuffled batch to its longest text;
+    fixed: pad every batch to sequence_length."""
+    jit_compile: bool = False
+    """Compile the training step with XLA."""
     seed: int = 1337
 
 
@@ -169,6 +176,8 @@ class RunConfig:
             raise UsageError(f"unknown config keys: {', '.join(sorted(unknown))}")
         kwargs: dict[str, Any] = {}
         for key, value in values.items():
+            if key == "train" and isinstance(value, dict) and "bucket_by_length" in value:
+                value = _upgrade_train_section(value)
             if key in sections:
                 kwargs[key] = _section_from_dict(sections[key], value, key)
             elif not isinstance(value, str):
@@ -229,12 +238,23 @@ class RunConfig:
             (0 <= self.train.clipnorm < math.inf, f"--clipnorm must be 0 (off) or a positive number, not {self.train.clipnorm}"),
             (self.train.patience >= 0, "--patience must be 0 or more"),
             (self.train.strategy in STRATEGIES, f"--strategy must be one of {', '.join(STRATEGIES)}"),
+            (self.train.padding in PADDINGS, f"--padding must be one of {', '.join(PADDINGS)}, not {self.train.padding!r}"),
             (_is_safe_name(self.name), "--name may hold only letters, digits, '.', '_' and '-'"),
         ]
         for ok, message in checks:
             if not ok:
                 raise UsageError(message)
         return self
+
+
+def _upgrade_train_section(values: dict[str, Any]) -> dict[str, Any]:
+    """Configs saved by seqsent 0.1 say bucket_by_length true/false where --padding now says bucket/batch."""
+    values = dict(values)
+    bucket = values.pop("bucket_by_length")
+    if not isinstance(bucket, bool):
+        raise UsageError(f"config key train.bucket_by_length must be bool, not {type(bucket).__name__} ({bucket!r})")
+    values.setdefault("padding", "bucket" if bucket else "batch")
+    return values
 
 
 def _section_from_dict(section_cls, values: dict[str, Any], section: str):

@@ -76,7 +76,7 @@ def test_sparse_features_flow_through_the_training_pipeline():
     features = encode_texts(texts, vectorizer, weighting)
     assert isinstance(features, tf.SparseTensor)
     assert features.dense_shape.numpy().tolist() == [len(texts), vectorizer.vocabulary_size()]
-    train = list(training_dataset(features, labels, 2, batch_size=8, max_length=20, bucket=True, seed=1))
+    train = list(training_dataset(features, labels, 2, batch_size=8, max_length=20, padding="bucket", seed=1))
     assert [int(x.dense_shape[0]) for x, _ in train] == [8, 8, 4]
     assert all(isinstance(x, tf.SparseTensor) and y.shape[1] == 1 for x, y in train)
     evaluation = list(evaluation_dataset(features, labels, 2, batch_size=8))

@@ -255,7 +255,7 @@ def test_evaluate_on_data_of_a_single_class(trained, tmp_path):
 def test_binary_train_on_tsv_reports_roc_auc(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     data = write_csv(tmp_path / "reviews.tsv", tiny_texts(("neg", "pos"), per_class=15), delimiter="\t")
-    output = invoke("train", "--data", data, "--arch", "birnn", "--pooling", "last", "--no-bucket", "--epochs", 1,
+    output = invoke("train", "--data", data, "--arch", "birnn", "--pooling", "last", "--padding", "batch", "--epochs", 1,
                     "--units", 4, "--embedding-dim", 8, "--max-tokens", 200, "--sequence-length", 20,
                     "--name", "b", "--output-dir", tmp_path / "models", "--runs-dir", tmp_path / "runs",
                     "--quiet").output

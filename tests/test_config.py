@@ -24,7 +24,7 @@ def custom_config() -> RunConfig:
     config.model.head_units = 16
     config.train.epochs = 3
     config.train.learning_rate = 1e-4
-    config.train.bucket_by_length = False
+    config.train.padding = "fixed"
     return config
 
 
@@ -103,7 +103,8 @@ def test_boundary_values_are_accepted(section, field, value):
     ("train", "learning_rate", 0.0, "--learning-rate"),
     ("train", "clipnorm", -1.0, "--clipnorm"),
     ("train", "patience", -1, "--patience"),
-    ("train", "strategy", "tpu", "--strategy"),
+    ("train", "strategy", "horovod", "--strategy"),
+    ("train", "padding", "none", "--padding"),
     (None, "name", "../escape", "--name"),
     (None, "name", "..", "--name"),
     (None, "name", "a/b", "--name"),

@@ -1,17 +1,32 @@
-"""A crash backup that is always whole: Ctrl-C or kill -9 at any moment leaves the last finished epoch's backup.
+"""Resumable training: a backup at the end of every epoch, early stopping and the best model, in one state.
 
-Keras' BackupAndRestore overwrites `latest.weights.h5` and then `training_metadata.json` in place:
-an interrupt while it writes leaves a torn HDF5 file (the re-run then fails to load it) or
-weights one epoch ahead of the metadata. Here each epoch's weights go to a new file, written
-under a temporary name and renamed; the metadata, naming that file, is replaced atomically
-last (the commit point); older weight files are removed only after it. The metadata also
-carries the history of the finished epochs, so a resumed run reports all of them.
+Ctrl-C or kill -9 at any moment leaves the last finished epoch's backup whole. Each epoch's
+weights (model and optimizer) go to a new file `epoch-N.weights.h5` (Keras' BackupAndRestore
+overwrites one file in place, so an interrupt can tear it); `training_metadata.json`, naming
+that file, is replaced atomically last (the commit point); the previous weights file is
+removed only after it. The metadata also carries the history of the finished epochs, the
+early-stopping bookkeeping (best validation loss, its epoch, epochs without improvement) and
+the dropout random-generator states, none of which Keras' callbacks keep across a crash.
+`best.weights.h5` beside the backup holds the best epoch's weights; the end of training
+restores them, as Keras' EarlyStopping(restore_best_weights=True) does.
+
+With the training order keyed by epoch (pipeline.training_dataset), a resumed run trains
+exactly as an uninterrupted one would.
+
+Multi-worker: only the chief's backup counts. On resume the chief loads it and every worker
+receives the chief's weights, optimizer state and counters (multi_worker.broadcast_from_chief),
+so a worker restarted on a fresh machine joins in the same state. The other workers keep
+their own backup in a temporary directory, never read.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
@@ -19,6 +34,27 @@ import keras
 from seqsent.errors import TrainingError
 
 METADATA_FILE = "training_metadata.json"
+LEGACY_WEIGHTS = "latest.weights.h5"  # written by Keras' own BackupAndRestore (seqsent before 0.2)
+BEST_WEIGHTS = "best.weights.h5"
+
+
+@dataclass
+class TrainingState:
+    epoch: int = 0
+    """Epochs finished."""
+    history: dict = field(default_factory=dict)
+    best: float | None = None
+    """Lowest validation loss so far."""
+    best_epoch: int = 0
+    """Epoch (from 1) of that loss; 0 before any."""
+    wait: int = 0
+    """Epochs since the last improvement."""
+    stopped: bool = False
+    """Early stopping ended training (nothing is left to run)."""
+    weights: str | None = None
+    seed_states: list = field(default_factory=list)
+    batch: int = 0
+    """Always 0: backups are made at the end of epochs (the key Keras' BackupAndRestore writes)."""
 
 
 def read_backup_state(backup_dir: str | Path) -> dict | None:
@@ -30,74 +66,125 @@ def read_backup_state(backup_dir: str | Path) -> dict | None:
     return state if isinstance(state, dict) and isinstance(state.get("epoch"), int) else None
 
 
-class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """BackupAndRestore(save_freq='epoch') with an atomically replaced backup and the history of finished epochs."""
+def read_state(backup_dir: Path) -> TrainingState | None:
+    """The last complete backup (None: there is none); an error when one is there but cannot be used."""
+    values = read_backup_state(backup_dir)
+    if values is None:
+        if (backup_dir / METADATA_FILE).exists():
+            raise TrainingError(f"the crash backup in {backup_dir} is unreadable; run with --restart to start over")
+        return None
+    known = {name for name in TrainingState.__dataclass_fields__}
+    state = TrainingState(**{key: value for key, value in values.items() if key in known})
+    state.weights = state.weights or LEGACY_WEIGHTS
+    if Path(state.weights).name != state.weights or not (backup_dir / state.weights).is_file():
+        raise TrainingError(f"the crash backup in {backup_dir} lacks its weights; run with --restart to start over")
+    return state
 
-    def __init__(self, backup_dir: str, delete_checkpoint: bool = True):
-        super().__init__(backup_dir, save_freq="epoch", delete_checkpoint=delete_checkpoint)
-        self._restored_history: dict[str, list[float]] = {}
-        self._finished_history: dict[str, list[float]] = {}
 
-    def on_train_begin(self, logs=None):
-        backup = Path(self.backup_dir)
-        state = read_backup_state(backup)
-        if state is None:
-            if (backup / METADATA_FILE).exists():
-                raise TrainingError(f"the crash backup in {backup} is unreadable; delete that directory to start over")
-            if (backup / "latest.weights.h5").exists():  # written by Keras' own BackupAndRestore
-                self._restore_or_explain(super().on_train_begin)
-            return
-        weights = backup / str(state.get("weights", ""))
-        if not weights.is_file() or weights.parent != backup:
-            raise TrainingError(f"the crash backup in {backup} lacks its weights; delete that directory to start over")
-        if self.model.optimizer is not None and not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)
-        self._restore_or_explain(lambda: self.model.load_weights(str(weights)))
-        self.model._initial_epoch = state["epoch"]
-        history = state.get("history")
-        if isinstance(history, dict):
-            self._restored_history = {k: list(v) for k, v in history.items() if isinstance(v, list)}
-        self._finished_history = {k: list(v) for k, v in self._restored_history.items()}
+def remove_backup(work_dir: Path) -> bool:
+    """--restart: forget the backup and the best weights of an earlier attempt. True if there was one."""
+    backup, best = work_dir / "backup", work_dir / BEST_WEIGHTS
+    found = backup.exists() or best.exists()
+    shutil.rmtree(backup, ignore_errors=True)
+    best.unlink(missing_ok=True)
+    return found
 
-    def _restore_or_explain(self, restore) -> None:
+
+def _seed_variables(model: keras.Model):
+    """Dropout random-generator states: not in the weights file, yet needed for an exact resume."""
+    return [v for v in model.variables if "seed_generator_state" in v.path]
+
+
+def _state_variables(model: keras.Model):
+    """Everything the chief sends to the other workers on resume."""
+    return list(model.variables) + list(model.optimizer.variables)
+
+
+def restore(model: keras.Model, backup_dir: Path, distribution) -> TrainingState:
+    """Load the backup into the compiled model (optimizer built); a fresh state when there is none."""
+    from seqsent.training.multi_worker import broadcast_from_chief
+
+    state = (read_state(backup_dir) if distribution.is_chief else None) or TrainingState()
+    if state.epoch:
         try:
-            restore()
-        except Exception as exc:  # a torn or foreign file: h5py and Keras raise many types
-            raise TrainingError(f"cannot resume from the crash backup in {self.backup_dir} ({exc.__class__.__name__}: "
-                                f"{str(exc)[:150]}); delete that directory to start over") from None
+            model.load_weights(backup_dir / state.weights)
+            for variable, value in zip(_seed_variables(model), state.seed_states):
+                variable.assign(value)
+        except Exception as exc:  # a foreign or damaged file: h5py and Keras raise many types
+            raise TrainingError(f"cannot resume from the crash backup in {backup_dir} ({exc.__class__.__name__}: "
+                                f"{str(exc)[:150]}); run with --restart to start over") from None
+    if distribution.num_workers > 1:
+        numbers = [state.epoch, math.nan if state.best is None else state.best, state.best_epoch, state.wait,
+                   float(state.stopped)]
+        epoch, best, best_epoch, wait, stopped = broadcast_from_chief(distribution.strategy, distribution.is_chief,
+                                                                      numbers)
+        if epoch:
+            broadcast_from_chief(distribution.strategy, distribution.is_chief, [], _state_variables(model))
+        if not distribution.is_chief:
+            state = TrainingState(epoch=int(epoch), best=None if math.isnan(best) else float(best),
+                                  best_epoch=int(best_epoch), wait=int(wait), stopped=bool(stopped))
+    return state
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """At the end of each epoch: early-stopping bookkeeping, best weights, then the backup.
+
+    Early stopping follows Keras' EarlyStopping(monitor, patience, restore_best_weights=True),
+    but its bookkeeping survives a crash with the rest of the state.
+    """
+
+    def __init__(self, work_dir: Path, patience: int, state: TrainingState | None = None, monitor: str = "val_loss"):
+        super().__init__()
+        self.backup_dir = work_dir / "backup"
+        self.best_path = work_dir / BEST_WEIGHTS
+        self.patience = patience
+        self.monitor = monitor
+        self.state = state or TrainingState()
 
     def on_epoch_end(self, epoch, logs=None):
-        for key, value in (logs or {}).items():
-            try:
-                self._finished_history.setdefault(key, []).append(float(value))
-            except (TypeError, ValueError):
-                pass
-        super().on_epoch_end(epoch, logs)
-
-    def _save_model(self):
-        backup = Path(self.backup_dir)
-        backup.mkdir(parents=True, exist_ok=True)
-        name = f"epoch-{self._current_epoch}.weights.h5"
-        temporary = backup / f"tmp-{os.getpid()}-{name}"  # Keras insists on the .weights.h5 ending
-        self.model.save_weights(str(temporary), overwrite=True)
-        _fsync(temporary)
-        os.replace(temporary, backup / name)
-        state = {"epoch": self._current_epoch, "batch": 0, "weights": name, "history": self._finished_history}
-        metadata_tmp = backup / f".{METADATA_FILE}.{os.getpid()}.tmp"
-        metadata_tmp.write_text(json.dumps(state), encoding="utf-8")
-        _fsync(metadata_tmp)
-        os.replace(metadata_tmp, backup / METADATA_FILE)  # the commit point
-        _fsync(backup)
-        for old in backup.iterdir():
-            if old.name != name and old.name.endswith(".weights.h5"):
-                old.unlink(missing_ok=True)
+        logs = logs or {}
+        if not all(math.isfinite(float(logs.get(key, 0.0))) for key in ("loss", self.monitor)):
+            return  # diverged: keep the last good backup (the run fails with a message about the learning rate)
+        state = self.state
+        state.epoch = epoch + 1
+        for key, value in logs.items():
+            state.history.setdefault(key, []).append(float(value))
+        current = logs.get(self.monitor)
+        if current is not None and math.isfinite(current) and (state.best is None or current < state.best):
+            state.best, state.best_epoch, state.wait = float(current), epoch + 1, 0
+            _save_weights_atomically(self.model, self.best_path)
+        else:
+            state.wait += 1
+            if state.wait >= self.patience and epoch > 0:
+                state.stopped = True
+                self.model.stop_training = True
+        self._save_backup()
 
     def on_train_end(self, logs=None):
-        history = getattr(self.model, "history", None)
-        if self._restored_history and history is not None and isinstance(getattr(history, "history", None), dict):
-            for key, earlier in self._restored_history.items():
-                history.history[key] = earlier + list(history.history.get(key, []))
-        super().on_train_end(logs)
+        self.restore_best()
+
+    def restore_best(self) -> None:
+        """Leave the model with the best epoch's weights (when they are not the last epoch's already)."""
+        if self.state.best_epoch and self.state.best_epoch != self.state.epoch and self.best_path.is_file():
+            self.model.load_weights(self.best_path)
+
+    def _save_backup(self) -> None:
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        state = self.state
+        previous = state.weights
+        state.weights = f"epoch-{state.epoch:04d}.weights.h5"
+        state.seed_states = [v.numpy().tolist() for v in _seed_variables(self.model)]
+        _save_weights_atomically(self.model, self.backup_dir / state.weights)
+        _write_json_atomically(self.backup_dir / METADATA_FILE, asdict(state))  # the commit point
+        if previous and previous != state.weights:
+            (self.backup_dir / previous).unlink(missing_ok=True)
+
+
+def _save_weights_atomically(model: keras.Model, path: Path) -> None:
+    tmp = path.with_name(f"tmp-{os.getpid()}-{path.name}")  # Keras insists on the .weights.h5 ending
+    model.save_weights(tmp, overwrite=True)
+    _fsync(tmp)
+    os.replace(tmp, path)
 
 
 def _fsync(path: Path) -> None:
@@ -111,3 +198,13 @@ def _fsync(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _write_json_atomically(path: Path, value) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(value, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync(path.parent)

@@ -8,7 +8,7 @@ from pathlib import Path
 import keras
 
 from seqsent.config import TrainConfig
-from seqsent.training.backup import AtomicBackupAndRestore
+from seqsent.training.backup import RunCheckpoint, TrainingState
 
 
 class StopOnNaN(keras.callbacks.Callback):
@@ -39,16 +39,19 @@ class StopOnNaN(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def make_callbacks(config: TrainConfig, work_dir: Path) -> tuple[list[keras.callbacks.Callback], StopOnNaN]:
+def make_callbacks(config: TrainConfig, work_dir: Path, state: TrainingState | None = None
+                   ) -> tuple[list[keras.callbacks.Callback], StopOnNaN, RunCheckpoint]:
+    """The run's callbacks, with the NaN guard and the checkpoint (backup, early stopping, best weights) by name.
+
+    `state`: what the backup of an interrupted run restored; the checkpoint carries on from it.
+    """
     nan_guard = StopOnNaN()
+    # Re-running the same command after a crash resumes from the last finished epoch; the backup is
+    # replaced atomically (seqsent/training/backup.py), so Ctrl-C or kill -9 never tears it.
+    checkpoint = RunCheckpoint(work_dir, patience=config.patience, state=state)
     callbacks = [
         nan_guard,
-        # Re-running the same command after a crash resumes from the last finished epoch.
-        # Replaced atomically (seqsent/training/backup.py): Ctrl-C or kill -9 never tears it.
-        AtomicBackupAndRestore(str(work_dir / "backup"), delete_checkpoint=True),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
-        keras.callbacks.ModelCheckpoint(str(work_dir / "best.weights.h5"), monitor="val_loss",
-                                        save_best_only=True, save_weights_only=True),
+        checkpoint,
         keras.callbacks.TensorBoard(str(work_dir / "tensorboard"), update_freq="epoch"),
     ]
-    return callbacks, nan_guard
+    return callbacks, nan_guard, checkpoint

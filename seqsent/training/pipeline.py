@@ -3,6 +3,14 @@
 Vectorising in the pipeline (not in the trained model) keeps string ops off the
 training step; bucketing reviews of similar length keeps padding, and so wasted
 recurrent steps, small.
+
+Padding (--padding): `bucket` batches reviews of similar length (padded to the longest in
+the batch); `batch` pads each batch of randomly drawn reviews to its longest; `fixed` pads
+every batch to the sequence length (one static shape, as accelerators that compile one
+program per shape want, and the usual baseline).
+
+Training order is a function of (seed, epoch): epoch e is shuffled with its own seed, so a run
+resumed at epoch e sees the batches an uninterrupted run would have seen.
 """
 
 from __future__ import annotations
@@ -56,13 +64,20 @@ def _slices(ids: tf.RaggedTensor, labels: np.ndarray) -> tf.data.Dataset:
     )
 
 
-def _bag_dataset(features: tf.SparseTensor, labels: np.ndarray, num_classes: int, batch_size: int,
-                 seed: int | None = None) -> tf.data.Dataset:
-    """Sparse bag-of-words rows (baseline archs): no lengths, so no bucketing; shuffled when seeded."""
-    ds = tf.data.Dataset.from_tensor_slices((features, _labels_for(labels, num_classes))).cache()
-    if seed is not None:
-        ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).with_options(_options()).prefetch(tf.data.AUTOTUNE)
+def _bag_examples(features: tf.SparseTensor, labels: np.ndarray, num_classes: int) -> tf.data.Dataset:
+    """Sparse bag-of-words rows (baseline archs): no lengths, so no bucketing."""
+    return tf.data.Dataset.from_tensor_slices((features, _labels_for(labels, num_classes))).cache()
+
+
+def _epoch_seed(seed: int, epoch):
+    """A shuffle seed per (run seed, epoch); `epoch` is a tensor inside the dataset graph."""
+    return tf.constant(seed, tf.int64) * 1_000_003 + tf.cast(epoch, tf.int64)
+
+
+def _over_epochs(epochs: range, one_epoch, batches_per_epoch: int) -> tf.data.Dataset:
+    """The batches of `epochs` in order, with the total count Keras needs for steps_per_epoch."""
+    ds = tf.data.Dataset.from_tensor_slices(tf.constant(list(epochs), tf.int64)).flat_map(one_epoch)
+    return ds.apply(tf.data.experimental.assert_cardinality(batches_per_epoch * len(epochs)))
 
 
 def _options() -> tf.data.Options:
@@ -72,34 +87,62 @@ def _options() -> tf.data.Options:
     return options
 
 
-def training_dataset(ids: tf.RaggedTensor, labels: np.ndarray, num_classes: int, *, batch_size: int,
-                     max_length: int, bucket: bool, seed: int) -> tf.data.Dataset:
-    """Shuffled each epoch (seeded); batches of similar length when `bucket`."""
+def training_dataset(ids, labels: np.ndarray, num_classes: int, *, batch_size: int, max_length: int, seed: int,
+                     padding: str = "bucket", epochs: range = range(1)) -> tf.data.Dataset:
+    """The training batches of `epochs` (numbered from 0), each epoch shuffled with its own seed.
+
+    The cardinality is batches per epoch x len(epochs): pass steps_per_epoch = cardinality / len(epochs).
+    """
+    if not len(epochs):
+        raise ValueError("no epochs to train")
+    n = len(labels)
     if isinstance(ids, tf.SparseTensor):
-        return _bag_dataset(ids, labels, num_classes, batch_size, seed)
-    ds = _slices(ids, _labels_for(labels, num_classes)).cache()
-    ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    if bucket:
+        examples = _bag_examples(ids, labels, num_classes)
+        return _over_epochs(
+            epochs, lambda epoch: examples.shuffle(n, seed=_epoch_seed(seed, epoch), reshuffle_each_iteration=False)
+            .batch(batch_size), -(-n // batch_size),
+        ).with_options(_options()).prefetch(tf.data.AUTOTUNE)
+    examples = _slices(ids, _labels_for(labels, num_classes)).cache()
+    if padding == "bucket":
         boundaries = _bucket_boundaries(max_length)
-        ds = ds.bucket_by_sequence_length(
-            element_length_func=lambda x, y: tf.shape(x)[0],
-            bucket_boundaries=boundaries,
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        )
-        # Bucket sizes are the same every epoch, so is the batch count: tell Keras (progress bar total).
+
+        def batches(ds):
+            return ds.bucket_by_sequence_length(
+                element_length_func=lambda x, y: tf.shape(x)[0],
+                bucket_boundaries=boundaries,
+                bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            )
+
+        # Bucket sizes are the same every epoch, so is the batch count.
         bucket_of = np.searchsorted(boundaries, ids.row_lengths().numpy(), side="right")
-        n_batches = int(sum(-(-count // batch_size) for count in np.bincount(bucket_of)))
-        ds = ds.apply(tf.data.experimental.assert_cardinality(n_batches))
+        per_epoch = int(sum(-(-count // batch_size) for count in np.bincount(bucket_of)))
     else:
-        ds = ds.padded_batch(batch_size)
+        batches = _padded_batches(batch_size, max_length if padding == "fixed" else None)
+        per_epoch = -(-n // batch_size)
+
+    def one_epoch(epoch):
+        return batches(examples.shuffle(n, seed=_epoch_seed(seed, epoch), reshuffle_each_iteration=False))
+
+    ds = _over_epochs(epochs, one_epoch, per_epoch)
     return ds.map(_at_least_one_step).with_options(_options()).prefetch(tf.data.AUTOTUNE)
 
 
-def evaluation_dataset(ids: tf.RaggedTensor, labels: np.ndarray, num_classes: int, *, batch_size: int) -> tf.data.Dataset:
-    """Sorted by length so batches hold little padding; order does not matter for a loss."""
+def _padded_batches(batch_size: int, length: int | None):
+    """Batches padded to their longest text, or all to `length` (fixed padding)."""
+    def batches(ds):
+        return ds.padded_batch(batch_size, padded_shapes=([length], ds.element_spec[1].shape))
+    return batches
+
+
+def evaluation_dataset(ids, labels: np.ndarray, num_classes: int, *, batch_size: int, padding: str = "bucket",
+                       max_length: int | None = None) -> tf.data.Dataset:
+    """Sorted by length so batches hold little padding (order does not matter for a loss); `fixed`: all padded
+    to max_length, as in training."""
     if isinstance(ids, tf.SparseTensor):
-        return _bag_dataset(ids, labels, num_classes, batch_size)
+        return _bag_examples(ids, labels, num_classes).batch(batch_size).with_options(_options()).prefetch(
+            tf.data.AUTOTUNE)
     order = np.argsort(ids.row_lengths().numpy(), kind="stable")
     ids = tf.gather(ids, order)
-    ds = _slices(ids, _labels_for(labels[order], num_classes))
-    return ds.cache().padded_batch(batch_size).map(_at_least_one_step).with_options(_options()).prefetch(tf.data.AUTOTUNE)
+    ds = _slices(ids, _labels_for(labels[order], num_classes)).cache()
+    ds = _padded_batches(batch_size, max_length if padding == "fixed" else None)(ds)
+    return ds.map(_at_least_one_step).with_options(_options()).prefetch(tf.data.AUTOTUNE)
