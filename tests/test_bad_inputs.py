@@ -177,6 +177,14 @@ CASES = [
     case("--epochs not a number", "train", "--epochs", "abc", code=2, fragment="'abc' is not a valid integer",
          via="cli"),
     case("--name with a slash", "train", "--name", "a/b", code=2, fragment="--name may hold only"),
+    case("--embeddings: missing file", "train", "--data", "{good}", "--embeddings", "{tmp}/none.vec", code=2,
+         fragment="none.vec: no such file"),
+    case("--embeddings: not a vectors file", "train", "--data", "{good}", "--embeddings", "{txt}", *TINY, code=1,
+         fragment="not a word2vec or GloVe file"),
+    case("--wide-ngrams with a baseline arch", "train", "--wide-ngrams", "2", "--arch", "bow", code=2,
+         fragment="--wide-ngrams goes with a recurrent --arch"),
+    case("evaluate: --report onto a file", "evaluate", "{model}", "--report", "{good}", code=2,
+         fragment="is a file"),
     case("--config: bad JSON", "train", "--config", "{config_bad_json}", code=2, fragment="not a readable JSON file"),
     case("--config: not an object", "train", "--config", "{config_list}", code=2, fragment="must hold a JSON object"),
     case("--config: unknown top-level key", "train", "--config", "{config_unknown_top}", code=2,
@@ -372,6 +380,20 @@ def test_bad_input_leaves_no_run_or_model_directory(paths):
     assert not (tmp / "runs").exists() and not (tmp / "saved_models").exists() and not (tmp / "out").exists()
     assert not [p for p in (tmp / "exports").rglob("*") if p.name.isdigit()] if (tmp / "exports").exists() else True
     assert not (tmp.parent / "escape").exists() and not (tmp.parent.parent / "evil").exists()
+
+
+def test_archive_over_the_total_size_limit_is_refused(paths, capsys, monkeypatch, tmp_path):
+    import seqsent.data.aclimdb as aclimdb
+    from cli.main import main
+
+    monkeypatch.setattr(aclimdb, "MAX_TOTAL_BYTES", 100)  # the test archive's reviews hold 2 KB or so
+    archive = make_tar(tmp_path / "many.tar.gz", acl_members())
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as excinfo:
+        main(["train", "--data", str(archive)])
+    err = capsys.readouterr().err
+    assert excinfo.value.code == 1 and err.strip().splitlines() == [
+        f"seqsent: error: {archive}: the reviews in this archive exceed 100 bytes; refusing it"]
 
 
 # ---------------------------------------------------------------- bad bytes and empty rows are not errors
