@@ -236,6 +236,9 @@ def write_vectors(words, output: Path, binary: bool = False) -> None:
         words.save_word2vec_format(tmp, binary=binary)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a vector file is as readable as any other output
         os.replace(tmp, output)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
