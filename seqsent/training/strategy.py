@@ -197,11 +197,11 @@ def cudnn_blockers(model: keras.Model) -> list[str]:
     no unrolling, a bias (and reset_after for GRU); SimpleRNN has no cuDNN kernel at all.
     """
     problems = []
-    for layer in _recurrent_layers(model.layers):
+    for name, layer in _recurrent_layers(model.layers):
         cell = getattr(layer, "cell", None)
         kind = type(layer).__name__
         if kind == "SimpleRNN":
-            problems.append(f"{layer.name}: SimpleRNN has no cuDNN kernel (lstm and gru have)")
+            problems.append(f"{name}: SimpleRNN has no cuDNN kernel (lstm and gru have)")
             continue
         if kind not in ("LSTM", "GRU") or cell is None:
             continue
@@ -221,15 +221,17 @@ def cudnn_blockers(model: keras.Model) -> list[str]:
         if getattr(layer, "use_cudnn", "auto") is False:
             reasons.append("use_cudnn=False")
         if reasons:
-            problems.append(f"{layer.name}: {', '.join(reasons)} rules out the cuDNN {kind} kernel")
+            problems.append(f"{name}: {', '.join(reasons)} rules out the cuDNN {kind} kernel")
     return problems
 
 
 def _recurrent_layers(layers):
+    """(name to show, layer) for every recurrent layer, looking inside Bidirectional wrappers and nested models."""
     for layer in layers:
         if isinstance(layer, keras.layers.Bidirectional):
-            yield from (layer.forward_layer, layer.backward_layer)
+            yield f"{layer.name} forward", layer.forward_layer
+            yield f"{layer.name} backward", layer.backward_layer
         elif isinstance(layer, keras.layers.RNN):
-            yield layer
+            yield layer.name, layer
         elif isinstance(layer, keras.Model):
             yield from _recurrent_layers(layer.layers)

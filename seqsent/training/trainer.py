@@ -150,7 +150,12 @@ def _portable_copy(classifier: keras.Model) -> keras.Model:
     (reading distributed variables may take part in collective ops), only the chief exports it.
     """
     weights = classifier.get_weights()
-    copy = classifier.__class__.from_config(_float32_policies(classifier.get_config()))
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")  # for layers whose config names no policy (the input)
+    try:
+        copy = classifier.__class__.from_config(_float32_policies(classifier.get_config()))
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
     copy.set_weights(weights)
     if getattr(classifier, "embeddings_note", None):  # what pretrained embeddings covered (seqsent.models)
         copy.embeddings_note = classifier.embeddings_note
