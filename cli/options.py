@@ -46,6 +46,7 @@ TRAIN_OPTIONS = [
     ("--wide-ngrams", "model", "wide_ngrams", int,
      "Add a linear bag of 1..N-grams beside the recurrent layers, trained with them (0: none)."),
     ("--wide-buckets", "model", "wide_buckets", int, "Hash slots (weights) for the wide branch's n-grams."),
+    ("--wide-dropout", "model", "wide_dropout", float, "Dropout on the wide branch's n-grams while training."),
     ("--max-tokens", "text", "max_tokens", int, "Vocabulary size (learned on the train split)."),
     ("--sequence-length", "text", "sequence_length", int, "Tokens kept per text."),
     ("--truncation", "text", "truncation", click.Choice(list(TRUNCATIONS)),

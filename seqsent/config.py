@@ -103,6 +103,8 @@ class ModelConfig:
     """Add a linear bag-of-n-grams branch (1..N-grams of the tokens) beside the recurrent one; 0: none."""
     wide_buckets: int = 1048576
     """Hash slots for the wide branch's n-grams of 2 or more tokens (one weight each)."""
+    wide_dropout: float = 0.0
+    """Dropout on the wide branch's n-gram occurrences while training (a regulariser for the linear model)."""
 
     @property
     def cell(self) -> str:
@@ -212,7 +214,8 @@ class RunConfig:
              f"--wide-ngrams goes with a recurrent --arch, not {self.model.arch!r}"),
             *[(0.0 <= rate < 1.0, f"{flag} must be in [0, 1), not {rate}") for flag, rate in (
                 ("--dropout", self.model.dropout), ("--embedding-dropout", self.model.embedding_dropout),
-                ("--head-dropout", self.model.head_dropout), ("--token-dropout", self.model.token_dropout))],
+                ("--head-dropout", self.model.head_dropout), ("--token-dropout", self.model.token_dropout),
+                ("--wide-dropout", self.model.wide_dropout))],
             *[(value <= limit, f"{flag} must be at most {limit:,}, not {value:,}") for flag, value, limit in (
                 ("--layers", self.model.layers, MAX_LAYERS), ("--units", self.model.units, MAX_WIDTH),
                 ("--embedding-dim", self.model.embedding_dim, MAX_WIDTH),

@@ -67,6 +67,7 @@ OUT_OF_RANGE = [
     ("--head-dropout", "1", "--head-dropout must be in [0, 1)"),
     ("--wide-ngrams", "6", "--wide-ngrams must be between 0 and 5"),
     ("--wide-buckets", "0", "--wide-buckets must be between 1 and"),
+    ("--wide-dropout", "1", "--wide-dropout must be in [0, 1)"),
     ("--max-tokens", "2", "--max-tokens must be at least 3"),
     ("--sequence-length", "0", "--sequence-length must be at least 1"),
     ("--sequence-length", "99999999999", "--sequence-length must be at most 2,147,483,647"),

@@ -115,6 +115,10 @@ def wide_and_deep_head(deep, tokens, vocab_size: int, num_classes: int, config: 
     grams = HashedNgrams(config.wide_ngrams, config.wide_buckets, vocab_size, name="ngrams")(tokens)
     weights = keras.layers.Embedding(vocab_size + config.wide_buckets, units, mask_zero=True, name="ngram_weights",
                                      embeddings_initializer="zeros")(grams)
+    if config.wide_dropout:
+        # Drops single n-gram occurrences (units is 1 or the class count), scaling the rest: dropout training
+        # of a linear model, an adaptive L2-like regulariser (Wager et al. 2013).
+        weights = keras.layers.Dropout(config.wide_dropout, seed=seed + 3, name="wide_dropout")(weights)
     wide_logits = MaskedScaledSum(name="wide_logits")(weights)
     logits = keras.layers.Add(name="logits")([deep_logits, wide_logits])
     return keras.layers.Activation(activation, dtype="float32", name="probabilities")(logits)
