@@ -180,8 +180,9 @@ def _train_as_worker(config: RunConfig, dataset, verbose: int, distribution, not
         class_names=dataset.class_names,
         split_sizes={"train": len(dataset.train), "validation": len(dataset.validation), "test": len(dataset.test)},
         strategy=result.strategy, global_batch_size=result.global_batch_size, parameters=result.parameters,
-        train_seconds=result.seconds, epochs_run=len(result.history.get("loss", [])), history=result.history,
-        test_metrics={}, export_dir=None, run_dir=None, warnings=result.warnings,
+        train_seconds=result.seconds, history=result.history, test_metrics={}, export_dir=None, run_dir=None,
+        epochs_run=result.resumed_from_epoch + len(result.history.get("loss", [])),  # the chief keeps the history
+        warnings=result.warnings,
         per_replica_batch_size=result.per_replica_batch_size, replicas=result.replicas,
         resumed_from_epoch=result.resumed_from_epoch, chief=False,
     )

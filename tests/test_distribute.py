@@ -184,11 +184,12 @@ print(json.dumps({
 
 
 def test_mixed_precision_on_cpu_trains_in_float32_and_says_so(tmp_path):
-    """Also: --jit-compile (XLA on CPU) and fixed padding, end to end through train()."""
-    from seqsent.api import train
+    """Also: --jit-compile (XLA on CPU) and fixed padding, through the trainer."""
     from seqsent.config import RunConfig
+    from seqsent.data import load_dataset
+    from seqsent.training.trainer import fit
 
-    config = RunConfig(name="m", output_dir=str(tmp_path / "models"), runs_dir=str(tmp_path / "runs"))
+    config = RunConfig(name="m")
     config.data.source = str(write_csv(tmp_path / "reviews.csv", tiny_texts(per_class=8)))
     config.model.arch = "gru"
     for key, value in {**TINY_MODEL_CONFIG}.items():
@@ -200,12 +201,11 @@ def test_mixed_precision_on_cpu_trains_in_float32_and_says_so(tmp_path):
     config.train.jit_compile = True
     config.train.padding = "fixed"
     messages = []
-    report = train(config, verbose=0, notify=messages.append)
+    result = fit(config.validate(), load_dataset(config.data), tmp_path / "run", verbose=0, notify=messages.append)
     assert "Warning: --mixed-precision needs a GPU (float16) or a TPU (bfloat16): training in float32 on CPU" \
         in messages
-    metrics = json.loads((report.run_dir / "metrics.json").read_text())
-    assert metrics["numeric_policy"] == "float32" and metrics["jit_compile"] is True
-    assert report.test_metrics["examples"] > 0
+    assert result.numeric_policy == "float32" and result.jit_compile is True
+    assert len(result.history["loss"]) == 1
 
 
 @pytest.fixture

@@ -96,7 +96,8 @@ def fit(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1, e
     state = restore(classifier, work_dir / "backup", distribution)
     resumed_from = state.epoch
     if resumed_from:
-        notify(f"Resuming from the backup in {work_dir / 'backup'}: epochs 1-{resumed_from} of "
+        where = f"the backup in {work_dir / 'backup'}" if distribution.is_chief else "the chief's backup"
+        notify(f"Resuming from {where}: epochs 1-{resumed_from} of "
                f"{config.train.epochs} are done"
                + (" and early stopping had ended training" if state.stopped else "")
                + " (--restart starts over)")
