@@ -15,8 +15,10 @@ from seqsent.config import RunConfig
 from seqsent.errors import UsageError
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # Chosen on IMDB's movie-held-out validation split (see README, "Accuracy on IMDB"); the test split
-    # was used only for the final figures.
+    # Chosen on IMDB's movie-held-out validation split (2,505 reviews; see README, "Accuracy on IMDB"); the
+    # test split was used only for the final figures. Validation accuracy, supervised only: BiGRU + wide
+    # 1-2-grams, 30k vocabulary 88.2% (wide dropout 0.5: 88.1%); the same starting from word2vec vectors
+    # pretrained on train + unsup (`--embeddings`): 90.6% (best validation loss, epoch 3).
     "imdb-best": {
         "text": {"max_tokens": 30000},
         "model": {"arch": "bigru", "wide_ngrams": 2},
