@@ -258,22 +258,32 @@ def test_train_with_bad_embeddings_options_is_one_error_line(args, code, fragmen
     assert not (tmp_path / "m").exists()
 
 
-def test_train_with_embeddings_takes_the_files_dimension_and_reports_coverage(tmp_path, capsys, monkeypatch):
-    rows = tiny_texts(("good", "bad"), per_class=15)
-    data = write_csv(tmp_path / "reviews.csv", rows)
+def test_train_with_preset_config_file_flags_and_embeddings_through_the_cli(tmp_path, capsys, monkeypatch):
+    """One tiny run: preset -> --config file -> flags; --embeddings sets the dimension; the export serves strings."""
+    from seqsent.presets import PRESETS
+
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=15))
     vectors = {w: list(np.random.default_rng(len(w)).normal(size=6)) for w in ["the", "film", "was", "great", "awful"]}
     path = tmp_path / "v.txt"  # GloVe: no header
     path.write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in vectors.items()), encoding="utf-8")
+    config_file = tmp_path / "c.json"
+    config_file.write_text(json.dumps({"model": {"units": 4}, "train": {"epochs": 3}}))
     monkeypatch.chdir(tmp_path)
-    status, out, err = run_main(capsys, "train", "--data", data, "--arch", "gru", "--units", "4", "--epochs", "1",
-                                "--embeddings", path, "--freeze-embeddings", "--quiet", "--name", "e")
+    status, out, err = run_main(capsys, "train", "--preset", "imdb-best", "--config", config_file, "--data", data,
+                                "--epochs", "1", "--max-tokens", "200", "--wide-buckets", "128", "--embeddings", path,
+                                "--freeze-embeddings", "--quiet", "--name", "e")
     assert status == 0, err
     assert f"Embedding dim 6, the dimension of {path}" in out
     assert "Note: embeddings cover" in out and "GloVe text, 6 dimensions" in out
-    config = json.loads((tmp_path / "runs" / "e" / "1" / "config.json").read_text())
-    assert config["model"]["embedding_dim"] == 6 and config["model"]["freeze_embeddings"] is True
+    saved = json.loads((tmp_path / "runs" / "e" / "1" / "config.json").read_text())
+    for key, value in PRESETS["imdb-best"]["model"].items():
+        assert saved["model"][key] == value  # from the preset
+    assert saved["model"]["units"] == 4  # from the file
+    assert saved["train"]["epochs"] == 1 and saved["text"]["max_tokens"] == 200  # flags win
+    assert saved["model"]["wide_buckets"] == 128 and saved["model"]["embedding_dim"] == 6
+    assert saved["model"]["freeze_embeddings"] is True
     from seqsent.inference import load_model
 
     model = load_model(tmp_path / "saved_models" / "e" / "1")
-    assert model.predict_proba(["a great film", "awful"]).shape == (2, 2)  # the export takes raw strings
-    assert RunConfig.from_dict(config).model.embeddings_path == str(path)
+    assert model.predict_proba(["a great film", ""]).shape == (2, 2)  # the export takes raw strings
+    assert RunConfig.from_dict(saved).model.embeddings_path == str(path)

@@ -1,14 +1,11 @@
-"""The wide (bag of n-grams) branch beside the recurrent one, and --preset precedence."""
+"""The wide (bag of n-grams) branch beside the recurrent one, and presets (the CLI run that uses both:
+tests/test_embeddings.py)."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
 
-from cli.main import main
-from conftest import tiny_texts, write_csv
 from seqsent.config import ModelConfig, RunConfig
 from seqsent.errors import UsageError
 from seqsent.presets import PRESETS, merge, preset_config
@@ -68,25 +65,3 @@ def test_preset_merges_section_by_section():
             assert getattr(getattr(config, section), key) == value
     with pytest.raises(UsageError, match="--preset must be one of"):
         preset_config("nope")
-
-
-def test_train_preset_then_config_file_then_flags_and_the_export_serves_strings(tmp_path, capsys, monkeypatch):
-    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=15))
-    config_file = tmp_path / "c.json"
-    config_file.write_text(json.dumps({"model": {"units": 4, "embedding_dim": 8}, "train": {"epochs": 3}}))
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit) as info:
-        main(["train", "--preset", "imdb-best", "--config", str(config_file), "--data", str(data), "--epochs", "1",
-              "--max-tokens", "200", "--wide-buckets", "128", "--quiet", "--name", "w"])
-    out, err = capsys.readouterr()
-    assert info.value.code == 0, err
-    saved = json.loads((tmp_path / "runs" / "w" / "1" / "config.json").read_text())
-    preset = PRESETS["imdb-best"]["model"]
-    assert saved["model"]["arch"] == preset["arch"] and saved["model"]["wide_ngrams"] == preset["wide_ngrams"]
-    assert saved["model"]["units"] == 4 and saved["model"]["embedding_dim"] == 8  # from the file
-    assert saved["train"]["epochs"] == 1 and saved["text"]["max_tokens"] == 200  # flags win
-    assert saved["model"]["wide_buckets"] == 128
-    from seqsent.inference import load_model
-
-    model = load_model(tmp_path / "saved_models" / "w" / "1")
-    assert model.predict_proba(["a great film", ""]).shape == (2, 2)
