@@ -114,11 +114,12 @@ class HashedNgrams(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="seqsent")
-class MaskedScaledSum(keras.layers.Layer):
-    """Sum over the unmasked steps of [batch, time, features], divided by the square root of their count.
+class MaskedSum(keras.layers.Layer):
+    """Sum over the unmasked steps of [batch, time, features]; an empty text gives zeros.
 
-    Between a sum (grows with the text's length) and a mean (a long text's words weigh little): the
-    scale of a linear model over length-normalised (L2) binary features. An empty text gives zeros.
+    Over per-n-gram weights this is a linear model of n-gram counts, as the `ngram` baseline's
+    Dense layer over its count vector. (Dividing by the length instead, as a mean does, would
+    shrink the wide logits so that Adam's fixed-size steps move them tens of times more slowly.)
     """
 
     def __init__(self, **kwargs):
@@ -127,9 +128,8 @@ class MaskedScaledSum(keras.layers.Layer):
 
     def call(self, inputs, mask=None):
         if mask is None:
-            mask = ops.ones(ops.shape(inputs)[:2], dtype="bool")
-        weights = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
-        return ops.sum(inputs * weights, axis=1) / ops.sqrt(ops.maximum(ops.sum(weights, axis=1), 1.0))
+            return ops.sum(inputs, axis=1)
+        return ops.sum(inputs * ops.expand_dims(ops.cast(mask, inputs.dtype), -1), axis=1)
 
     def compute_mask(self, inputs, mask=None):
         return None

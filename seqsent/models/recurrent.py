@@ -14,7 +14,7 @@ from __future__ import annotations
 import keras
 
 from seqsent.config import ModelConfig
-from seqsent.models.layers import HashedNgrams, MaskedGlobalPooling, MaskedScaledSum, TokenDropout
+from seqsent.models.layers import HashedNgrams, MaskedGlobalPooling, MaskedSum, TokenDropout
 
 CELL_LAYERS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
@@ -100,8 +100,8 @@ def wide_and_deep_head(deep, tokens, vocab_size: int, num_classes: int, config: 
     """Probabilities from the recurrent features plus a linear model over the text's 1..N-grams.
 
     The wide part (Cheng et al. 2016) is a bag of n-grams: one weight per unigram and per hashed
-    n-gram (config.wide_buckets slots), summed over the text and divided by the square root of the
-    number of n-grams, added to the deep part's logits. Both are trained together; starting from zero
+    n-gram (config.wide_buckets slots), summed over the text's n-grams (a linear model of their counts),
+    added to the deep part's logits. Both are trained together; starting from zero
     weights, the wide part adds what word order and the word vectors miss (rare names, set phrases).
     """
     units, activation = (1, "sigmoid") if num_classes == 2 else (num_classes, "softmax")
@@ -119,6 +119,6 @@ def wide_and_deep_head(deep, tokens, vocab_size: int, num_classes: int, config: 
         # Drops single n-gram occurrences (units is 1 or the class count), scaling the rest: dropout training
         # of a linear model, an adaptive L2-like regulariser (Wager et al. 2013).
         weights = keras.layers.Dropout(config.wide_dropout, seed=seed + 3, name="wide_dropout")(weights)
-    wide_logits = MaskedScaledSum(name="wide_logits")(weights)
+    wide_logits = MaskedSum(name="wide_logits")(weights)
     logits = keras.layers.Add(name="logits")([deep_logits, wide_logits])
     return keras.layers.Activation(activation, dtype="float32", name="probabilities")(logits)
