@@ -85,8 +85,8 @@ def fit(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1, e
         classifier.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=config.train.jit_compile)
         classifier.optimizer.build(classifier.trainable_variables)  # so that a backup can be loaded into it
     if config.train.jit_compile and not classifier.jit_compile:
-        warnings.append("--jit-compile: Keras cannot compile this model with XLA (cuDNN recurrent kernels are "
-                        "not XLA ops); training without XLA")
+        warnings.append("--jit-compile: Keras cannot compile this model with XLA (on a GPU, the cuDNN LSTM/GRU "
+                        "kernels are not XLA ops); training without XLA")
     if tf.config.list_logical_devices("GPU"):
         warnings += [f"cuDNN: {problem}" for problem in cudnn_blockers(classifier)]
     for warning in warnings:
