@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from seqsent.config import ARCHS, EMPTY_TEXT_POLICIES, PADDINGS, POOLINGS, STRATEGIES, TRUNCATIONS, RunConfig, default_of
+from seqsent.config import (ARCHS, EMPTY_TEXT_POLICIES, PADDINGS, POOLINGS, STRATEGIES, TRUNCATIONS, WIDE_TRAININGS,
+                            RunConfig, default_of)
 from seqsent.errors import UsageError
 
 # (flag, section, field, click type, help); help shows the dataclass default.
@@ -28,7 +29,7 @@ DATA_OPTIONS = [
 ]
 TRAIN_OPTIONS = [
     ("--arch", "model", "arch", click.Choice(list(ARCHS)),
-     "Recurrent cell and direction, or a bag-of-words baseline (bow, tfidf, ngram)."),
+     "Recurrent cell and direction, or a bag-of-words baseline (bow, tfidf, ngram, nbsvm)."),
     ("--layers", "model", "layers", int, "Stacked recurrent layers."),
     ("--units", "model", "units", int, "Units per recurrent layer (per direction)."),
     ("--embedding-dim", "model", "embedding_dim", int, "Word vector size."),
@@ -47,6 +48,10 @@ TRAIN_OPTIONS = [
      "Add a linear bag of 1..N-grams beside the recurrent layers, trained with them (0: none)."),
     ("--wide-buckets", "model", "wide_buckets", int, "Hash slots (weights) for the wide branch's n-grams."),
     ("--wide-dropout", "model", "wide_dropout", float, "Dropout on the wide branch's n-grams while training."),
+    ("--wide-training", "model", "wide_training", click.Choice(list(WIDE_TRAININGS)),
+     "joint: the wide branch learns inside the recurrent model; separate: it is an NBSVM of 1..N-grams (its "
+     "vocabulary the --wide-buckets most frequent) trained on its own, its log-odds averaged with the recurrent "
+     "model's (weight fit on validation); one exported model either way."),
     ("--max-tokens", "text", "max_tokens", int, "Vocabulary size (learned on the train split)."),
     ("--sequence-length", "text", "sequence_length", int, "Tokens kept per text."),
     ("--truncation", "text", "truncation", click.Choice(list(TRUNCATIONS)),

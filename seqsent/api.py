@@ -138,17 +138,18 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
                 notify(f"--restart: removed the backup in {work_dir / 'backup'}; starting from epoch 1")
         return _train_in(work_dir, config, dataset, verbose, distribution, notify)
     except KeyboardInterrupt:
-        raise Interrupted(_interrupted_message(work_dir / "backup")) from None
+        raise Interrupted(_interrupted_message(work_dir)) from None
     finally:
         lock.close()
 
 
-def _interrupted_message(backup: Path) -> str:
-    from seqsent.training.backup import read_backup_state
+def _interrupted_message(work_dir: Path) -> str:
+    from seqsent.training.backup import backup_dirs, read_backup_state
 
-    state = read_backup_state(backup)
-    if state is None:
+    saved = [(backup, state) for backup in backup_dirs(work_dir) if (state := read_backup_state(backup))]
+    if not saved:
         return "interrupted before the first epoch finished; nothing to resume (run the command again to start over)"
+    backup, state = saved[-1]
     return (f"interrupted; the backup of epoch {state['epoch']} is in {backup}: "
             "run the same command again to resume from it")
 

@@ -148,7 +148,7 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
         try:
             with tempfile.TemporaryDirectory(prefix=f"seqsent-compare-{arch}-") as work_dir:
                 fitted = fit(run, dataset, Path(work_dir), verbose=verbose, extra_callbacks=(timer,))
-        except TrainingError as exc:
+        except (TrainingError, UsageError) as exc:  # e.g. a NaN loss, or nbsvm on more than two classes
             result = ArchResult(arch, error=str(exc))
         else:
             result = _measure(arch, fitted, dataset, buckets, compute_metrics, timer.seconds)

@@ -27,7 +27,7 @@ RECURRENT_ARCHS = {
 }
 CELLS = ("rnn", "lstm", "gru")
 # Bag-of-words baselines built with the same Keras machinery (seqsent/models/baselines.py).
-BASELINE_ARCHS = ("bow", "tfidf", "ngram")
+BASELINE_ARCHS = ("bow", "tfidf", "ngram", "nbsvm")
 ARCHS = tuple(RECURRENT_ARCHS) + BASELINE_ARCHS
 POOLINGS = ("last", "max", "mean", "max-mean")
 TRUNCATIONS = ("pre", "post")
@@ -35,6 +35,8 @@ STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
 # How training batches are padded: by length buckets, to each batch's longest text, or all to --sequence-length.
 PADDINGS = ("bucket", "batch", "fixed")
 EMPTY_TEXT_POLICIES = ("skip", "error")
+# How a wide branch learns: in one model with the recurrent layers, or as its own model averaged with them.
+WIDE_TRAININGS = ("joint", "separate")
 # Upper bounds of numeric options: past them TensorFlow's int32 indices overflow or a model cannot fit in memory.
 MAX_INT32 = 2**31 - 1
 MAX_SEED = 2**32 - 1  # numpy and Keras seeds
@@ -105,6 +107,10 @@ class ModelConfig:
     """Hash slots for the wide branch's n-grams of 2 or more tokens (one weight each)."""
     wide_dropout: float = 0.0
     """Dropout on the wide branch's n-gram occurrences while training (a regulariser for the linear model)."""
+    wide_training: str = "joint"
+    """joint: the wide branch is trained with the recurrent layers, inside one model. separate: the wide part is
+    an NBSVM (--arch nbsvm over 1..wide_ngrams-grams, its vocabulary the wide_buckets most frequent) trained on its
+    own, and the two models' log-odds are averaged with a weight fit on the validation split."""
 
     @property
     def cell(self) -> str:
@@ -210,6 +216,10 @@ class RunConfig:
             (0 <= self.model.wide_ngrams <= 5, f"--wide-ngrams must be between 0 and 5, not {self.model.wide_ngrams}"),
             (1 <= self.model.wide_buckets <= 2**27,
              f"--wide-buckets must be between 1 and {2**27:,}, not {self.model.wide_buckets:,}"),
+            (self.model.wide_training in WIDE_TRAININGS,
+             f"--wide-training must be one of {', '.join(WIDE_TRAININGS)}, not {self.model.wide_training!r}"),
+            (self.model.wide_training == "joint" or self.model.wide_ngrams >= 1,
+             "--wide-training separate needs --wide-ngrams N (the n-gram order of the separate wide model)"),
             (not self.model.wide_ngrams or self.model.arch in RECURRENT_ARCHS,
              f"--wide-ngrams goes with a recurrent --arch, not {self.model.arch!r}"),
             *[(0.0 <= rate < 1.0, f"{flag} must be in [0, 1), not {rate}") for flag, rate in (

@@ -20,25 +20,25 @@ BUILDERS.update({arch: build_baseline_classifier for arch in BASELINE_ARCHS})
 _last_vocabulary: list[str] | None = None
 
 
-def _token_id_features(arch: str, config: TextConfig, train_texts):
+def _token_id_features(arch: str, config: TextConfig, train_texts, train_labels=None):
     global _last_vocabulary
     vectorizer = adapt_vectorizer(config, train_texts)
     _last_vocabulary = vectorizer.get_vocabulary()
     return vectorizer, make_truncation(config)
 
 
-# arch -> features(arch, text config, train texts) returning the two layers that turn strings into
+# arch -> features(arch, text config, train texts, train labels) returning the two layers that turn strings into
 # the classifier's input: token ids then truncation (recurrent), or a sparse bag then its weighting (baselines).
 FEATURES = {arch: _token_id_features for arch in RECURRENT_ARCHS}
 FEATURES.update({arch: adapt_bag_features for arch in BASELINE_ARCHS})
 
 
-def build_features(arch: str, config: TextConfig, train_texts):
-    """(vectorizer, second step) for `arch`, learned on the train split only.
+def build_features(arch: str, config: TextConfig, train_texts, train_labels=None):
+    """(vectorizer, second step) for `arch`, learned on the train split only (nbsvm needs its labels).
 
     The same two layers run in the tf.data pipeline during training and inside the exported model.
     """
-    return FEATURES[arch](arch, config, train_texts)
+    return FEATURES[arch](arch, config, train_texts, train_labels)
 
 
 def build_classifier(config: ModelConfig, vocab_size: int, num_classes: int, seed: int = 1337,

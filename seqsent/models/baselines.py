@@ -9,6 +9,12 @@ both the same way (see seqsent.models.build_features).
 | bow   | multi-hot unigrams: which words occur                            | linear     |
 | tfidf | unigram counts times inverse document frequency                  | linear     |
 | ngram | counts of unigrams and bigrams                                   | linear     |
+| nbsvm | which 1-, 2- and 3-grams occur, times their naive Bayes log-count ratio | linear |
+
+nbsvm is Wang & Manning's (2012) NBSVM with a logistic loss instead of the SVM's hinge (as in
+Mesnil et al. 2014): the ratio r = log(p/|p|) - log(q/|q|), where p and q are the smoothed
+(+1) document counts of each n-gram in positive and negative train texts, scales the features,
+so that the linear model starts from what naive Bayes knows. Two classes only.
 
 "Linear" is logistic regression (softmax regression for more classes); `--head-units N`
 adds a ReLU layer of N units, followed by `--head-dropout`. The vocabulary (`--max-tokens`,
@@ -39,34 +45,40 @@ BAG_FEATURES = {
     "bow": ("multi_hot", None),
     "tfidf": ("count", None),
     "ngram": ("count", (1, 2)),
+    "nbsvm": ("multi_hot", (1, 2, 3)),
 }
 
 
 @keras.saving.register_keras_serializable(package="seqsent")
-class IDFWeighting(keras.layers.Layer):
-    """Term counts [batch, vocabulary] (sparse or dense) times inverse document frequency: TF-IDF.
+class TermWeighting(keras.layers.Layer):
+    """Term features [batch, vocabulary] (sparse or dense) times a fixed weight per term.
 
     Keras 3.15's TextVectorization(output_mode="tf_idf", sparse=True) fails when called
-    (it multiplies a SparseTensor by the idf vector), so the weighting is this separate,
-    non-trainable step, with Keras' formula idf = log(1 + documents / (1 + document frequency)).
+    (it multiplies a SparseTensor by the idf vector), so weighting is this separate,
+    non-trainable step, learned once from the train split.
     """
 
     def __init__(self, size: int, **kwargs):
         super().__init__(**kwargs)
         self.size = int(size)
-        self.idf = self.add_weight(shape=(self.size,), initializer="ones", trainable=False, name="idf")
+        self.term_weights = self.add_weight(shape=(self.size,), initializer="ones", trainable=False, name="weights")
 
     def call(self, counts):
         if isinstance(counts, tf.SparseTensor):
-            weights = tf.gather(tf.convert_to_tensor(self.idf), counts.indices[:, -1])
+            weights = tf.gather(tf.convert_to_tensor(self.term_weights), counts.indices[:, -1])
             return tf.SparseTensor(counts.indices, tf.cast(counts.values, weights.dtype) * weights, counts.dense_shape)
-        return tf.cast(counts, self.idf.dtype) * self.idf
+        return tf.cast(counts, self.term_weights.dtype) * self.term_weights
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self):
         return {**super().get_config(), "size": self.size}
+
+
+@keras.saving.register_keras_serializable(package="seqsent")
+class IDFWeighting(TermWeighting):
+    """Counts times inverse document frequency (TF-IDF), with Keras' idf = log(1 + documents / (1 + df))."""
 
 
 def _bag_vectorizer(output_mode: str, ngrams, config: TextConfig, vocabulary=None) -> keras.layers.TextVectorization:
@@ -82,23 +94,50 @@ def _bag_vectorizer(output_mode: str, ngrams, config: TextConfig, vocabulary=Non
     )
 
 
-def adapt_bag_features(arch: str, config: TextConfig, train_texts: Iterable[str]):
-    """The feature step of a baseline, learned on the train split: (vectorizer, weighting) layers."""
-    output_mode, ngrams = BAG_FEATURES[arch]
+def adapt_bag_features(arch: str, config: TextConfig, train_texts: Iterable[str], train_labels=None, ngrams=None):
+    """The feature step of a baseline, learned on the train split: (vectorizer, weighting) layers.
+
+    nbsvm needs the train labels (0/1) for its log-count ratios. `ngrams` overrides the arch's n-gram order.
+    """
+    output_mode, default_ngrams = BAG_FEATURES[arch]
+    ngrams = tuple(range(1, ngrams + 1)) if ngrams else default_ngrams
     train_texts = list(train_texts)
     vectorizer = _bag_vectorizer(output_mode, ngrams, config)
     vectorizer.adapt(tf.data.Dataset.from_tensor_slices(tf.constant(train_texts, dtype=tf.string)).batch(1024))
-    if arch != "tfidf":
-        return vectorizer, keras.layers.Identity(name="no_weighting")
+    if arch == "tfidf":
+        document_frequency = _document_frequency(vectorizer, train_texts)
+        weighting = IDFWeighting(len(document_frequency), name="idf_weighting")
+        weighting.term_weights.assign(np.log1p(len(train_texts) / (1.0 + document_frequency)).astype("float32"))
+        return vectorizer, weighting
+    if arch == "nbsvm":
+        weighting = TermWeighting(vectorizer.vocabulary_size(), name="nb_weighting")
+        weighting.term_weights.assign(log_count_ratio(vectorizer, train_texts, train_labels))
+        return vectorizer, weighting
+    return vectorizer, keras.layers.Identity(name="no_weighting")
+
+
+def _document_frequency(vectorizer, texts: list[str], rows: np.ndarray | None = None) -> np.ndarray:
+    """How many of `texts` (or of those picked by the boolean mask `rows`) contain each term."""
     size = vectorizer.vocabulary_size()
-    document_frequency = np.zeros(size, dtype=np.int64)
-    for start in range(0, len(train_texts), 1024):
-        counts = vectorizer(tf.constant(train_texts[start : start + 1024], dtype=tf.string))
+    frequency = np.zeros(size, dtype=np.int64)
+    for start in range(0, len(texts), 1024):
+        counts = vectorizer(tf.constant(texts[start : start + 1024], dtype=tf.string))
+        columns = counts.indices[:, -1].numpy()
+        if rows is not None:
+            columns = columns[rows[start : start + 1024][counts.indices[:, 0].numpy()]]
         # One sparse entry per (text, term) present: the column histogram is the document frequency.
-        document_frequency += np.bincount(counts.indices[:, -1].numpy(), minlength=size)
-    weighting = IDFWeighting(size, name="idf_weighting")
-    weighting.idf.assign(np.log1p(len(train_texts) / (1.0 + document_frequency)).astype("float32"))
-    return vectorizer, weighting
+        frequency += np.bincount(columns, minlength=size)
+    return frequency
+
+
+def log_count_ratio(vectorizer, texts: list[str], labels, alpha: float = 1.0) -> np.ndarray:
+    """Naive Bayes log-count ratio of each term, log(p/|p|1) - log(q/|q|1) (Wang & Manning 2012)."""
+    labels = np.asarray(labels if labels is not None else [])
+    if labels.shape != (len(texts),) or set(np.unique(labels)) - {0, 1}:
+        raise ValueError("nbsvm needs two classes (its naive Bayes ratio compares one with the other)")
+    positive = alpha + _document_frequency(vectorizer, texts, labels == 1)
+    negative = alpha + _document_frequency(vectorizer, texts, labels == 0)
+    return (np.log(positive / positive.sum()) - np.log(negative / negative.sum())).astype("float32")
 
 
 def build_baseline_classifier(config: ModelConfig, vocab_size: int, num_classes: int, seed: int = 1337) -> keras.Model:

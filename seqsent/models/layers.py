@@ -1,4 +1,4 @@
-"""Layers Keras lacks: pooling over time that respects the padding mask, and word dropout."""
+"""Layers Keras lacks: pooling over time that respects the padding mask, word dropout, n-grams, log-odds averaging."""
 
 from __future__ import annotations
 
@@ -136,3 +136,33 @@ class MaskedSum(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="seqsent")
+class WeightedLogOdds(keras.layers.Layer):
+    """Two models' positive-class probabilities [batch, 1] -> sigmoid(w * logit(p1) + (1 - w) * logit(p2)).
+
+    Averaging log-odds rather than probabilities lets a confident member outvote an unsure one, as
+    multiplying the two models' likelihood ratios does. `weight` is fixed (chosen on validation), not trained.
+    """
+
+    def __init__(self, weight: float = 0.5, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"weight must be in [0, 1], not {weight}")
+        self.weight = float(weight)
+
+    def call(self, inputs):
+        first, second = (ops.cast(x, "float32") for x in inputs)
+        return ops.sigmoid(self.weight * _logit(first) + (1.0 - self.weight) * _logit(second))
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+    def get_config(self):
+        return {**super().get_config(), "weight": self.weight}
+
+
+def _logit(probability, epsilon: float = 1e-7):
+    probability = ops.clip(probability, epsilon, 1.0 - epsilon)
+    return ops.log(probability) - ops.log1p(-probability)

@@ -81,13 +81,24 @@ def read_state(backup_dir: Path) -> TrainingState | None:
     return state
 
 
+# Work directories of the models of an ensemble (--wide-training separate), each with its own backup.
+MEMBERS_DIR = "members"
+
+
 def remove_backup(work_dir: Path) -> bool:
     """--restart: forget the backup and the best weights of an earlier attempt. True if there was one."""
-    backup, best = work_dir / "backup", work_dir / BEST_WEIGHTS
-    found = backup.exists() or best.exists()
+    backup, best, members = work_dir / "backup", work_dir / BEST_WEIGHTS, work_dir / MEMBERS_DIR
+    found = backup.exists() or best.exists() or members.exists()
     shutil.rmtree(backup, ignore_errors=True)
+    shutil.rmtree(members, ignore_errors=True)
     best.unlink(missing_ok=True)
     return found
+
+
+def backup_dirs(work_dir: Path) -> list[Path]:
+    """The backup directory of a run, or of each model of an ensemble run, in training order."""
+    members = sorted((work_dir / MEMBERS_DIR).glob("*/backup"))
+    return members or [work_dir / "backup"]
 
 
 def _seed_variables(model: keras.Model):

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from seqsent.config import RunConfig
 from seqsent.data import Dataset
-from seqsent.errors import TrainingError
+from seqsent.errors import TrainingError, UsageError
 from seqsent.models import build_classifier, build_features, build_text_model
 from seqsent.training.callbacks import make_callbacks
 from seqsent.training.backup import restore
@@ -53,11 +53,28 @@ def fit(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1, e
     A backup in work_dir/backup (from a run that crashed) is resumed. `extra_callbacks` run after
     the run's own (e.g. to time epochs). `distribution` defaults to config.train.strategy;
     `notify(message)` hears warnings and the resume notice as they happen.
+    With --wide-training separate, two models are trained (see ensemble.py) and one returned.
     """
     notify = notify or (lambda message: None)
     warnings: list[str] = []
     if distribution is None:
         distribution, warnings = start_distribution(config.train.strategy)
+    if config.model.wide_ngrams and config.model.wide_training == "separate":
+        from seqsent.training.ensemble import fit_separate_wide
+
+        return fit_separate_wide(config, dataset, work_dir, verbose, extra_callbacks, distribution=distribution,
+                                 notify=notify, warnings=warnings)
+    return fit_one(config, dataset, work_dir, verbose, extra_callbacks, distribution=distribution, notify=notify,
+                   warnings=warnings)
+
+
+def fit_one(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1, extra_callbacks: tuple = (), *,
+            distribution: Distribution, notify, warnings: list[str], features=None) -> FitResult:
+    """fit() of one model; `features` (vectorizer, second step) replaces the arch's own feature step."""
+    warnings = list(warnings)
+    if config.model.arch == "nbsvm" and dataset.num_classes != 2:
+        raise UsageError(f"--arch nbsvm needs two classes (its naive Bayes ratio compares one with the other); "
+                         f"the data has {dataset.num_classes}: use --arch ngram")
     keras.utils.set_random_seed(config.train.seed)
     policy, policy_warnings = set_numeric_policy(config.train.mixed_precision, distribution)
     warnings += policy_warnings
@@ -69,7 +86,8 @@ def fit(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1, e
                         "--padding fixed gives one")
 
     # Strings -> classifier input: token ids (recurrent archs) or sparse bags of words (baselines).
-    vectorizer, truncation = build_features(config.model.arch, config.text, dataset.train.texts)
+    vectorizer, truncation = features or build_features(config.model.arch, config.text, dataset.train.texts,
+                                                        dataset.train.labels)
     vocab_size = vectorizer.vocabulary_size()
     train_ids = encode_texts(dataset.train.texts, vectorizer, truncation)
     val_ds = evaluation_dataset(

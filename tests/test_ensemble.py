@@ -1,0 +1,136 @@
+"""The NBSVM baseline and --wide-training separate (an NBSVM and a recurrent model exported as one)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import tiny_texts, write_csv
+from cli.main import main
+from seqsent.config import ModelConfig, RunConfig, TextConfig
+from seqsent.errors import UsageError
+
+TEXTS = ["a great film", "great acting great fun", "an awful film", "awful and dull"]
+LABELS = [1, 1, 0, 0]
+
+
+def test_log_count_ratio_is_naive_bayes_of_document_counts():
+    from seqsent.models.baselines import adapt_bag_features
+
+    vectorizer, weighting = adapt_bag_features("nbsvm", TextConfig(max_tokens=1000), TEXTS, LABELS)
+    vocabulary = vectorizer.get_vocabulary()
+    ratios = dict(zip(vocabulary, weighting.term_weights.numpy()))
+    # Smoothed document counts (+1) over all terms of each class, normalised.
+    positive_total = len(vocabulary) + sum(len(set(_grams(t))) for t in TEXTS[:2])
+    negative_total = len(vocabulary) + sum(len(set(_grams(t))) for t in TEXTS[2:])
+    expected_great = np.log(3 / positive_total) - np.log(1 / negative_total)  # in both positive texts, once each
+    expected_awful = np.log(1 / positive_total) - np.log(3 / negative_total)
+    assert ratios["great"] == pytest.approx(expected_great, rel=1e-5)
+    assert ratios["awful"] == pytest.approx(expected_awful, rel=1e-5)
+    assert "great acting great" in vocabulary  # 1-3-grams
+
+
+def _grams(text):
+    words = text.split()
+    return [" ".join(words[i:i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)]
+
+
+def test_nbsvm_refuses_more_than_two_classes():
+    from seqsent.models.baselines import adapt_bag_features
+
+    with pytest.raises(ValueError, match="nbsvm needs two classes"):
+        adapt_bag_features("nbsvm", TextConfig(), TEXTS, [0, 1, 2, 0])
+
+
+def test_weighted_log_odds_averages_logits_not_probabilities():
+    from seqsent.models.layers import WeightedLogOdds
+
+    p1, p2 = np.array([[0.9], [0.5]], "float32"), np.array([[0.2], [0.99]], "float32")
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    mixed = WeightedLogOdds(0.25)([p1, p2]).numpy()
+    np.testing.assert_allclose(mixed, 1 / (1 + np.exp(-(0.25 * logit(p1) + 0.75 * logit(p2)))), rtol=1e-5)
+    np.testing.assert_allclose(WeightedLogOdds(1.0)([p1, p2]).numpy(), p1, rtol=1e-5)
+
+
+def test_separate_wide_training_needs_an_ngram_order():
+    with pytest.raises(UsageError, match="--wide-training separate needs --wide-ngrams"):
+        RunConfig(model=ModelConfig(arch="gru", wide_training="separate")).validate()
+    with pytest.raises(UsageError, match="--wide-training must be one of"):
+        RunConfig(model=ModelConfig(arch="gru", wide_ngrams=2, wide_training="both")).validate()
+
+
+def test_member_configs_move_the_wide_settings_to_an_nbsvm():
+    from seqsent.training.ensemble import member_configs
+
+    config = RunConfig(model=ModelConfig(arch="bigru", wide_ngrams=3, wide_buckets=5000, wide_training="separate"))
+    deep, wide = member_configs(config)
+    assert deep.model.arch == "bigru" and deep.model.wide_ngrams == 0
+    assert wide.model.arch == "nbsvm" and wide.text.max_tokens == 5000
+    assert config.model.wide_ngrams == 3  # the run's own config is untouched
+
+
+def run_main(capsys, *args):
+    with pytest.raises(SystemExit) as info:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return info.value.code, out, err
+
+
+def test_nbsvm_arch_trains_and_exports_through_the_cli(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=15))
+    status, out, err = run_main(capsys, "train", "--data", data, "--arch", "nbsvm", "--epochs", "2", "--quiet",
+                                "--name", "nb")
+    assert status == 0, err
+    from seqsent.inference import load_model
+
+    model = load_model(tmp_path / "saved_models" / "nb" / "1")
+    probabilities = model.predict_proba(["loved it, brilliant", "hated it, awful"])
+    assert probabilities.shape == (2, 2)
+
+
+def test_nbsvm_on_three_classes_is_one_error_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad", "meh"), per_class=10))
+    status, out, err = run_main(capsys, "train", "--data", data, "--arch", "nbsvm", "--epochs", "1", "--quiet")
+    assert status != 0
+    assert len(err.strip().splitlines()) == 1 and "--arch nbsvm needs two classes" in err, err
+    assert not (tmp_path / "saved_models").exists()
+
+
+def test_separate_wide_training_exports_one_model_of_both(tmp_path, capsys, monkeypatch):
+    """Two models trained, a weight chosen on validation, one SavedModel that takes strings."""
+    monkeypatch.chdir(tmp_path)
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=20))
+    args = ["train", "--data", data, "--arch", "gru", "--units", "4", "--embedding-dim", "8", "--max-tokens", "200",
+            "--wide-ngrams", "2", "--wide-buckets", "300", "--wide-training", "separate", "--epochs", "1",
+            "--quiet", "--name", "ens"]
+    status, out, err = run_main(capsys, *args)
+    assert status == 0, err
+    assert "Model 1 of 2: NBSVM of 1-2-grams" in out and "Model 2 of 2: gru" in out
+    assert "Ensemble: log-odds weight" in out and "chosen on the validation split" in out
+    run_dir = tmp_path / "runs" / "ens" / "1"
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["model"]["wide_training"] == "separate"
+
+    import tensorflow as tf
+
+    from seqsent.inference import load_model
+
+    export = tmp_path / "saved_models" / "ens" / "1"
+    keras_probabilities = load_model(export).predict_proba(["loved it, brilliant", "hated it, awful"])
+    serving = tf.saved_model.load(str(export)).signatures["serving_default"]
+    served = serving(text=tf.constant(["loved it, brilliant", "hated it, awful"]))["probabilities"].numpy()
+    np.testing.assert_allclose(served, keras_probabilities, atol=1e-5)
+
+
+def test_restart_forgets_the_backups_of_every_model_of_an_ensemble(tmp_path):
+    from seqsent.training.backup import MEMBERS_DIR, backup_dirs, remove_backup
+
+    for member in ("1-nbsvm", "2-recurrent"):
+        (tmp_path / MEMBERS_DIR / member / "backup").mkdir(parents=True)
+    assert [p.parent.name for p in backup_dirs(tmp_path)] == ["1-nbsvm", "2-recurrent"]
+    assert remove_backup(tmp_path)
+    assert not (tmp_path / MEMBERS_DIR).exists() and backup_dirs(tmp_path) == [tmp_path / "backup"]
