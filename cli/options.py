@@ -52,6 +52,9 @@ TRAIN_OPTIONS = [
      "joint: the wide branch learns inside the recurrent model; separate: it is an NBSVM of 1..N-grams (its "
      "vocabulary the --wide-buckets most frequent) trained on its own, its log-odds averaged with the recurrent "
      "model's (weight fit on validation); one exported model either way."),
+    ("--wide-epochs", "model", "wide_epochs", int, "Maximum epochs of the separate wide model (--wide-training separate)."),
+    ("--recurrent-models", "model", "recurrent_models", int,
+     "Recurrent models (seeds --train-seed, +1, ...) averaged with the separate wide model."),
     ("--max-tokens", "text", "max_tokens", int, "Vocabulary size (learned on the train split)."),
     ("--sequence-length", "text", "sequence_length", int, "Tokens kept per text."),
     ("--truncation", "text", "truncation", click.Choice(list(TRUNCATIONS)),

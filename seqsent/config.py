@@ -111,6 +111,11 @@ class ModelConfig:
     """joint: the wide branch is trained with the recurrent layers, inside one model. separate: the wide part is
     an NBSVM (--arch nbsvm over 1..wide_ngrams-grams, its vocabulary the wide_buckets most frequent) trained on its
     own, and the two models' log-odds are averaged with a weight fit on the validation split."""
+    wide_epochs: int = 20
+    """Maximum epochs of the separate wide model (early stopping, with --patience, ends it sooner): a linear
+    model learns more slowly than the recurrent layers overfit, and an epoch of it takes seconds."""
+    recurrent_models: int = 1
+    """With --wide-training separate: recurrent models trained (seeds --train-seed, +1, ...) and averaged."""
 
     @property
     def cell(self) -> str:
@@ -218,6 +223,11 @@ class RunConfig:
              f"--wide-buckets must be between 1 and {2**27:,}, not {self.model.wide_buckets:,}"),
             (self.model.wide_training in WIDE_TRAININGS,
              f"--wide-training must be one of {', '.join(WIDE_TRAININGS)}, not {self.model.wide_training!r}"),
+            (1 <= self.model.wide_epochs <= MAX_INT32, f"--wide-epochs must be at least 1, not {self.model.wide_epochs}"),
+            (1 <= self.model.recurrent_models <= 16,
+             f"--recurrent-models must be between 1 and 16, not {self.model.recurrent_models}"),
+            (self.model.recurrent_models == 1 or self.model.wide_training == "separate",
+             "--recurrent-models N goes with --wide-training separate (the models are averaged with the NBSVM)"),
             (self.model.wide_training == "joint" or self.model.wide_ngrams >= 1,
              "--wide-training separate needs --wide-ngrams N (the n-gram order of the separate wide model)"),
             (not self.model.wide_ngrams or self.model.arch in RECURRENT_ARCHS,

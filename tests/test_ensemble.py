@@ -49,9 +49,11 @@ def test_weighted_log_odds_averages_logits_not_probabilities():
 
     p1, p2 = np.array([[0.9], [0.5]], "float32"), np.array([[0.2], [0.99]], "float32")
     logit = lambda p: np.log(p / (1 - p))  # noqa: E731
-    mixed = WeightedLogOdds(0.25)([p1, p2]).numpy()
+    mixed = WeightedLogOdds([0.25, 0.75])([p1, p2]).numpy()
     np.testing.assert_allclose(mixed, 1 / (1 + np.exp(-(0.25 * logit(p1) + 0.75 * logit(p2)))), rtol=1e-5)
-    np.testing.assert_allclose(WeightedLogOdds(1.0)([p1, p2]).numpy(), p1, rtol=1e-5)
+    np.testing.assert_allclose(WeightedLogOdds([1.0, 0.0])([p1, p2]).numpy(), p1, rtol=1e-5)
+    with pytest.raises(ValueError, match="summing to 1"):
+        WeightedLogOdds([0.5, 0.6])
 
 
 def test_separate_wide_training_needs_an_ngram_order():
@@ -64,11 +66,15 @@ def test_separate_wide_training_needs_an_ngram_order():
 def test_member_configs_move_the_wide_settings_to_an_nbsvm():
     from seqsent.training.ensemble import member_configs
 
-    config = RunConfig(model=ModelConfig(arch="bigru", wide_ngrams=3, wide_buckets=5000, wide_training="separate"))
+    config = RunConfig(model=ModelConfig(arch="bigru", wide_ngrams=3, wide_buckets=5000, wide_training="separate",
+                                         wide_epochs=9, recurrent_models=2))
     deep, wide = member_configs(config)
-    assert deep.model.arch == "bigru" and deep.model.wide_ngrams == 0
-    assert wide.model.arch == "nbsvm" and wide.text.max_tokens == 5000
+    assert [d.model.arch for d in deep] == ["bigru", "bigru"] and deep[0].model.wide_ngrams == 0
+    assert [d.train.seed for d in deep] == [config.train.seed, config.train.seed + 1]
+    assert wide.model.arch == "nbsvm" and wide.text.max_tokens == 5000 and wide.train.epochs == 9
     assert config.model.wide_ngrams == 3  # the run's own config is untouched
+    with pytest.raises(UsageError, match="--recurrent-models N goes with --wide-training separate"):
+        RunConfig(model=ModelConfig(arch="gru", recurrent_models=2)).validate()
 
 
 def run_main(capsys, *args):
@@ -106,10 +112,11 @@ def test_separate_wide_training_exports_one_model_of_both(tmp_path, capsys, monk
     data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=20))
     args = ["train", "--data", data, "--arch", "gru", "--units", "4", "--embedding-dim", "8", "--max-tokens", "200",
             "--wide-ngrams", "2", "--wide-buckets", "300", "--wide-training", "separate", "--epochs", "1",
+            "--wide-epochs", "2", "--recurrent-models", "2",
             "--quiet", "--name", "ens"]
     status, out, err = run_main(capsys, *args)
     assert status == 0, err
-    assert "Model 1 of 2: NBSVM of 1-2-grams" in out and "Model 2 of 2: gru" in out
+    assert "Model 1 of 3: NBSVM of 1-2-grams" in out and "Model 3 of 3: gru (--train-seed 1338)" in out
     assert "Ensemble: log-odds weight" in out and "chosen on the validation split" in out
     run_dir = tmp_path / "runs" / "ens" / "1"
     saved = json.loads((run_dir / "config.json").read_text())

@@ -140,27 +140,29 @@ class MaskedSum(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="seqsent")
 class WeightedLogOdds(keras.layers.Layer):
-    """Two models' positive-class probabilities [batch, 1] -> sigmoid(w * logit(p1) + (1 - w) * logit(p2)).
+    """Models' positive-class probabilities, each [batch, 1] -> sigmoid(sum_i weights[i] * logit(p_i)).
 
-    Averaging log-odds rather than probabilities lets a confident member outvote an unsure one, as
-    multiplying the two models' likelihood ratios does. `weight` is fixed (chosen on validation), not trained.
+    Averaging log-odds rather than probabilities lets a confident model outvote an unsure one, as
+    multiplying the models' likelihood ratios does. The weights are fixed (chosen on validation), not trained.
     """
 
-    def __init__(self, weight: float = 0.5, **kwargs):
+    def __init__(self, weights=(0.5, 0.5), **kwargs):
         super().__init__(**kwargs)
-        if not 0.0 <= weight <= 1.0:
-            raise ValueError(f"weight must be in [0, 1], not {weight}")
-        self.weight = float(weight)
+        weights = [float(w) for w in weights]
+        if len(weights) < 2 or min(weights) < 0.0 or abs(sum(weights) - 1.0) > 1e-6:
+            raise ValueError(f"weights must be two or more non-negative numbers summing to 1, not {weights}")
+        self.model_weights = weights
 
     def call(self, inputs):
-        first, second = (ops.cast(x, "float32") for x in inputs)
-        return ops.sigmoid(self.weight * _logit(first) + (1.0 - self.weight) * _logit(second))
+        if len(inputs) != len(self.model_weights):
+            raise ValueError(f"expected {len(self.model_weights)} inputs, got {len(inputs)}")
+        return ops.sigmoid(sum(w * _logit(ops.cast(p, "float32")) for w, p in zip(self.model_weights, inputs)))
 
     def compute_output_shape(self, input_shapes):
         return input_shapes[0]
 
     def get_config(self):
-        return {**super().get_config(), "weight": self.weight}
+        return {**super().get_config(), "weights": self.model_weights}
 
 
 def _logit(probability, epsilon: float = 1e-7):

@@ -23,17 +23,23 @@ from seqsent.models.baselines import adapt_bag_features
 from seqsent.models.layers import WeightedLogOdds
 from seqsent.training.backup import MEMBERS_DIR
 
-# Candidate weights of the recurrent model's log-odds (the NBSVM gets 1 - w).
+# Candidate shares of the recurrent models' (mean) log-odds; the NBSVM gets 1 - w.
 WEIGHT_GRID = np.round(np.linspace(0.0, 1.0, 21), 2)
 
 
-def member_configs(config: RunConfig) -> tuple[RunConfig, RunConfig]:
-    """(recurrent model, NBSVM): the run's settings, the wide ones moved to an NBSVM of their own."""
-    deep = copy.deepcopy(config)
-    deep.model = replace(deep.model, wide_ngrams=0, wide_training="joint", wide_dropout=0.0)
+def member_configs(config: RunConfig) -> tuple[list[RunConfig], RunConfig]:
+    """(recurrent models, NBSVM): the run's settings, the wide ones moved to an NBSVM of their own; the
+    recurrent models differ in their training seed only."""
+    deep = []
+    for index in range(config.model.recurrent_models):
+        member = copy.deepcopy(config)
+        member.model = replace(member.model, wide_ngrams=0, wide_training="joint", wide_dropout=0.0, recurrent_models=1)
+        member.train = replace(member.train, seed=config.train.seed + index)
+        deep.append(member)
     wide = copy.deepcopy(config)
     wide.model = ModelConfig(arch="nbsvm", head_units=0)
     wide.text = replace(wide.text, max_tokens=config.model.wide_buckets)
+    wide.train = replace(wide.train, epochs=config.model.wide_epochs)
     return deep, wide
 
 
@@ -44,34 +50,38 @@ def fit_separate_wide(config: RunConfig, dataset: Dataset, work_dir: Path, verbo
     if dataset.num_classes != 2:
         raise UsageError(f"--wide-training separate needs two classes (an NBSVM compares two); the data has "
                          f"{dataset.num_classes}: use --wide-training joint")
-    deep_config, wide_config = member_configs(config)
-    order = config.model.wide_ngrams
-    notify(f"Model 1 of 2: NBSVM of 1-{order}-grams (vocabulary of up to {config.model.wide_buckets:,})")
+    deep_configs, wide_config = member_configs(config)
+    order, total = config.model.wide_ngrams, 1 + len(deep_configs)
+    notify(f"Model 1 of {total}: NBSVM of 1-{order}-grams (vocabulary of up to {config.model.wide_buckets:,})")
     features = adapt_bag_features("nbsvm", wide_config.text, dataset.train.texts, dataset.train.labels, ngrams=order)
     members = work_dir / MEMBERS_DIR
     wide = fit_one(wide_config, dataset, members / "1-nbsvm", verbose, (), distribution=distribution,
                    notify=notify, warnings=warnings, features=features)
-    notify(f"Model 2 of 2: {config.model.arch}")
-    deep = fit_one(deep_config, dataset, members / "2-recurrent", verbose, extra_callbacks,
-                   distribution=distribution, notify=notify, warnings=[])
-    weight, accuracies = choose_weight(deep.text_model, wide.text_model, dataset.validation)
-    notify(f"Ensemble: log-odds weight {weight:.2f} on the recurrent model, {1 - weight:.2f} on the NBSVM, "
-           f"chosen on the validation split (accuracy: recurrent {accuracies['recurrent']:.4f}, "
-           f"NBSVM {accuracies['nbsvm']:.4f}, both {accuracies['ensemble']:.4f})")
+    deep = []
+    for index, deep_config in enumerate(deep_configs, start=2):
+        notify(f"Model {index} of {total}: {config.model.arch} (--train-seed {deep_config.train.seed})")
+        deep.append(fit_one(deep_config, dataset, members / f"{index}-recurrent", verbose, extra_callbacks,
+                            distribution=distribution, notify=notify, warnings=[]))
+    weight, accuracies = choose_weight([d.text_model for d in deep], wide.text_model, dataset.validation)
+    alone = ", ".join(f"{name} {value:.4f}" for name, value in accuracies.items() if name != "ensemble")
+    notify(f"Ensemble: log-odds weight {weight:.2f} on the recurrent model{'s' if len(deep) > 1 else ''}, "
+           f"{1 - weight:.2f} on the NBSVM, chosen on the validation split (accuracy: {alone}; "
+           f"all {accuracies['ensemble']:.4f})")
+    first = deep[0]
     return FitResult(
-        text_model=ensemble_text_model(deep.text_model, wide.text_model, weight),
-        history=deep.history,
-        strategy=deep.strategy,
-        global_batch_size=deep.global_batch_size,
-        vocabulary_size=deep.vocabulary_size,
-        parameters=deep.parameters + wide.parameters,
-        seconds=deep.seconds + wide.seconds,
-        numeric_policy=deep.numeric_policy,
-        per_replica_batch_size=deep.per_replica_batch_size,
-        replicas=deep.replicas,
-        resumed_from_epoch=deep.resumed_from_epoch,
-        jit_compile=deep.jit_compile,
-        warnings=list(dict.fromkeys(wide.warnings + deep.warnings)),
+        text_model=ensemble_text_model([d.text_model for d in deep], wide.text_model, weight),
+        history=first.history,
+        strategy=first.strategy,
+        global_batch_size=first.global_batch_size,
+        vocabulary_size=first.vocabulary_size,
+        parameters=wide.parameters + sum(d.parameters for d in deep),
+        seconds=wide.seconds + sum(d.seconds for d in deep),
+        numeric_policy=first.numeric_policy,
+        per_replica_batch_size=first.per_replica_batch_size,
+        replicas=first.replicas,
+        resumed_from_epoch=first.resumed_from_epoch,
+        jit_compile=first.jit_compile,
+        warnings=list(dict.fromkeys(wide.warnings + [w for d in deep for w in d.warnings])),
     )
 
 
@@ -84,31 +94,38 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
-def choose_weight(deep: keras.Model, wide: keras.Model, validation) -> tuple[float, dict[str, float]]:
-    """The recurrent model's share of the log-odds with the lowest validation log loss (accuracy moves in
+def choose_weight(deep: list[keras.Model], wide: keras.Model, validation) -> tuple[float, dict[str, float]]:
+    """The recurrent models' share of the log-odds with the lowest validation log loss (accuracy moves in
     steps of one review; the loss is smooth), and the validation accuracy of each model and of the mix."""
     labels = np.asarray(validation.labels)
-    deep_logits = _logit(_positive_probabilities(deep, validation.texts))
+    deep_logits = [_logit(_positive_probabilities(model, validation.texts)) for model in deep]
+    mean_deep = np.mean(deep_logits, axis=0)
     wide_logits = _logit(_positive_probabilities(wide, validation.texts))
 
     def log_loss(logits):
         return float(np.mean(np.logaddexp(0.0, -logits) * labels + np.logaddexp(0.0, logits) * (1 - labels)))
 
-    losses = [log_loss(w * deep_logits + (1 - w) * wide_logits) for w in WEIGHT_GRID]
+    losses = [log_loss(w * mean_deep + (1 - w) * wide_logits) for w in WEIGHT_GRID]
     weight = float(WEIGHT_GRID[int(np.argmin(losses))])
 
     def accuracy(logits):
         return float(np.mean((logits > 0).astype(int) == labels))
 
-    return weight, {"recurrent": accuracy(deep_logits), "nbsvm": accuracy(wide_logits),
-                    "ensemble": accuracy(weight * deep_logits + (1 - weight) * wide_logits)}
+    accuracies = {"NBSVM": accuracy(wide_logits)}
+    for index, logits in enumerate(deep_logits, start=1):
+        accuracies["recurrent" if len(deep) == 1 else f"recurrent {index}"] = accuracy(logits)
+    accuracies["ensemble"] = accuracy(weight * mean_deep + (1 - weight) * wide_logits)
+    return weight, accuracies
 
 
-def ensemble_text_model(deep: keras.Model, wide: keras.Model, weight: float) -> keras.Model:
-    """Raw strings [batch] -> P(positive) [batch, 1] of the weighted log-odds of both models."""
-    # Both arrive named seqsent_text_classifier: re-wrapped (same layers, same weights) under names of their own.
-    deep = keras.Model(deep.input, deep.output, name="recurrent_model")
+def ensemble_text_model(deep: list[keras.Model], wide: keras.Model, weight: float) -> keras.Model:
+    """Raw strings [batch] -> P(positive) [batch, 1]: the weighted log-odds of the recurrent models (equal
+    shares of `weight`) and the NBSVM (1 - weight)."""
+    # All arrive named seqsent_text_classifier: re-wrapped (same layers, same weights) under names of their own.
+    deep = [keras.Model(m.input, m.output, name="recurrent_model" + (f"_{i}" if i > 1 else ""))
+            for i, m in enumerate(deep, start=1)]
     wide = keras.Model(wide.input, wide.output, name="nbsvm_model")
     text = keras.Input(shape=(), dtype="string", name="text")
-    outputs = WeightedLogOdds(weight, name="probabilities")([deep(text), wide(text)])
+    weights = [weight / len(deep)] * len(deep) + [1.0 - weight]
+    outputs = WeightedLogOdds(weights, name="probabilities")([m(text) for m in deep] + [wide(text)])
     return keras.Model(text, outputs, name="seqsent_ensemble")
