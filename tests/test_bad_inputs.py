@@ -68,6 +68,8 @@ OUT_OF_RANGE = [
     ("--wide-ngrams", "6", "--wide-ngrams must be between 0 and 5"),
     ("--wide-buckets", "0", "--wide-buckets must be between 1 and"),
     ("--wide-dropout", "1", "--wide-dropout must be in [0, 1)"),
+    ("--wide-epochs", "0", "--wide-epochs must be between 1 and"),
+    ("--recurrent-models", "17", "--recurrent-models must be between 1 and 16"),
     ("--max-tokens", "2", "--max-tokens must be at least 3"),
     ("--sequence-length", "0", "--sequence-length must be at least 1"),
     ("--sequence-length", "99999999999", "--sequence-length must be at most 2,147,483,647"),

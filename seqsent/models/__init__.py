@@ -61,9 +61,11 @@ def build_classifier(config: ModelConfig, vocab_size: int, num_classes: int, see
 
 def embeddings_note(text_model: keras.Model) -> str | None:
     """What build_classifier said about the pretrained embeddings of this (trained) model, if any."""
-    for layer in [text_model, *text_model.layers]:
-        note = getattr(layer, "embeddings_note", None)
-        if isinstance(note, str):
+    note = getattr(text_model, "embeddings_note", None)
+    if isinstance(note, str):
+        return note
+    for layer in getattr(text_model, "layers", []):  # the classifier, or (an ensemble) a model holding one
+        if (note := embeddings_note(layer)) is not None:
             return note
     return None
 
