@@ -56,7 +56,7 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, restart, tf_con
         set_tf_config(tf_config)
     report = train(config, verbose=0 if quiet else 2, on_data=_announce_data, notify=click.echo, restart=restart)
     restored = f" (epochs 1-{report.resumed_from_epoch} from the backup)" if report.resumed_from_epoch else ""
-    click.echo(f"\nTrained {config.model.arch} ({report.parameters:,} parameters) in {report.train_seconds:.0f} s, "
+    click.echo(f"\nTrained {config.model.description} ({report.parameters:,} parameters) in {report.train_seconds:.0f} s, "
                f"{report.epochs_run} epoch(s){restored}, {report.strategy}, global batch {report.global_batch_size} "
                f"({report.per_replica_batch_size} per replica x {report.replicas})")
     if not report.chief:

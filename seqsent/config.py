@@ -118,6 +118,14 @@ class ModelConfig:
     """With --wide-training separate: recurrent models trained (seeds --train-seed, +1, ...) and averaged."""
 
     @property
+    def description(self) -> str:
+        """What is trained, in a few words: the arch, or the models of a --wide-training separate ensemble."""
+        if self.wide_ngrams and self.wide_training == "separate":
+            recurrent = f"{self.recurrent_models} x {self.arch}" if self.recurrent_models > 1 else self.arch
+            return f"NBSVM of 1-{self.wide_ngrams}-grams + {recurrent} (epochs: the first {self.arch})"
+        return self.arch
+
+    @property
     def cell(self) -> str:
         return RECURRENT_ARCHS[self.arch][0]
 

@@ -21,7 +21,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     #   BiGRU(64) + wide 1-2-grams trained jointly (the previous imdb-best): 90.7%
     #   NBSVM of 1-3-grams alone: 91.5%; BiGRU(64), 30k vocabulary, alone: 90.3%
     #   NBSVM + one BiGRU, trained apart, log-odds weighted on validation: 91.9%
-    #   NBSVM + two BiGRUs (seeds 1337, 1338): see README
+    #   NBSVM + two BiGRUs (seeds 1337, 1338): 92.1% (three BiGRUs: 92.1%, so two)
     "imdb-best": {
         "text": {"max_tokens": 30000},
         "model": {"arch": "bigru", "wide_ngrams": 3, "wide_training": "separate", "recurrent_models": 2},

@@ -118,6 +118,7 @@ def test_separate_wide_training_exports_one_model_of_both(tmp_path, capsys, monk
     assert status == 0, err
     assert "Model 1 of 3: NBSVM of 1-2-grams" in out and "Model 3 of 3: gru (--train-seed 1338)" in out
     assert "Ensemble: log-odds weight" in out and "chosen on the validation split" in out
+    assert "Trained NBSVM of 1-2-grams + 2 x gru" in out
     run_dir = tmp_path / "runs" / "ens" / "1"
     saved = json.loads((run_dir / "config.json").read_text())
     assert saved["model"]["wide_training"] == "separate"
