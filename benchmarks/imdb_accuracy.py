@@ -103,7 +103,7 @@ def main() -> None:
     for key in keys:
         rows.append(bench(key, args.archive.resolve(), work))
         print(json.dumps(rows[-1]), flush=True)
-    print(f"\n| configuration | test accuracy | wall time | training | trainable parameters |")
+    print("\n| configuration | test accuracy | wall time | training | trainable parameters |")
     print("|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['label']} | {100 * row['accuracy']:.2f}% | {row['wall_s'] / 60:.1f} min | "

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from seqsent.config import DataConfig, RunConfig, recorded_data_config
 from seqsent.errors import Interrupted
+from seqsent.files import write_json_atomic
 
 
 @dataclass
@@ -55,15 +56,6 @@ class Prediction:
     label: str
     probability: float
     probabilities: dict[str, float]
-
-
-def write_json_atomic(path: Path, value) -> None:
-    """Temp file in the same directory, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(value, handle, indent=2, sort_keys=True)
-    os.replace(tmp, path)
 
 
 def _claim_work_dir(config: RunConfig):

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from seqsent.errors import ModelError, SeqsentError, UsageError
+from seqsent.files import fsync_path
 
 if TYPE_CHECKING:
     import keras
@@ -133,7 +134,7 @@ def export_saved_model(text_model: keras.Model, metadata: dict, output_dir: str 
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    _fsync_dir(base)
+    fsync_path(base)
     refresh_serving_config(output_dir)
     return target
 
@@ -195,20 +196,7 @@ def _fsync_tree(path: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        _fsync_dir(Path(root))
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # some file systems do not sync directories
-        pass
-    finally:
-        os.close(fd)
+        fsync_path(Path(root))
 
 
 def _rename_into_place(staging: Path, base: Path, version: int | None) -> Path:
@@ -333,4 +321,4 @@ def _write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_path(path.parent)

@@ -38,6 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqsent.config import ModelConfig, TextConfig
+from seqsent.models.recurrent import classification_head
 from seqsent.text import standardize_text
 
 # arch -> (TextVectorization output_mode, ngrams); tfidf counts are weighted by IDFWeighting.
@@ -143,13 +144,5 @@ def log_count_ratio(vectorizer, texts: list[str], labels, alpha: float = 1.0) ->
 def build_baseline_classifier(config: ModelConfig, vocab_size: int, num_classes: int, seed: int = 1337) -> keras.Model:
     """Bag-of-words features [batch, vocab_size] (sparse) -> class probabilities."""
     features = keras.Input(shape=(vocab_size,), sparse=True, name="features")
-    x = features
-    if config.head_units:
-        x = keras.layers.Dense(config.head_units, activation="relu", name="head_dense",
-                               kernel_initializer=keras.initializers.GlorotUniform(seed=seed))(x)
-        if config.head_dropout:
-            x = keras.layers.Dropout(config.head_dropout, seed=seed, name="head_dropout")(x)
-    units, activation = (1, "sigmoid") if num_classes == 2 else (num_classes, "softmax")
-    outputs = keras.layers.Dense(units, activation=activation, dtype="float32", name="probabilities",
-                                 kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1))(x)
+    outputs = classification_head(features, num_classes, config, seed, dropout_on_inputs=False)
     return keras.Model(features, outputs, name=f"{config.arch}_classifier")

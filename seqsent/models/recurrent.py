@@ -55,12 +55,16 @@ def recurrent_stack(x, config: ModelConfig, seed: int):
     return x
 
 
-def classification_head(x, num_classes: int, config: ModelConfig, seed: int):
-    """Optional dense layer, then sigmoid (2 classes) or softmax; float32 output under mixed precision."""
+def classification_head(x, num_classes: int, config: ModelConfig, seed: int, dropout_on_inputs: bool = True):
+    """Optional dense layer, then sigmoid (2 classes) or softmax; float32 output under mixed precision.
+
+    --head-dropout applies before the output layer; without a dense layer, only if `dropout_on_inputs`
+    (bag-of-words baselines keep their sparse inputs whole).
+    """
     if config.head_units:
         x = keras.layers.Dense(config.head_units, activation="relu", name="head_dense",
                                kernel_initializer=keras.initializers.GlorotUniform(seed=seed))(x)
-    if config.head_dropout:
+    if config.head_dropout and (config.head_units or dropout_on_inputs):
         x = keras.layers.Dropout(config.head_dropout, seed=seed, name="head_dropout")(x)
     units, activation = (1, "sigmoid") if num_classes == 2 else (num_classes, "softmax")
     return keras.layers.Dense(units, activation=activation, dtype="float32", name="probabilities",

@@ -25,13 +25,13 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
 
 from seqsent.errors import TrainingError
+from seqsent.files import fsync_path, write_json_atomic
 
 METADATA_FILE = "training_metadata.json"
 LEGACY_WEIGHTS = "latest.weights.h5"  # written by Keras' own BackupAndRestore (seqsent before 0.2)
@@ -186,7 +186,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         state.weights = f"epoch-{state.epoch:04d}.weights.h5"
         state.seed_states = [v.numpy().tolist() for v in _seed_variables(self.model)]
         _save_weights_atomically(self.model, self.backup_dir / state.weights)
-        _write_json_atomically(self.backup_dir / METADATA_FILE, asdict(state))  # the commit point
+        write_json_atomic(self.backup_dir / METADATA_FILE, asdict(state))  # the commit point
         if previous and previous != state.weights:
             (self.backup_dir / previous).unlink(missing_ok=True)
 
@@ -194,28 +194,7 @@ class RunCheckpoint(keras.callbacks.Callback):
 def _save_weights_atomically(model: keras.Model, path: Path) -> None:
     tmp = path.with_name(f"tmp-{os.getpid()}-{path.name}")  # Keras insists on the .weights.h5 ending
     model.save_weights(tmp, overwrite=True)
-    _fsync(tmp)
+    fsync_path(tmp)
     os.replace(tmp, path)
 
 
-def _fsync(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_json_atomically(path: Path, value) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(value, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync(path.parent)
