@@ -94,7 +94,9 @@ def test_two_concurrent_trains_to_one_name_give_two_complete_versions(tmp_path):
 def test_ctrl_c_keeps_the_last_finished_epoch_and_the_same_command_resumes(tmp_path):
     import h5py
 
-    write_csv(tmp_path / "reviews.csv", tiny_texts(per_class=40))
+    # Enough rows that an epoch outlasts a scheduling hiccup: on a loaded machine a tiny run could finish all
+    # its epochs between the first backup and the signal.
+    write_csv(tmp_path / "reviews.csv", tiny_texts(per_class=150))
     args = ["train", "--data", "reviews.csv", "--epochs", "12", "--patience", "12", "--name", "X", *TINY]
     proc = start(args, tmp_path)
     try:
@@ -135,7 +137,7 @@ def test_ctrl_c_keeps_the_last_finished_epoch_and_the_same_command_resumes(tmp_p
 
 def test_ctrl_c_of_another_command_says_interrupted_only(tmp_path):
     proc = start(["predict", str(tmp_path / "model")], tmp_path)  # waits on stdin
-    time.sleep(0.5)
+    time.sleep(2.0)  # past Python's start-up (a signal before seqsent's code runs is Python's to report)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
