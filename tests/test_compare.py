@@ -151,3 +151,9 @@ def test_cli_compare_prints_progress_and_a_table_then_refuses_to_clobber(tiny_cs
     assert_one_line_error(code, err, 2, "--overwrite")
     code, _, err = run_main(capsys, "compare", "--data", tiny_csv, "--archs", "lstm,transformer")
     assert_one_line_error(code, err, 2, "unknown architecture transformer")
+
+
+def test_nbsvm_on_three_classes_is_a_failed_row_not_a_failed_comparison(tmp_path):
+    three = write_csv(tmp_path / "three.csv", tiny_texts(("good", "bad", "meh"), per_class=12))
+    result = compare(tiny_config(three), ["nbsvm", "bow"])
+    assert "--arch nbsvm needs two classes" in result.results[0].error and result.results[1].error is None
