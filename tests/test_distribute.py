@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +112,63 @@ def test_two_workers_train_like_one_process_and_only_the_chief_exports(tmp_path)
     assert history[0]["loss"][0] == pytest.approx(history[1]["loss"][0], rel=1e-3)
     assert distributed["test"]["loss"] == pytest.approx(alone["test"]["loss"], rel=1e-3)
     assert abs(distributed["test"]["accuracy"] - alone["test"]["accuracy"]) <= 0.02
+
+
+@pytest.mark.skipif(not SEQSENT.exists(), reason=f"{SEQSENT} not installed")
+def test_two_workers_killed_mid_run_resume_from_the_chiefs_backup(tmp_path):
+    """SIGKILL both workers after the chief's first backup; the same commands (new ports) carry on from it."""
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("neg", "pos"), per_class=60))
+    common = ["--data", str(data), "--arch", "gru", "--units", "4", "--embedding-dim", "8", "--max-tokens", "200",
+              "--sequence-length", "20", "--epochs", "40", "--patience", "40", "--batch-size", "8",
+              "--strategy", "multi-worker", "--name", "mw"]
+    cluster, worker_tmp = tmp_path / "cluster", tmp_path / "worker-tmp"
+    cluster.mkdir()
+    worker_tmp.mkdir()
+
+    def launch(verbosity: list[str]) -> list[subprocess.Popen]:
+        ports = free_ports(2)
+        return [subprocess.Popen([str(SEQSENT), "train", *common, *verbosity, "--tf-config", tf_config(ports, index)],
+                                 cwd=cluster, env={**QUIET_ENV, "TMPDIR": str(worker_tmp)}, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE) for index in (0, 1)]
+
+    first = launch(["--quiet"])
+    try:
+        deadline = time.monotonic() + 240
+        while not (metadata := next(cluster.glob("runs/mw/in-progress-*/backup/training_metadata.json"), None)):
+            assert all(p.poll() is None for p in first), first[0].stderr.read()[-2000:]
+            assert time.monotonic() < deadline, "no backup within 240 s"
+            time.sleep(0.01)
+        for proc in first:
+            proc.send_signal(signal.SIGKILL)
+    finally:
+        for proc in first:
+            proc.kill()
+            proc.communicate()
+    done = json.loads(metadata.read_text())["epoch"]
+    assert 1 <= done < 40, "the run ended before it could be killed"
+    killed_workers_tmp = set(worker_tmp.iterdir())  # a killed worker cannot remove its temporary directory
+
+    chief, worker = launch([])
+    outputs = []
+    try:
+        for proc in (chief, worker):
+            out, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, err[-3000:]
+            outputs.append(out)
+    finally:
+        for proc in (chief, worker):
+            if proc.poll() is None:
+                proc.kill()
+    assert not metadata.exists()  # the finished run's backup is cleaned up
+    assert f"Resuming from the backup in runs/mw/{metadata.parent.parent.name}/backup: epochs 1-" in outputs[0]
+    assert "Resuming from the chief's backup" in outputs[1]
+    resumed_at = int(outputs[0].split("Resuming from the backup")[1].split("epochs 1-")[1].split(" ")[0])
+    assert resumed_at >= done
+    assert f"Epoch {resumed_at + 1}/40" in outputs[0] and "Epoch 1/40" not in outputs[0]
+    assert "Exported: saved_models/mw/1" in outputs[0] and "Exported" not in outputs[1]
+    history = json.loads((cluster / "runs" / "mw" / "1" / "history.json").read_text())
+    assert len(history["loss"]) == 40  # the epochs before the kill, and the rest
+    assert set(worker_tmp.iterdir()) == killed_workers_tmp  # the resumed worker cleaned up after itself
 
 
 # ---------------------------------------------------------------- strategies and dtypes
