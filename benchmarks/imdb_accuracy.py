@@ -76,13 +76,13 @@ def member_accuracies(export: Path, archive: Path) -> dict[str, float]:
     from seqsent.export import KERAS_FILE
 
     keras_model = keras.models.load_model(export / "assets.extra" / KERAS_FILE)
-    names = [layer.name for layer in keras_model.layers if layer.name in ("recurrent_model", "nbsvm_model")]
-    if not names:
+    if "ensemble_members" not in [layer.name for layer in keras_model.layers]:
         return {}
     test = load_dataset(DataConfig(source=str(archive))).test
-    texts = np.array(test.texts, dtype=object)
-    return {name: float(np.mean((keras_model.get_layer(name).predict(texts, batch_size=256, verbose=0)[:, 0] > 0.5)
-                                == np.asarray(test.labels))) for name in names}
+    outputs = keras_model.get_layer("ensemble_members").predict(np.array(test.texts, dtype=object), batch_size=256,
+                                                                 verbose=0)
+    names = [f"recurrent model {i}" for i in range(1, len(outputs))] + ["NBSVM"]
+    return {name: float(np.mean((output[:, 0] > 0.5) == np.asarray(test.labels))) for name, output in zip(names, outputs)}
 
 
 def main() -> None:

@@ -70,6 +70,19 @@ TINY_TEXT_CONFIG = dict(max_tokens=200, sequence_length=20)
 TINY_MODEL_CONFIG = dict(units=4, embedding_dim=8)
 
 
+def tiny_run_config(source, arch: str = "gru", **kwargs):
+    """A RunConfig (keyword arguments as RunConfig's) of a tiny model on `source`: seconds per epoch."""
+    from dataclasses import replace
+
+    from seqsent.config import RunConfig
+
+    config = RunConfig(**kwargs)
+    config.data.source = str(source)
+    config.model = replace(config.model, arch=arch, **TINY_MODEL_CONFIG)
+    config.text = replace(config.text, **TINY_TEXT_CONFIG)
+    return config
+
+
 def make_tiny_text_model(num_classes: int, texts=None, train_step: bool = True, **model_kwargs):
     """A string-in text model (vectorizer + truncation + classifier) adapted on tiny texts.
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED_ARCHIVE, TINY_MODEL_CONFIG, TINY_TEXT_CONFIG, tiny_texts, write_csv
+from conftest import SHARED_ARCHIVE, TINY_MODEL_CONFIG, tiny_run_config, tiny_texts, write_csv
 
 SEQSENT = Path(sys.executable).parent / "seqsent"
 QUIET_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -244,17 +244,10 @@ print(json.dumps({
 
 def test_mixed_precision_on_cpu_trains_in_float32_and_says_so(tmp_path):
     """Also: --jit-compile (XLA on CPU) and fixed padding, through the trainer."""
-    from seqsent.config import RunConfig
     from seqsent.data import load_dataset
     from seqsent.training.trainer import fit
 
-    config = RunConfig(name="m")
-    config.data.source = str(write_csv(tmp_path / "reviews.csv", tiny_texts(per_class=8)))
-    config.model.arch = "gru"
-    for key, value in {**TINY_MODEL_CONFIG}.items():
-        setattr(config.model, key, value)
-    for key, value in TINY_TEXT_CONFIG.items():
-        setattr(config.text, key, value)
+    config = tiny_run_config(write_csv(tmp_path / "reviews.csv", tiny_texts(per_class=8)), name="m")
     config.train.epochs = 1
     config.train.mixed_precision = True
     config.train.jit_compile = True

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import TINY_MODEL_CONFIG, TINY_TEXT_CONFIG, tiny_texts, write_csv
+from conftest import tiny_run_config, tiny_texts, write_csv
 
 SEQSENT = Path(sys.executable).parent / "seqsent"
 QUIET_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -116,17 +116,10 @@ class CrashAfterEpoch:
 
 @pytest.fixture(scope="module")
 def tiny_run():
-    from seqsent.config import RunConfig
     from seqsent.data import load_dataset
 
     def config(tmp: Path, **train):
-        run = RunConfig(name="r", output_dir=str(tmp / "models"), runs_dir=str(tmp / "runs"))
-        run.data.source = str(tmp / "reviews.csv")
-        run.model.arch = "gru"
-        for key, value in {**TINY_MODEL_CONFIG}.items():
-            setattr(run.model, key, value)
-        for key, value in TINY_TEXT_CONFIG.items():
-            setattr(run.text, key, value)
+        run = tiny_run_config(tmp / "reviews.csv", name="r", output_dir=str(tmp / "models"), runs_dir=str(tmp / "runs"))
         run.train.batch_size = 8
         run.train.epochs = 3
         run.train.patience = 3

@@ -115,13 +115,18 @@ def ensemble_text_model(binary_text_model):
     """--wide-training separate: an NBSVM of 1-3-grams and a recurrent model under weighted log-odds."""
     from seqsent.config import ModelConfig, TextConfig
     from seqsent.models import build_classifier, build_features, build_text_model
-    from seqsent.training.ensemble import ensemble_text_model
+    import keras
+
+    from seqsent.training.ensemble import ensemble_members, ensemble_text_model
 
     rows = tiny_texts(("good", "bad"), per_class=6)
     texts, labels = [t for t, _ in rows], [int(label == "good") for _, label in rows]
     vectorizer, weighting = build_features("nbsvm", TextConfig(**TINY_TEXT_CONFIG), texts, labels)
     classifier = build_classifier(ModelConfig(arch="nbsvm"), vectorizer.vocabulary_size(), 2, seed=7)
-    return ensemble_text_model([binary_text_model], build_text_model(vectorizer, weighting, classifier), 0.4)
+    recurrent = next(layer for layer in binary_text_model.layers if isinstance(layer, keras.Model))
+    members = ensemble_members([recurrent], binary_text_model.get_layer("vectorizer"),
+                               binary_text_model.get_layer("truncate"), build_text_model(vectorizer, weighting, classifier))
+    return ensemble_text_model(members, 0.4)
 
 
 MODELS = {  # kind -> (class names, text model fixture)

@@ -117,18 +117,20 @@ def adapt_bag_features(arch: str, config: TextConfig, train_texts: Iterable[str]
     return vectorizer, keras.layers.Identity(name="no_weighting")
 
 
-def _document_frequency(vectorizer, texts: list[str], rows: np.ndarray | None = None) -> np.ndarray:
-    """How many of `texts` (or of those picked by the boolean mask `rows`) contain each term."""
+def _document_frequency(vectorizer, texts: list[str], groups: np.ndarray | None = None) -> np.ndarray:
+    """How many texts contain each term: [vocabulary], or [groups, vocabulary] by each text's group id
+    (0, 1, ...), counted in one pass over the texts."""
     size = vectorizer.vocabulary_size()
-    frequency = np.zeros(size, dtype=np.int64)
+    group_count = 1 if groups is None else int(np.max(groups)) + 1
+    frequency = np.zeros(group_count * size, dtype=np.int64)
     for start in range(0, len(texts), 1024):
         counts = vectorizer(tf.constant(texts[start : start + 1024], dtype=tf.string))
-        columns = counts.indices[:, -1].numpy()
-        if rows is not None:
-            columns = columns[rows[start : start + 1024][counts.indices[:, 0].numpy()]]
         # One sparse entry per (text, term) present: the column histogram is the document frequency.
-        frequency += np.bincount(columns, minlength=size)
-    return frequency
+        columns = counts.indices[:, -1].numpy()
+        if groups is not None:
+            columns = columns + size * groups[start : start + 1024][counts.indices[:, 0].numpy()]
+        frequency += np.bincount(columns, minlength=group_count * size)
+    return frequency if groups is None else frequency.reshape(group_count, size)
 
 
 def log_count_ratio(vectorizer, texts: list[str], labels, alpha: float = 1.0) -> np.ndarray:
@@ -136,8 +138,9 @@ def log_count_ratio(vectorizer, texts: list[str], labels, alpha: float = 1.0) ->
     labels = np.asarray(labels if labels is not None else [])
     if labels.shape != (len(texts),) or set(np.unique(labels)) - {0, 1}:
         raise ValueError("nbsvm needs two classes (its naive Bayes ratio compares one with the other)")
-    positive = alpha + _document_frequency(vectorizer, texts, labels == 1)
-    negative = alpha + _document_frequency(vectorizer, texts, labels == 0)
+    frequency = _document_frequency(vectorizer, texts, labels.astype(np.int64))
+    negative = alpha + frequency[0]
+    positive = alpha + (frequency[1] if len(frequency) > 1 else 0)
     return (np.log(positive / positive.sum()) - np.log(negative / negative.sum())).astype("float32")
 
 

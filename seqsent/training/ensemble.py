@@ -1,4 +1,4 @@
-"""--wide-training separate: an NBSVM and a recurrent model trained apart, exported as one model.
+"""--wide-training separate: an NBSVM and recurrent models trained apart, exported as one model.
 
 Trained inside one model (--wide-training joint), the recurrent layers fit the train split within
 two or three epochs, the training loss goes to zero and the wide branch stops learning from it. Trained
@@ -45,7 +45,7 @@ def member_configs(config: RunConfig) -> tuple[list[RunConfig], RunConfig]:
 
 def fit_separate_wide(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int, extra_callbacks: tuple, *,
                       distribution, notify, warnings: list[str]):
-    from seqsent.training.trainer import FitResult, fit_one
+    from seqsent.training.trainer import FitResult, encode_splits, fit_one
 
     if dataset.num_classes != 2:
         raise UsageError(f"--wide-training separate needs two classes (an NBSVM compares two); the data has "
@@ -56,20 +56,25 @@ def fit_separate_wide(config: RunConfig, dataset: Dataset, work_dir: Path, verbo
     features = adapt_bag_features("nbsvm", wide_config.text, dataset.train.texts, dataset.train.labels, ngrams=order)
     members = work_dir / MEMBERS_DIR
     wide = fit_one(wide_config, dataset, members / "1-nbsvm", verbose, (), distribution=distribution,
-                   notify=notify, warnings=warnings, features=features)
+                   notify=notify, warnings=warnings, encoded=encode_splits(wide_config, dataset, features))
+    # The recurrent models differ in their seed only: one vocabulary, one encoding of the splits for all.
+    encoded = encode_splits(deep_configs[0], dataset)
     deep = []
     for index, deep_config in enumerate(deep_configs, start=2):
         notify(f"Model {index} of {total}: {config.model.arch} (--train-seed {deep_config.train.seed})")
         deep.append(fit_one(deep_config, dataset, members / f"{index}-recurrent", verbose, extra_callbacks,
-                            distribution=distribution, notify=notify, warnings=[]))
-    weight, accuracies = choose_weight([d.text_model for d in deep], wide.text_model, dataset.validation)
+                            distribution=distribution, notify=notify, warnings=[], encoded=encoded))
+    members_model = ensemble_members([d.classifier for d in deep], encoded.vectorizer, encoded.second_step,
+                                     wide.text_model)
+    deep_probabilities, wide_probabilities = _member_probabilities(members_model, dataset.validation.texts)
+    weight, accuracies = choose_weight(deep_probabilities, wide_probabilities, dataset.validation.labels)
     alone = ", ".join(f"{name} {value:.4f}" for name, value in accuracies.items() if name != "ensemble")
     notify(f"Ensemble: log-odds weight {weight:.2f} on the recurrent model{'s' if len(deep) > 1 else ''}, "
            f"{1 - weight:.2f} on the NBSVM, chosen on the validation split (accuracy: {alone}; "
            f"all {accuracies['ensemble']:.4f})")
     first = deep[0]
     return FitResult(
-        text_model=ensemble_text_model([d.text_model for d in deep], wide.text_model, weight),
+        text_model=ensemble_text_model(members_model, weight),
         history=first.history,
         strategy=first.strategy,
         global_batch_size=first.global_batch_size,
@@ -85,22 +90,34 @@ def fit_separate_wide(config: RunConfig, dataset: Dataset, work_dir: Path, verbo
     )
 
 
-def _positive_probabilities(text_model: keras.Model, texts: list[str]) -> np.ndarray:
-    return text_model.predict(np.array(texts, dtype=object), batch_size=256, verbose=0)[:, 0].astype("float64")
-
-
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-7, 1 - 1e-7)
     return np.log(p) - np.log1p(-p)
 
 
-def choose_weight(deep: list[keras.Model], wide: keras.Model, validation) -> tuple[float, dict[str, float]]:
+def _weights(weight: float, recurrent_models: int) -> list[float]:
+    """Per-model log-odds weights: `weight` shared equally by the recurrent models, the rest the NBSVM's."""
+    return [weight / recurrent_models] * recurrent_models + [1.0 - weight]
+
+
+def _member_probabilities(members: keras.Model, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """P(positive) of each recurrent model [models, texts] and of the NBSVM [texts], one pass over `texts`."""
+    outputs = members.predict(np.array(texts, dtype=object), batch_size=256, verbose=0)
+    columns = np.stack([o[:, 0] for o in outputs]).astype("float64")
+    return columns[:-1], columns[-1]
+
+
+def choose_weight(deep_probabilities: np.ndarray, wide_probabilities: np.ndarray, labels
+                  ) -> tuple[float, dict[str, float]]:
     """The recurrent models' share of the log-odds with the lowest validation log loss (accuracy moves in
-    steps of one review; the loss is smooth), and the validation accuracy of each model and of the mix."""
-    labels = np.asarray(validation.labels)
-    deep_logits = [_logit(_positive_probabilities(model, validation.texts)) for model in deep]
-    mean_deep = np.mean(deep_logits, axis=0)
-    wide_logits = _logit(_positive_probabilities(wide, validation.texts))
+    steps of one review; the loss is smooth), and the validation accuracy of each model and of the mix.
+
+    deep_probabilities: [recurrent models, texts]; wide_probabilities: [texts]; both P(positive).
+    """
+    labels = np.asarray(labels)
+    deep_logits = _logit(np.asarray(deep_probabilities))
+    mean_deep = deep_logits.mean(axis=0)
+    wide_logits = _logit(np.asarray(wide_probabilities))
 
     def log_loss(logits):
         return float(np.mean(np.logaddexp(0.0, -logits) * labels + np.logaddexp(0.0, logits) * (1 - labels)))
@@ -113,19 +130,32 @@ def choose_weight(deep: list[keras.Model], wide: keras.Model, validation) -> tup
 
     accuracies = {"NBSVM": accuracy(wide_logits)}
     for index, logits in enumerate(deep_logits, start=1):
-        accuracies["recurrent" if len(deep) == 1 else f"recurrent {index}"] = accuracy(logits)
+        accuracies["recurrent" if len(deep_logits) == 1 else f"recurrent {index}"] = accuracy(logits)
     accuracies["ensemble"] = accuracy(weight * mean_deep + (1 - weight) * wide_logits)
     return weight, accuracies
 
 
-def ensemble_text_model(deep: list[keras.Model], wide: keras.Model, weight: float) -> keras.Model:
-    """Raw strings [batch] -> P(positive) [batch, 1]: the weighted log-odds of the recurrent models (equal
-    shares of `weight`) and the NBSVM (1 - weight)."""
-    # All arrive named seqsent_text_classifier: re-wrapped (same layers, same weights) under names of their own.
-    deep = [keras.Model(m.input, m.output, name="recurrent_model" + (f"_{i}" if i > 1 else ""))
-            for i, m in enumerate(deep, start=1)]
-    wide = keras.Model(wide.input, wide.output, name="nbsvm_model")
+def ensemble_members(deep: list[keras.Model], vectorizer, truncation, wide: keras.Model) -> keras.Model:
+    """Raw strings [batch] -> [P(positive) of each recurrent classifier, ..., of the NBSVM], each [batch, 1];
+    the recurrent classifiers share one vocabulary, so the text is tokenised once for all of them."""
     text = keras.Input(shape=(), dtype="string", name="text")
-    weights = [weight / len(deep)] * len(deep) + [1.0 - weight]
-    outputs = WeightedLogOdds(weights, name="probabilities")([m(text) for m in deep] + [wide(text)])
-    return keras.Model(text, outputs, name="seqsent_ensemble")
+    ids = truncation(vectorizer(text))
+    outputs = [_renamed(classifier, f"recurrent_model_{index}")(ids) for index, classifier in enumerate(deep, 1)]
+    outputs.append(_renamed(wide, "nbsvm_model")(text))
+    return keras.Model(text, outputs, name="ensemble_members")
+
+
+def _renamed(model: keras.Model, name: str) -> keras.Model:
+    """The same layers and weights under a name of its own (models of one arch arrive with the same name)."""
+    renamed = keras.Model(model.input, model.output, name=name)
+    if isinstance(note := getattr(model, "embeddings_note", None), str):  # see seqsent.models.embeddings_note
+        renamed.embeddings_note = note
+    return renamed
+
+
+def ensemble_text_model(members: keras.Model, weight: float) -> keras.Model:
+    """Raw strings [batch] -> P(positive) [batch, 1]: the members' log-odds, `weight` shared by the recurrent
+    models, 1 - weight the NBSVM's."""
+    text = keras.Input(shape=(), dtype="string", name="text")
+    probabilities = WeightedLogOdds(_weights(weight, len(members.outputs) - 1), name="probabilities")(members(text))
+    return keras.Model(text, probabilities, name="seqsent_ensemble")

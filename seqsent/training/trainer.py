@@ -44,6 +44,27 @@ class FitResult:
     """Epochs restored from the backup instead of trained (0: a fresh start)."""
     jit_compile: bool = False
     warnings: list[str] = field(default_factory=list)
+    classifier: keras.Model | None = None
+    """The trained classifier inside text_model (classifier input -> probabilities)."""
+
+
+@dataclass
+class EncodedSplits:
+    """The feature step learned on train and the train and validation splits run through it, once."""
+    vectorizer: keras.layers.Layer
+    second_step: keras.layers.Layer
+    """Truncation (recurrent archs) or weighting (baselines)."""
+    train: tf.RaggedTensor | tf.SparseTensor
+    validation: tf.RaggedTensor | tf.SparseTensor
+
+
+def encode_splits(config: RunConfig, dataset: Dataset, features=None) -> EncodedSplits:
+    """Learn the arch's feature step on train (or take `features`, a (vectorizer, second step) pair) and
+    encode train and validation with it; models that share a feature step share this too."""
+    vectorizer, second_step = features or build_features(config.model.arch, config.text, dataset.train.texts,
+                                                         dataset.train.labels)
+    return EncodedSplits(vectorizer, second_step, encode_texts(dataset.train.texts, vectorizer, second_step),
+                         encode_texts(dataset.validation.texts, vectorizer, second_step))
 
 
 def fit(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1, extra_callbacks: tuple = (), *,
@@ -53,7 +74,7 @@ def fit(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1, e
     A backup in work_dir/backup (from a run that crashed) is resumed. `extra_callbacks` run after
     the run's own (e.g. to time epochs). `distribution` defaults to config.train.strategy;
     `notify(message)` hears warnings and the resume notice as they happen.
-    With --wide-training separate, two models are trained (see ensemble.py) and one returned.
+    With --wide-training separate, an NBSVM and the recurrent models are trained (see ensemble.py), one returned.
     """
     notify = notify or (lambda message: None)
     warnings: list[str] = []
@@ -69,8 +90,9 @@ def fit(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1, e
 
 
 def fit_one(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1, extra_callbacks: tuple = (), *,
-            distribution: Distribution, notify, warnings: list[str], features=None) -> FitResult:
-    """fit() of one model; `features` (vectorizer, second step) replaces the arch's own feature step."""
+            distribution: Distribution, notify, warnings: list[str], encoded: EncodedSplits | None = None
+            ) -> FitResult:
+    """fit() of one model; `encoded` (from encode_splits) replaces learning and running the arch's feature step."""
     warnings = list(warnings)
     if config.model.arch == "nbsvm" and dataset.num_classes != 2:
         raise UsageError(f"--arch nbsvm needs two classes (its naive Bayes ratio compares one with the other); "
@@ -86,12 +108,11 @@ def fit_one(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 
                         "--padding fixed gives one")
 
     # Strings -> classifier input: token ids (recurrent archs) or sparse bags of words (baselines).
-    vectorizer, truncation = features or build_features(config.model.arch, config.text, dataset.train.texts,
-                                                        dataset.train.labels)
+    encoded = encoded or encode_splits(config, dataset)
+    vectorizer, truncation, train_ids = encoded.vectorizer, encoded.second_step, encoded.train
     vocab_size = vectorizer.vocabulary_size()
-    train_ids = encode_texts(dataset.train.texts, vectorizer, truncation)
     val_ds = evaluation_dataset(
-        encode_texts(dataset.validation.texts, vectorizer, truncation), dataset.validation.labels,
+        encoded.validation, dataset.validation.labels,
         dataset.num_classes, batch_size=global_batch, padding=padding, max_length=config.text.sequence_length,
     )
 
@@ -158,6 +179,7 @@ def fit_one(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 
         resumed_from_epoch=resumed_from,
         jit_compile=bool(classifier.jit_compile),
         warnings=warnings,
+        classifier=classifier,
     )
 
 
