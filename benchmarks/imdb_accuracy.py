@@ -73,7 +73,7 @@ def member_accuracies(export: Path, archive: Path) -> dict[str, float]:
     import seqsent.models  # noqa: F401  (registers seqsent's layers with Keras)
     from seqsent.config import DataConfig
     from seqsent.data import load_dataset
-    from seqsent.export import KERAS_FILE
+    from seqsent.layout import KERAS_FILE
 
     keras_model = keras.models.load_model(export / "assets.extra" / KERAS_FILE)
     if "ensemble_members" not in [layer.name for layer in keras_model.layers]:

@@ -42,7 +42,7 @@ def main() -> None:
 
     from seqsent.config import DataConfig
     from seqsent.data import load_dataset
-    from seqsent.inference import load_model
+    from seqsent.serving.inference import load_model
 
     test = load_dataset(DataConfig(source=str(args.archive))).test
     labels = np.asarray(test.labels)

@@ -74,7 +74,7 @@ def run(padding: str, dataset, archive: Path, epochs: int | None, limit: int | N
     import numpy as np
 
     from seqsent.config import RunConfig
-    from seqsent.evaluation import compute_metrics
+    from seqsent.evaluation.metrics import compute_metrics
     from seqsent.training.trainer import fit
 
     config = RunConfig(name=f"bench-{padding}")

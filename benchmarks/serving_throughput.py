@@ -85,8 +85,8 @@ def main() -> None:
 
     from seqsent.config import DataConfig
     from seqsent.data import load_dataset
-    from seqsent.export import EXTRA_DIR, KERAS_FILE
-    from seqsent.inference import load_model, resolve_model_path
+    from seqsent.layout import EXTRA_DIR, KERAS_FILE
+    from seqsent.serving.inference import load_model, resolve_model_path
 
     path = resolve_model_path(model_path)
     reviews = load_dataset(DataConfig(source=str(args.archive), limit=args.reviews)).test.texts[: args.reviews]

@@ -30,7 +30,7 @@ def command(ctx, archs, output, overwrite, quiet, **_):
     by review length (short / medium / long: terciles of the test set's token counts).
     """
     from seqsent.compare import parse_archs
-    from seqsent.reports import check_output_dir
+    from seqsent.files import check_output_dir
 
     arch_list = parse_archs(archs)
     config = resolve_config(ctx, COMPARE_OPTIONS)

@@ -30,36 +30,34 @@ def command(ctx, model, as_json, report_dir, threshold, overwrite, **_):
     --threshold, the threshold that maximises F1 on the validation split is printed too.
     """
     from cli.options import resolve_data_config
-    import_tensorflow(click.get_current_context())
-    from seqsent.api import evaluate
-    from seqsent.evaluation import format_metrics
+    from seqsent.files import check_output_dir
 
     data = resolve_data_config(ctx)
-    best, written = None, None
-    if report_dir is not None or threshold is not None:
-        from seqsent.reports import check_output_dir, evaluate_detailed, write_report
+    if report_dir is not None:
+        check_output_dir(report_dir, overwrite)  # before the slow part
+    import_tensorflow(click.get_current_context())
+    from seqsent.api import evaluate
+    from seqsent.evaluation.metrics import format_metrics
 
-        if report_dir is not None:
-            check_output_dir(report_dir, overwrite)  # before the slow part
-        report = evaluate_detailed(model, data, threshold)
-        best = report.best_threshold
-        if report_dir is not None:
-            written = write_report(report, report_dir, overwrite)
-    else:
-        report = evaluate(model, data)
+    evaluation = evaluate(model, data, threshold, tune_threshold=report_dir is not None or threshold is not None)
+    written = None
+    if report_dir is not None:
+        from seqsent.evaluation.reports import write_report
+
+        written = write_report(evaluation, report_dir, overwrite)
+    best = evaluation.best_threshold
     if as_json:
         extra = {"best_threshold_on_validation": best, "report": str(written)} if written or best else {}
-        click.echo(json.dumps({"model": str(report.model_path), "data": report.data_description,
-                               **report.metrics, **extra}, indent=2))
+        click.echo(json.dumps({"model": str(evaluation.model_path), "data": evaluation.data_description,
+                               **evaluation.metrics, **extra}, indent=2))
         return
-    click.echo(f"Model: {report.model_path}")
-    click.echo(f"Data: {report.data_description} (test split)")
-    for note in report.notes:
+    click.echo(f"Model: {evaluation.model_path}")
+    click.echo(f"Data: {evaluation.data_description} (test split)")
+    for note in evaluation.notes:
         click.echo(f"Note: {note}")
-    click.echo(format_metrics(report.metrics))
+    click.echo(format_metrics(evaluation.metrics))
     if best is not None:
         click.echo(f"Threshold maximising F1 on validation: {best['threshold']:.4f} "
                    f"(F1 {best['f1']:.4f} on {best['examples']:,} examples; use it with --threshold)")
     if written is not None:
         click.echo(f"Report: {written / 'report.md'}")
-

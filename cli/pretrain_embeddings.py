@@ -1,13 +1,13 @@
-"""`seqsent pretrain-embeddings`: options -> PretrainConfig -> seqsent.embeddings.pretrain_embeddings -> summary."""
+"""`seqsent pretrain-embeddings`: options -> WordVectorConfig -> seqsent.pretraining.word2vec -> summary."""
 
 from __future__ import annotations
 
 import click
 
 from cli.main import import_tensorflow
-from seqsent.embeddings import FORMATS, METHODS, PretrainConfig
+from seqsent.config import VECTOR_FORMATS, VECTOR_METHODS, WordVectorConfig
 
-DEFAULTS = PretrainConfig()
+DEFAULTS = WordVectorConfig()
 
 
 @click.command("pretrain-embeddings")
@@ -21,9 +21,9 @@ DEFAULTS = PretrainConfig()
               help="With an aclImdb --data, also learn from its train/unsup reviews.")
 @click.option("--output", "-o", default=DEFAULTS.output, show_default=True, type=click.Path(dir_okay=False),
               help="Vector file to write (atomically).")
-@click.option("--format", "file_format", type=click.Choice(list(FORMATS)), default=DEFAULTS.file_format,
+@click.option("--format", "file_format", type=click.Choice(list(VECTOR_FORMATS)), default=DEFAULTS.file_format,
               show_default=True, help="word2vec text or binary.")
-@click.option("--method", type=click.Choice(list(METHODS)), default=DEFAULTS.method, show_default=True,
+@click.option("--method", type=click.Choice(list(VECTOR_METHODS)), default=DEFAULTS.method, show_default=True,
               help="Skip-gram word2vec, or fastText (skip-gram with character n-grams).")
 @click.option("--dim", type=int, default=DEFAULTS.dim, show_default=True, help="Vector size.")
 @click.option("--window", type=int, default=DEFAULTS.window, show_default=True, help="Context words on each side.")
@@ -43,9 +43,9 @@ def command(data, unlabelled, include_unsup, output, file_format, method, dim, w
         seqsent pretrain-embeddings --data aclImdb_v1.tar.gz --output imdb.vec
         seqsent train --data aclImdb_v1.tar.gz --embeddings imdb.vec
     """
-    from seqsent.embeddings import pretrain_embeddings
+    from seqsent.pretraining.word2vec import pretrain_embeddings
 
-    config = PretrainConfig(data=data, unlabelled=list(unlabelled), include_unsup=include_unsup, output=output,
+    config = WordVectorConfig(data=data, unlabelled=list(unlabelled), include_unsup=include_unsup, output=output,
                             method=method, dim=dim, window=window, min_count=min_count, epochs=epochs,
                             negative=negative, file_format=file_format, workers=workers, seed=seed).validate()
     import_tensorflow(click.get_current_context())

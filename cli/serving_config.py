@@ -21,7 +21,7 @@ from seqsent.config import RunConfig
               help="Where to write it ('-' for stdout)  [default: OUTPUT_DIR/models.config, refreshed by each export]")
 def command(names, output_dir, base_path, versions, file_):
     """Write a models.config for `tensorflow_model_server --model_config_file` (all models, or NAMES)."""
-    from seqsent.export import serving_config_text, write_serving_config
+    from seqsent.serving.models_config import serving_config_text, write_serving_config
 
     if file_ == "-":
         click.echo(serving_config_text(output_dir, base_path, versions, list(names)), nl=False)

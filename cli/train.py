@@ -46,7 +46,6 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, restart, tf_con
         if not config_file or ctx.get_parameter_source(key).name == "COMMANDLINE":
             setattr(config, key, value)
     config.validate()
-    _embedding_dim_from_file(ctx, config)
     if config.data.source == "sample":
         click.echo("Training on the bundled IMDB sample (2,500 train / 2,500 test reviews). "
                    "For the full dataset: --data imdb or --data path/to/aclImdb_v1.tar.gz")
@@ -62,7 +61,7 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, restart, tf_con
     if not report.chief:
         click.echo("This worker is done; the chief exports the model and scores it.")
         return
-    from seqsent.evaluation import format_metrics
+    from seqsent.evaluation.metrics import format_metrics
 
     click.echo(f"\nTest metrics ({report.split_sizes['test']:,} examples, scored on the exported SavedModel):")
     click.echo(format_metrics(report.test_metrics))
@@ -72,22 +71,6 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, restart, tf_con
         click.echo(f"Warning: {warning}")
     click.echo(f"\nExported: {report.export_dir}")
     click.echo(f"Run directory: {report.run_dir}  (tensorboard --logdir {report.run_dir / 'tensorboard'})")
-
-
-def _embedding_dim_from_file(ctx, config) -> None:
-    """--embeddings without --embedding-dim: the file's dimension; with a different --embedding-dim: a usage error."""
-    if not config.model.embeddings_path:
-        return
-    from seqsent.embeddings import vector_dimension
-    from seqsent.errors import UsageError
-
-    dim = vector_dimension(config.model.embeddings_path)  # reads the first lines only; bad files fail here, early
-    if dim != config.model.embedding_dim and ctx.get_parameter_source("embedding_dim").name == "COMMANDLINE":
-        raise UsageError(f"--embedding-dim {config.model.embedding_dim} does not match the {dim}-dimensional vectors "
-                         f"of {config.model.embeddings_path}; give --embedding-dim {dim} or leave it out")
-    if dim != config.model.embedding_dim:
-        click.echo(f"Embedding dim {dim}, the dimension of {config.model.embeddings_path}")
-        config.model.embedding_dim = dim
 
 
 def _announce_data(dataset) -> None:

@@ -14,11 +14,11 @@ __version__ = "0.1.0"
 from seqsent.config import DataConfig, ModelConfig, RunConfig, TextConfig, TrainConfig  # noqa: E402
 
 __all__ = ["RunConfig", "DataConfig", "TextConfig", "ModelConfig", "TrainConfig",
-           "train", "evaluate", "predict", "export", "build_model", "__version__"]
+           "train", "evaluate", "report", "predict", "export", "build_model", "__version__"]
 
 
 def __getattr__(name):
-    if name in ("train", "evaluate", "predict", "export"):
+    if name in ("train", "evaluate", "report", "predict", "export"):
         from seqsent import api
 
         return getattr(api, name)

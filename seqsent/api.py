@@ -1,18 +1,24 @@
-"""The library verbs: train, evaluate, predict, export. They take configs, return values and never print."""
+"""The library verbs: train, evaluate, report, predict, export. They take configs, return values and never print.
+
+The CLI is a thin layer over these; a notebook calls the same functions:
+
+    report = train(RunConfig(name="demo"))
+    evaluation = evaluate(report.export_dir)
+    predict(report.export_dir, ["A wonderful film.", "Dull and far too long."])
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqsent.config import DataConfig, RunConfig, recorded_data_config
-from seqsent.errors import Interrupted
-from seqsent.files import write_json_atomic
+from seqsent.config import DataConfig, RunConfig, is_safe_name
+from seqsent.errors import Interrupted, ModelError, TrainingError, UsageError
+from seqsent.files import check_creatable
+from seqsent.layout import (claim_run_dir, finish_run_dir, model_metadata, remove_training_leftovers, write_run_config,
+                            write_run_results)
 
 
 @dataclass
@@ -43,14 +49,6 @@ class TrainReport:
 
 
 @dataclass
-class EvaluationReport:
-    model_path: Path
-    data_description: str
-    metrics: dict
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
 class Prediction:
     text: str
     label: str
@@ -58,41 +56,7 @@ class Prediction:
     probabilities: dict[str, float]
 
 
-def _claim_work_dir(config: RunConfig):
-    """Same command, same directory: a re-run after a crash finds its backup and resumes.
-
-    The directory is locked while a run uses it; a second identical run started meanwhile
-    gets a directory of its own, so two runs never write the same checkpoint.
-    Returns (directory, open lock file): the lock lasts as long as the file stays open.
-    """
-    import fcntl
-
-    digest = hashlib.sha256(config.to_json().encode()).hexdigest()[:10]
-    base = Path(config.runs_dir) / config.name / f"in-progress-{digest}"
-    for attempt in range(1000):
-        work_dir = base if attempt == 0 else base.with_name(f"{base.name}-{attempt}")
-        work_dir.mkdir(parents=True, exist_ok=True)
-        lock = open(work_dir / ".lock", "w")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return work_dir, lock
-        except BlockingIOError:
-            lock.close()
-    raise RuntimeError(f"no free run directory under {base.parent}")
-
-
-def _finish_run_dir(work_dir: Path, runs_base: Path, version: str) -> Path:
-    """Rename the finished run next to its export's version (a suffix if that name is taken)."""
-    (work_dir / ".lock").unlink(missing_ok=True)
-    for suffix in [""] + [f"-{i}" for i in range(1, 1000)]:
-        target = runs_base / f"{version}{suffix}"
-        if not target.exists():
-            try:
-                os.rename(work_dir, target)
-                return target
-            except OSError:
-                continue
-    return work_dir
+# ---------------------------------------------------------------- train
 
 
 def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notify=None,
@@ -107,10 +71,8 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
     from seqsent.data import load_dataset
     from seqsent.training.strategy import start_distribution
 
-    config.validate()
     notify = notify or (lambda message: None)
-    for flag, directory in (("--output-dir", config.output_dir), ("--runs-dir", config.runs_dir)):
-        _check_creatable_dir(flag, Path(directory))  # before the data and the training, not after
+    prepare_config(config, notify)
     # The strategy before the data: a multi-worker strategy must exist before TensorFlow runs any op.
     distribution, warnings = start_distribution(config.train.strategy)
     notify(f"Strategy: {distribution.describe()}")
@@ -121,18 +83,35 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
         on_data(dataset)
     if not distribution.is_chief:
         return _train_as_worker(config, dataset, verbose, distribution, notify)
-    work_dir, lock = _claim_work_dir(config)
+    work_dir, lock = claim_run_dir(config.to_json(), config.runs_dir, config.name)
     try:
         if restart:
-            from seqsent.training.backup import remove_backup
-
-            if remove_backup(work_dir):
-                notify(f"--restart: removed the backup in {work_dir / 'backup'}; starting from epoch 1")
+            _forget_backup(work_dir, notify)
         return _train_in(work_dir, config, dataset, verbose, distribution, notify)
     except KeyboardInterrupt:
         raise Interrupted(_interrupted_message(work_dir)) from None
     finally:
         lock.close()
+
+
+def prepare_config(config: RunConfig, notify=None) -> RunConfig:
+    """Validate, then apply the rules that make a config whole: shapes fixed by pretrained weights, and writable
+    output directories, all checked before the data is read and the training starts, not after."""
+    from seqsent.models import adopt_pretrained_shapes
+
+    config.validate()
+    for note in adopt_pretrained_shapes(config.model):
+        (notify or (lambda message: None))(note[0].upper() + note[1:])
+    for flag, directory in (("--output-dir", config.output_dir), ("--runs-dir", config.runs_dir)):
+        check_creatable(directory, flag, directory=True)
+    return config
+
+
+def _forget_backup(work_dir: Path, notify) -> None:
+    from seqsent.training.backup import remove_backup
+
+    if remove_backup(work_dir):
+        notify(f"--restart: removed the backup in {work_dir / 'backup'}; starting from epoch 1")
 
 
 def _interrupted_message(work_dir: Path) -> str:
@@ -146,19 +125,6 @@ def _interrupted_message(work_dir: Path) -> str:
             "run the same command again to resume from it")
 
 
-def _check_creatable_dir(flag: str, path: Path) -> None:
-    """A directory, or one that can be made: its nearest existing ancestor is a writable directory."""
-    from seqsent.errors import UsageError
-
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise UsageError(f"{flag} {path}: {existing} is a file, not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"{flag} {path}: {existing} is not writable")
-
-
 def _train_as_worker(config: RunConfig, dataset, verbose: int, distribution, notify) -> TrainReport:
     """A worker other than the chief: trains in step with it, in a temporary directory removed afterwards."""
     from seqsent.training.trainer import fit
@@ -168,68 +134,71 @@ def _train_as_worker(config: RunConfig, dataset, verbose: int, distribution, not
         result = fit(config, dataset, work_dir, verbose=verbose, distribution=distribution, notify=notify)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
-    return TrainReport(
-        config=config, data_description=dataset.description, data_notes=dataset.notes,
-        class_names=dataset.class_names,
-        split_sizes={"train": len(dataset.train), "validation": len(dataset.validation), "test": len(dataset.test)},
-        strategy=result.strategy, global_batch_size=result.global_batch_size, parameters=result.parameters,
-        train_seconds=result.seconds, history=result.history, test_metrics={}, export_dir=None, run_dir=None,
-        epochs_run=result.resumed_from_epoch + len(result.history.get("loss", [])),  # the chief keeps the history
-        warnings=result.warnings,
-        per_replica_batch_size=result.per_replica_batch_size, replicas=result.replicas,
-        resumed_from_epoch=result.resumed_from_epoch, chief=False,
-    )
+    return _report(config, dataset, result, test_metrics={}, export_dir=None, run_dir=None, chief=False,
+                   epochs_run=result.resumed_from_epoch + len(result.history.get("loss", [])))
 
 
-def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int, distribution=None, notify=None) -> TrainReport:
-    from seqsent.evaluation import compute_metrics
-    from seqsent.export import export_saved_model, metadata_for
-    from seqsent.inference import load_model
+def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int, distribution, notify) -> TrainReport:
+    """The chief's run: fit, export and score the export, record the run, name its directory after the export."""
     from seqsent.training.trainer import fit
 
-    from seqsent.errors import TrainingError
-
-    write_json_atomic(work_dir / "config.json", config.to_dict())
+    config_file = write_run_config(work_dir, config.to_dict())
     try:
         result = fit(config, dataset, work_dir, verbose=verbose, distribution=distribution, notify=notify)
     except TrainingError as exc:
-        raise TrainingError(f"{exc} (the run's config: {work_dir / 'config.json'})") from None
+        raise TrainingError(f"{exc} (the run's config: {config_file})") from None
+    export_dir, test_metrics = _export_and_score(result, config, dataset)
+    remove_training_leftovers(work_dir)
+    write_run_results(work_dir, result.history, {"test": test_metrics, **_run_summary(result, dataset, export_dir)})
+    run_dir = finish_run_dir(work_dir, Path(config.runs_dir) / config.name, export_dir.name)
+    return _report(config, dataset, result, test_metrics=test_metrics, export_dir=export_dir, run_dir=run_dir,
+                   warnings=_divergence_warnings(result.history), epochs_run=len(result.history.get("loss", [])))
 
-    export_dir = export_saved_model(result.text_model, metadata_for(dataset.class_names, config.to_dict()),
-                                    config.output_dir, config.name)
-    # Score the artifact that ships, not the in-memory model.
-    exported = load_model(export_dir)
-    test_metrics = compute_metrics(dataset.test.labels, exported.predict_proba(dataset.test.texts), dataset.class_names)
-    _record_results(export_dir, test_metrics, result.history)
 
-    for leftover in ("backup", "best.weights.h5"):
-        target = work_dir / leftover
-        shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+def _export_and_score(result, config: RunConfig, dataset) -> tuple[Path, dict]:
+    """Export, then score the artifact that ships (not the in-memory model) on the test split; the metrics go into
+    its metadata before the version appears, so a version never changes once TF Serving can see it."""
+    from seqsent.evaluation.scoring import score
+    from seqsent.layout import write_model_metadata
+    from seqsent.serving.export import new_version, write_saved_model
+    from seqsent.serving.inference import load_model
+
+    metadata = model_metadata(dataset.class_names, config.to_dict(), history=result.history)
+    with new_version(config.output_dir, config.name) as staged:
+        write_saved_model(staged.path, result.text_model, metadata, config.name)
+        test_metrics = score(load_model(staged.path), dataset.test).metrics
+        write_model_metadata(staged.path, {**metadata, "test_metrics": test_metrics})
+    return staged.published, test_metrics
+
+
+def _run_summary(result, dataset, export_dir: Path) -> dict:
     summary = {
-        "data": dataset.description, "class_names": dataset.class_names,
-        "split_sizes": {"train": len(dataset.train), "validation": len(dataset.validation), "test": len(dataset.test)},
+        "data": dataset.description, "class_names": dataset.class_names, "split_sizes": _split_sizes(dataset),
         "strategy": result.strategy, "global_batch_size": result.global_batch_size,
         "per_replica_batch_size": result.per_replica_batch_size, "replicas": result.replicas,
         "resumed_from_epoch": result.resumed_from_epoch, "jit_compile": result.jit_compile,
         "numeric_policy": result.numeric_policy, "parameters": result.parameters,
         "train_seconds": round(result.seconds, 1), "export_dir": str(export_dir),
     }
-    from seqsent.models import embeddings_note
+    if result.notes:
+        summary["embeddings"] = result.notes[0]
+    return summary
 
-    notes = [note] if (note := embeddings_note(result.text_model)) else []
-    if notes:
-        summary["embeddings"] = notes[0]
-    write_json_atomic(work_dir / "history.json", result.history)
-    write_json_atomic(work_dir / "metrics.json", {"test": test_metrics, **summary})
-    run_dir = _finish_run_dir(work_dir, Path(config.runs_dir) / config.name, export_dir.name)
+
+def _split_sizes(dataset) -> dict[str, int]:
+    return {"train": len(dataset.train), "validation": len(dataset.validation), "test": len(dataset.test)}
+
+
+def _report(config: RunConfig, dataset, result, *, test_metrics: dict, export_dir, run_dir, epochs_run: int,
+            chief: bool = True, warnings: list[str] | None = None) -> TrainReport:
     return TrainReport(
         config=config, data_description=dataset.description, data_notes=dataset.notes,
-        class_names=dataset.class_names, split_sizes=summary["split_sizes"], strategy=result.strategy,
+        class_names=dataset.class_names, split_sizes=_split_sizes(dataset), strategy=result.strategy,
         global_batch_size=result.global_batch_size, parameters=result.parameters, train_seconds=result.seconds,
-        epochs_run=len(result.history.get("loss", [])), history=result.history, test_metrics=test_metrics,
-        export_dir=export_dir, run_dir=run_dir, warnings=_divergence_warnings(result.history), notes=notes,
+        epochs_run=epochs_run, history=result.history, test_metrics=test_metrics, export_dir=export_dir,
+        run_dir=run_dir, warnings=result.warnings if not chief else (warnings or []), notes=list(result.notes),
         per_replica_batch_size=result.per_replica_batch_size, replicas=result.replicas,
-        resumed_from_epoch=result.resumed_from_epoch,
+        resumed_from_epoch=result.resumed_from_epoch, chief=chief,
     )
 
 
@@ -243,33 +212,37 @@ def _divergence_warnings(history: dict) -> list[str]:
     return []
 
 
-def _record_results(export_dir: Path, metrics: dict, history: dict) -> None:
-    """Test metrics and training history travel with the model (assets.extra/seqsent.json)."""
-    from seqsent.export import EXTRA_DIR, METADATA_FILE
-
-    file = export_dir / EXTRA_DIR / METADATA_FILE
-    metadata = json.loads(file.read_text(encoding="utf-8"))
-    metadata["test_metrics"] = metrics
-    metadata["history"] = history
-    write_json_atomic(file, metadata)
+# ---------------------------------------------------------------- evaluate, report, predict, export
 
 
-def evaluate(model_path: str | Path, data: DataConfig | None = None) -> EvaluationReport:
-    """Score a model on the test split of `data` (default: the data it was trained on, else the bundled sample)."""
-    from seqsent.data import load_test_split
-    from seqsent.evaluation import compute_metrics
-    from seqsent.inference import load_model
+def evaluate(model_path: str | Path, data: DataConfig | None = None, threshold: float | None = None,
+             tune_threshold: bool = False):
+    """Score a model on the test split of `data` (default: the data it was trained on, else the bundled sample).
+
+    With `tune_threshold` (2 classes), also the threshold that maximises F1 on the validation split.
+    Returns a seqsent.evaluation.scoring.Evaluation (metrics, per-class metrics, probabilities, history).
+    """
+    from seqsent.evaluation.scoring import check_threshold, evaluate_model
+    from seqsent.serving.inference import load_model
 
     model = load_model(model_path)
-    trained_on = recorded_data_config(model.metadata, model.path)
-    data = data or trained_on or DataConfig()
-    split, description, notes = load_test_split(data, model.class_names, trained_on)
-    metrics = compute_metrics(split.labels, model.predict_proba(split.texts), model.class_names)
-    return EvaluationReport(model.path, description, metrics, notes)
+    check_threshold(model, threshold)
+    return evaluate_model(model, data, threshold, tune_threshold)
+
+
+def report(model_path: str | Path, out_dir: str | Path, data: DataConfig | None = None,
+           threshold: float | None = None, overwrite: bool = False):
+    """Evaluate a model (threshold tuned on validation) and write its report directory; returns both."""
+    from seqsent.evaluation.reports import write_report
+    from seqsent.files import check_output_dir
+
+    check_output_dir(out_dir, overwrite)  # before the slow part
+    evaluation = evaluate(model_path, data, threshold, tune_threshold=True)
+    return evaluation, write_report(evaluation, out_dir, overwrite)
 
 
 def predict(model_path: str | Path, texts: list[str]) -> list[Prediction]:
-    from seqsent.inference import load_model
+    from seqsent.serving.inference import load_model
 
     model = load_model(model_path)
     probabilities = model.predict_proba(texts)
@@ -284,22 +257,24 @@ def predict(model_path: str | Path, texts: list[str]) -> list[Prediction]:
 def export(model_path: str | Path, output_dir: str | Path = "saved_models", name: str | None = None,
            version: int | None = None) -> Path:
     """Re-export a trained model (a .keras file or an export) as a new SavedModel version."""
-    from seqsent.errors import ModelError
-    from seqsent.export import export_saved_model
-    from seqsent.inference import load_model
+    from seqsent.serving.export import export_saved_model
+    from seqsent.serving.inference import load_model
 
     model = load_model(model_path)
     if model.keras_path is None:
         raise ModelError(f"{model.path}: has no model.keras to re-export from")
     keras_model = model if model.kind == "keras" else load_model(model.keras_path)
-    from seqsent.config import _is_safe_name
-    from seqsent.errors import UsageError
+    return export_saved_model(keras_model.text_model, model.metadata, output_dir, _export_name(model, name), version)
 
-    if name is None:
-        recorded = model.metadata.get("config")
-        name = (recorded.get("name") if isinstance(recorded, dict) else None) or "model"
-        if not isinstance(name, str) or not _is_safe_name(name):  # never a path from an untrusted file
-            raise ModelError(f"{model.path}: its recorded name {name!r} is not a plain directory name; give --name")
-    elif not _is_safe_name(name):
-        raise UsageError("--name may hold only letters, digits, '.', '_' and '-'")
-    return export_saved_model(keras_model.text_model, model.metadata, output_dir, name, version)
+
+def _export_name(model, name: str | None) -> str:
+    """--name, else the name the model was trained under (never a path from an untrusted file)."""
+    if name is not None:
+        if not is_safe_name(name):
+            raise UsageError("--name may hold only letters, digits, '.', '_' and '-'")
+        return name
+    recorded = model.metadata.get("config")
+    name = (recorded.get("name") if isinstance(recorded, dict) else None) or "model"
+    if not isinstance(name, str) or not is_safe_name(name):
+        raise ModelError(f"{model.path}: its recorded name {name!r} is not a plain directory name; give --name")
+    return name

@@ -126,7 +126,7 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
     import keras
 
     from seqsent.data import load_dataset
-    from seqsent.evaluation import compute_metrics
+    from seqsent.serving.inference import in_memory_model
     from seqsent.training.trainer import fit
 
     archs = parse_archs(",".join(archs))
@@ -151,7 +151,8 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
         except (TrainingError, UsageError) as exc:  # e.g. a NaN loss, or nbsvm on more than two classes
             result = ArchResult(arch, error=str(exc))
         else:
-            result = _measure(arch, fitted, dataset, buckets, compute_metrics, timer.seconds)
+            model = in_memory_model(fitted.text_model, dataset.class_names)
+            result = measure(arch, model, dataset, buckets, timer.seconds, fitted)
         results.append(result)
         if on_result is not None:
             on_result(index, len(archs), result)
@@ -182,15 +183,22 @@ def _epoch_timer():
     return EpochTimer()
 
 
-def _measure(arch, fitted, dataset, buckets, compute_metrics, epoch_seconds: list[float]) -> ArchResult:
-    predict = _string_predictor(fitted.text_model, len(dataset.class_names))
-    predict(dataset.test.texts[:INFERENCE_BATCH])  # trace once, outside the timing
+def score_splits(model, dataset):
+    """(validation scores, test scores, test reviews per second) of a trained `model` (a LoadedModel), scored by
+    the same function as `seqsent evaluate`; the speed includes computing the metrics (milliseconds)."""
+    from seqsent.evaluation.scoring import score
+
+    model.predict_proba(dataset.test.texts[:INFERENCE_BATCH])  # trace once, outside the timing
     started = time.perf_counter()
-    test_probabilities = predict(dataset.test.texts)
+    test = score(model, dataset.test)
     reviews_per_second = len(dataset.test) / max(time.perf_counter() - started, 1e-9)
-    val = compute_metrics(dataset.validation.labels, predict(dataset.validation.texts), dataset.class_names)
-    test = compute_metrics(dataset.test.labels, test_probabilities, dataset.class_names)
-    correct = test_probabilities.argmax(axis=1) == dataset.test.labels
+    return score(model, dataset.validation), test, reviews_per_second
+
+
+def measure(arch: str, model, dataset, buckets: np.ndarray, epoch_seconds: list[float], fitted) -> ArchResult:
+    """Speed and accuracy of a trained `model`, and what its training recorded."""
+    val, test, reviews_per_second = score_splits(model, dataset)
+    correct = test.probabilities.argmax(axis=1) == test.labels
     by_length = {bucket: (float(correct[buckets == i].mean()) if np.any(buckets == i) else None)
                  for i, bucket in enumerate(BUCKETS)}
     epochs = len(fitted.history.get("loss", []))
@@ -201,29 +209,9 @@ def _measure(arch, fitted, dataset, buckets, compute_metrics, epoch_seconds: lis
         train_seconds=fitted.seconds,
         train_seconds_per_epoch=float(np.mean(epoch_seconds)) if epoch_seconds else fitted.seconds / max(epochs, 1),
         inference_reviews_per_second=reviews_per_second,
-        val_accuracy=val["accuracy"], val_f1=val["f1"], test_accuracy=test["accuracy"], test_f1=test["f1"],
-        test_accuracy_by_length=by_length, history=fitted.history,
+        val_accuracy=val.metrics["accuracy"], val_f1=val.metrics["f1"], test_accuracy=test.metrics["accuracy"],
+        test_f1=test.metrics["f1"], test_accuracy_by_length=by_length, history=fitted.history,
     )
-
-
-def _string_predictor(text_model, num_classes: int):
-    """texts -> [n, classes] probabilities through one traced graph, as a server would run the model."""
-    import tensorflow as tf
-
-    serve = tf.function(lambda text: text_model(text, training=False),
-                        input_signature=[tf.TensorSpec([None], tf.string)], reduce_retracing=True)
-
-    def predict(texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        out = np.zeros((len(texts), num_classes), dtype=np.float32)
-        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths batch together
-        for start in range(0, len(texts), INFERENCE_BATCH):
-            idx = order[start : start + INFERENCE_BATCH]
-            p = serve(tf.constant([texts[i] for i in idx], dtype=tf.string)).numpy()
-            out[idx] = np.concatenate([1.0 - p, p], axis=1) if num_classes == 2 else p
-        return out
-
-    return predict
 
 
 # ---------------------------------------------------------------- output
@@ -284,8 +272,8 @@ def _markdown(comparison: Comparison) -> str:
 
 def write_comparison(comparison: Comparison, out_dir: str | Path, overwrite: bool = False) -> Path:
     """compare.md, compare.csv and compare.png, written atomically to `out_dir`."""
-    from seqsent import plots
-    from seqsent.reports import staged_directory
+    from seqsent.evaluation import plots
+    from seqsent.files import staged_directory
 
     with staged_directory(out_dir, overwrite) as staging:
         with open(staging / "compare.csv", "w", newline="", encoding="utf-8") as handle:

@@ -42,6 +42,9 @@ MAX_INT32 = 2**31 - 1
 MAX_SEED = 2**32 - 1  # numpy and Keras seeds
 MAX_LAYERS = 64
 MAX_WIDTH = 65536
+# seqsent pretrain-embeddings: gensim methods and vector file formats.
+VECTOR_METHODS = ("word2vec", "fasttext")
+VECTOR_FORMATS = ("text", "binary")
 
 
 @dataclass
@@ -271,7 +274,7 @@ class RunConfig:
             (self.train.patience >= 0, "--patience must be 0 or more"),
             (self.train.strategy in STRATEGIES, f"--strategy must be one of {', '.join(STRATEGIES)}"),
             (self.train.padding in PADDINGS, f"--padding must be one of {', '.join(PADDINGS)}, not {self.train.padding!r}"),
-            (_is_safe_name(self.name), "--name may hold only letters, digits, '.', '_' and '-'"),
+            (is_safe_name(self.name), "--name may hold only letters, digits, '.', '_' and '-'"),
         ]
         for ok, message in checks:
             if not ok:
@@ -322,7 +325,7 @@ def _type_name(hint: Any) -> str:
     return "null" if hint is type(None) else hint.__name__
 
 
-def _is_safe_name(name: str) -> bool:
+def is_safe_name(name: str) -> bool:
     return bool(name) and name not in (".", "..") and all(c.isalnum() or c in "._-" for c in name)
 
 
@@ -353,3 +356,51 @@ def default_of(section: str, name: str) -> Any:
         if f.name == name:
             return f.default if f.default is not dataclasses.MISSING else f.default_factory()
     raise KeyError(f"{section}.{name}")
+
+
+@dataclass
+class WordVectorConfig:
+    """Settings of `seqsent pretrain-embeddings` (word vectors learned with gensim); the CLI reads its defaults from here."""
+
+    data: str = "sample"
+    """Labelled data whose train texts are used (labels ignored, test split never): any --data source of train."""
+    unlabelled: list[str] = field(default_factory=list)
+    """More texts: plain-text files (one text per line) or aclImdb dirs/archives (their train/unsup reviews)."""
+    include_unsup: bool = True
+    """With an aclImdb --data, also read its 50,000 unlabelled train/unsup reviews."""
+    output: str = "embeddings.vec"
+    method: str = "word2vec"
+    """word2vec (skip-gram) or fasttext (skip-gram with character n-grams)."""
+    dim: int = 128
+    window: int = 5
+    min_count: int = 2
+    epochs: int = 5
+    negative: int = 5
+    file_format: str = "text"
+    """text (word2vec text, readable by GloVe/fastText tools too) or binary (word2vec binary)."""
+    workers: int = 0
+    """Threads; 0 uses every CPU core."""
+    seed: int = 1337
+
+    def validate(self) -> "WordVectorConfig":
+        checks = [
+            (self.method in VECTOR_METHODS, f"--method must be one of {', '.join(VECTOR_METHODS)}, not {self.method!r}"),
+            (self.file_format in VECTOR_FORMATS, f"--format must be one of {', '.join(VECTOR_FORMATS)}"),
+            (1 <= self.dim <= MAX_WIDTH, f"--dim must be between 1 and {MAX_WIDTH:,}, not {self.dim}"),
+            (1 <= self.window <= 1000, f"--window must be between 1 and 1000, not {self.window}"),
+            (self.min_count >= 1, f"--min-count must be at least 1, not {self.min_count}"),
+            (1 <= self.epochs <= 1000, f"--epochs must be between 1 and 1000, not {self.epochs}"),
+            (0 <= self.negative <= 100, f"--negative must be between 0 and 100, not {self.negative}"),
+            (0 <= self.workers <= 1024, f"--workers must be between 0 and 1024, not {self.workers}"),
+            (0 <= self.seed < 2**32, f"--seed must be between 0 and {2**32 - 1}, not {self.seed}"),
+            (bool(self.output), "--output must be a file path"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(message)
+        from pathlib import Path
+
+        out = Path(self.output).expanduser()
+        if out.is_dir():
+            raise UsageError(f"--output {self.output}: is a directory; give a file path")
+        return self

@@ -1,11 +1,25 @@
-"""Writes that survive a crash: a reader sees the old file or the new one, never half of one."""
+"""Writes that survive a crash: a reader sees the old file or the new one, never half of one.
+
+Every file and directory seqsent leaves behind goes through here: `replace_atomically` (one file:
+a temporary path beside it, flushed, then renamed over it) and `staged_directory` (a whole
+directory: built under a hidden name, flushed, renamed into place). Temporary files made with
+mkstemp are private (0600); what is renamed into place gets the permissions any other new file
+would get under the process's umask (or keeps those of the file it replaces), so another user (a TF
+Serving container, say) can read it.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
+
+from seqsent.errors import UsageError
 
 
 def fsync_path(path: Path) -> None:
@@ -22,14 +36,112 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def write_json_atomic(path: Path, value) -> None:
-    """Temp file in the same directory, flushed, then renamed over `path`."""
+def fsync_tree(path: Path) -> None:
+    """Flush every file and directory below `path`, so a renamed tree is complete even after a power cut."""
+    for root, _, files in os.walk(path):
+        for file in files:
+            fsync_path(Path(root) / file)
+        fsync_path(Path(root))
+
+
+def umask_mode(directory: bool = False) -> int:
+    """The mode a new file (0666) or directory (0777) gets under the current umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
+
+
+def _mode_for(path: Path) -> int:
+    """A replaced file keeps its permissions; a new one gets the umask's."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return umask_mode()
+
+
+@contextmanager
+def replace_atomically(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """Yield a temporary path beside `path`; once the block has written it, it replaces `path` in one step.
+
+    On an error (or Ctrl-C) the temporary file is removed and `path` is left as it was. `suffix` is
+    for writers that insist on a file-name ending (Keras' `.weights.h5`).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(value, handle, indent=2, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        fsync_path(tmp)
+        os.chmod(tmp, _mode_for(path))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     fsync_path(path.parent)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    with replace_atomically(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(path: str | Path, value) -> None:
+    write_text_atomic(path, json.dumps(value, indent=2, sort_keys=True))
+
+
+def check_creatable(path: str | Path, flag: str, *, directory: bool) -> None:
+    """Fail before any long work unless `path` (a directory, or a file) can be written: the nearest existing
+    directory on its way is writable, and no file stands where a directory is needed."""
+    path = Path(path).expanduser()
+    existing = path if directory else path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{flag} {path}: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {path}: {existing} is not writable")
+
+
+def check_output_dir(target: str | Path, overwrite: bool, flag: str = "--overwrite") -> Path:
+    """Fail early, before any long work, if `target` cannot be written."""
+    target = Path(target).expanduser()
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target} exists and is not a directory")
+    if target.is_dir() and any(target.iterdir()) and not overwrite:
+        raise UsageError(f"{target} already exists and is not empty; choose another directory or pass {flag}")
+    return target
+
+
+@contextmanager
+def staged_directory(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a staging directory beside `target`; on success it is flushed and renamed to `target` in one step.
+
+    An existing non-empty `target` is replaced only with `overwrite`. On an error the staging
+    directory is removed and `target` is left as it was.
+    """
+    target = check_output_dir(target, overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.staging-{uuid.uuid4().hex[:12]}"
+    staging.mkdir(mode=umask_mode(directory=True))
+    old = None
+    try:
+        yield staging
+        fsync_tree(staging)
+        if target.is_dir() and any(target.iterdir()):
+            check_output_dir(target, overwrite)  # someone may have written there meanwhile
+            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:12]}"
+            os.rename(target, old)
+        try:
+            os.rename(staging, target)  # replaces an empty directory, never a full one
+        except OSError:
+            if old is not None:
+                os.rename(old, target)
+                old = None
+            raise UsageError(f"{target} appeared while writing; nothing was written") from None
+        fsync_path(target.parent)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

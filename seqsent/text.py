@@ -8,7 +8,7 @@ serving tokenisation identical.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Iterable, Iterator, Optional
 
 import keras
 import tensorflow as tf
@@ -93,3 +93,24 @@ class TruncateTokens(keras.layers.Layer):
 
 def make_truncation(config: TextConfig) -> TruncateTokens:
     return TruncateTokens(config.sequence_length, config.truncation, name="truncate")
+
+
+def tokenize(texts: Iterable[str], batch_size: int = 1024) -> Iterator[list[str]]:
+    """Token lists as the model sees them: standardize_text, then split on spaces as TextVectorization does.
+
+    For tools outside the model (gensim's word2vec) that must agree with its vocabulary.
+    """
+    batch: list[str] = []
+
+    def flush():
+        standardized = standardize_text(tf.constant(batch, dtype=tf.string)).numpy()
+        for value in standardized:
+            yield [token for token in value.decode("utf-8").split(" ") if token]
+
+    for text in texts:
+        batch.append(text)
+        if len(batch) == batch_size:
+            yield from flush()
+            batch = []
+    if batch:
+        yield from flush()

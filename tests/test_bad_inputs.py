@@ -244,7 +244,8 @@ def paths(tmp_path_factory):
     import keras
 
     from seqsent.config import RunConfig
-    from seqsent.export import export_saved_model, metadata_for
+    from seqsent.serving.export import export_saved_model
+    from seqsent.layout import model_metadata
 
     tmp = tmp_path_factory.mktemp("bad")
     p = {"tmp": tmp}
@@ -297,7 +298,7 @@ def paths(tmp_path_factory):
     config = RunConfig(name="m")
     config.data.source = str(p["good"])
     model_root = tmp / "models"
-    p["model"] = export_saved_model(make_tiny_text_model(3), metadata_for(["bad", "good", "meh"], config.to_dict()),
+    p["model"] = export_saved_model(make_tiny_text_model(3), model_metadata(["bad", "good", "meh"], config.to_dict()),
                                     model_root, "m")
     p["model_root"] = model_root
     bad = tmp / "bad_models"

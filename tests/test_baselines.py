@@ -151,13 +151,13 @@ def test_exported_baseline_serves_raw_strings_like_the_keras_model(trained_basel
 def test_exported_tfidf_model_loads_in_a_fresh_process(trained_baselines):
     """IDFWeighting is registered by importing seqsent.models, which loading a .keras file does."""
     export_dir = trained_baselines["tfidf"].export_dir
-    code = ("import json, sys\nfrom seqsent.inference import load_model\n"
+    code = ("import json, sys\nfrom seqsent.serving.inference import load_model\n"
             "m = load_model(sys.argv[1])\nprint(json.dumps(m.predict_proba(['great film', '']).tolist()))\n")
     keras_file = export_dir / "assets.extra" / "model.keras"
     result = subprocess.run([sys.executable, "-c", code, str(keras_file)], capture_output=True, text=True,
                             cwd=REPO_ROOT, timeout=120, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": ""})
     assert result.returncode == 0, result.stderr[-2000:]
-    from seqsent.inference import load_model
+    from seqsent.serving.inference import load_model
 
     expected = load_model(export_dir).predict_proba(["great film", ""])
     np.testing.assert_allclose(np.array(json.loads(result.stdout.strip().splitlines()[-1])), expected, atol=1e-6)

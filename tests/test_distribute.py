@@ -186,7 +186,7 @@ def build_in(strategy, num_classes=2, arch="bilstm"):
 
 
 def recurrent_layers(model):
-    from seqsent.training.strategy import _recurrent_layers
+    from seqsent.models.recurrent import _recurrent_layers
 
     return [layer for _, layer in _recurrent_layers(model.layers)]
 
@@ -276,7 +276,7 @@ def test_under_mixed_float16_the_output_layer_and_variables_stay_float32(arch, n
     import keras
     import tensorflow as tf
 
-    from seqsent.training.trainer import _portable_copy
+    from seqsent.training.fit import _portable_copy
 
     model = build_in(tf.distribute.get_strategy(), num_classes, arch)
     assert {layer.compute_dtype for layer in recurrent_layers(model)} == {"float16"}
@@ -361,7 +361,7 @@ def test_tf_config_with_a_local_strategy_warns_that_the_cluster_is_ignored(monke
 def test_cudnn_blockers_name_each_setting_that_rules_out_the_cudnn_kernels():
     import keras
 
-    from seqsent.training.strategy import cudnn_blockers
+    from seqsent.models.recurrent import cudnn_blockers
 
     assert cudnn_blockers(build_in(__import__("tensorflow").distribute.get_strategy(), arch="bilstm")) == []
     assert cudnn_blockers(build_in(__import__("tensorflow").distribute.get_strategy(), arch="gru")) == []

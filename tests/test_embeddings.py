@@ -14,7 +14,8 @@ import pytest
 from cli.main import main
 from conftest import tiny_texts, write_csv
 from seqsent.config import ModelConfig, RunConfig
-from seqsent.embeddings import align_embeddings, load_vectors, sniff_format, tokenize, vector_dimension
+from seqsent.models.pretrained_vectors import align_embeddings, load_vectors, sniff_format, vector_dimension
+from seqsent.text import tokenize
 from seqsent.errors import DataError, UsageError
 
 VOCABULARY = ["", "[UNK]", "the", "film", "great", "awful", "zyzzyva"]  # TextVectorization order: padding, OOV, terms
@@ -127,14 +128,15 @@ def train_step(classifier, vocab_size):
 
 @pytest.mark.parametrize("freeze", [True, False])
 def test_embedding_starts_from_the_file_and_stays_fixed_only_when_frozen(w2v_text, freeze):
-    from seqsent.models import build_classifier
+    from seqsent.models import build_classifier, pretrained_embeddings
 
     config = ModelConfig(arch="gru", units=4, embedding_dim=3, embeddings_path=str(w2v_text), freeze_embeddings=freeze)
-    classifier = build_classifier(config, len(VOCABULARY), 2, seed=5, vocabulary=VOCABULARY)
+    vectors = pretrained_embeddings(config, VOCABULARY, seed=5)
+    classifier = build_classifier(config, len(VOCABULARY), 2, seed=5, initial_embeddings=vectors.matrix)
     expected = align_embeddings(w2v_text, VOCABULARY, seed=5).matrix
     embedding = classifier.get_layer("embedding")
     np.testing.assert_array_equal(embedding.get_weights()[0], expected)
-    assert "cover 80.0%" in classifier.embeddings_note
+    assert "cover 80.0%" in vectors.describe()
     recurrent_before = classifier.get_layer("gru_1").get_weights()[0].copy()
     train_step(classifier, len(VOCABULARY))
     after = embedding.get_weights()[0]
@@ -148,14 +150,15 @@ def test_embedding_starts_from_the_file_and_stays_fixed_only_when_frozen(w2v_tex
     assert len(json.dumps(classifier.get_config(), default=str)) < 20000
 
 
-def test_builder_uses_the_vocabulary_of_the_features_built_last(w2v_text):
+def test_pretrained_vectors_are_aligned_to_the_vocabulary_of_the_features(w2v_text):
     from seqsent.config import TextConfig
-    from seqsent.models import build_classifier, build_features
+    from seqsent.models import build_classifier, build_features, pretrained_embeddings
 
-    vectorizer, _ = build_features("gru", TextConfig(max_tokens=50), ["the great film", "an awful film"])
-    vocabulary = vectorizer.get_vocabulary()
+    features = build_features("gru", TextConfig(max_tokens=50), ["the great film", "an awful film"])
+    vocabulary = features.vocabulary
     config = ModelConfig(arch="gru", units=4, embedding_dim=3, embeddings_path=str(w2v_text))
-    classifier = build_classifier(config, len(vocabulary), 2, seed=1)
+    vectors = pretrained_embeddings(config, vocabulary, seed=1)
+    classifier = build_classifier(config, len(vocabulary), 2, seed=1, initial_embeddings=vectors.matrix)
     matrix = classifier.get_layer("embedding").get_weights()[0]
     np.testing.assert_allclose(matrix[vocabulary.index("film")], VECTORS["film"], rtol=1e-6)
 
@@ -282,7 +285,7 @@ def test_train_with_preset_config_file_flags_and_embeddings_through_the_cli(tmp_
     assert saved["train"]["epochs"] == 1 and saved["text"]["max_tokens"] == 200  # flags win
     assert saved["model"]["wide_buckets"] == 128 and saved["model"]["embedding_dim"] == 6
     assert saved["model"]["freeze_embeddings"] is True
-    from seqsent.inference import load_model
+    from seqsent.serving.inference import load_model
 
     model = load_model(tmp_path / "saved_models" / "e" / "1")
     assert model.predict_proba(["a great film", ""]).shape == (2, 2)  # the export takes raw strings

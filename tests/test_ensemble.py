@@ -90,7 +90,7 @@ def test_nbsvm_arch_trains_and_exports_through_the_cli(tmp_path, capsys, monkeyp
     status, out, err = run_main(capsys, "train", "--data", data, "--arch", "nbsvm", "--epochs", "2", "--quiet",
                                 "--name", "nb")
     assert status == 0, err
-    from seqsent.inference import load_model
+    from seqsent.serving.inference import load_model
 
     model = load_model(tmp_path / "saved_models" / "nb" / "1")
     probabilities = model.predict_proba(["loved it, brilliant", "hated it, awful"])
@@ -125,7 +125,7 @@ def test_separate_wide_training_exports_one_model_of_both(tmp_path, capsys, monk
 
     import tensorflow as tf
 
-    from seqsent.inference import load_model
+    from seqsent.serving.inference import load_model
 
     export = tmp_path / "saved_models" / "ens" / "1"
     keras_probabilities = load_model(export).predict_proba(["loved it, brilliant", "hated it, awful"])

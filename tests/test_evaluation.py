@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from seqsent.evaluation import compute_metrics, format_metrics
+from seqsent.evaluation.metrics import compute_metrics, format_metrics
 
 # Binary: P(pos) per example; predictions [0, 1, 1, 0, 1] against truth [0, 0, 1, 1, 1].
 BINARY_TRUE = np.array([0, 0, 1, 1, 1])
@@ -125,7 +125,7 @@ def test_format_metrics_widens_columns_for_long_class_names():
 
 
 def test_binary_threshold_moves_the_decision():
-    from seqsent.evaluation import compute_metrics as metrics_at
+    from seqsent.evaluation.metrics import compute_metrics as metrics_at
 
     # P(pos) >= 0.35 predicts [0, 1, 1, 1, 1]: TP 3, FP 1, FN 0, TN 1
     low = metrics_at(BINARY_TRUE, BINARY_PROBS, ["neg", "pos"], threshold=0.35)
@@ -145,7 +145,7 @@ def test_threshold_is_ignored_with_more_than_two_classes(multi):
 
 
 def test_best_f1_threshold_on_hand_computed_scores():
-    from seqsent.evaluation import best_f1_threshold
+    from seqsent.evaluation.metrics import best_f1_threshold
 
     # thresholds 0.1 / 0.4 / 0.6 / 0.8 / 0.9 give F1 3/4, 6/7, 2/3, 4/5, 1/2
     best = best_f1_threshold(BINARY_TRUE, BINARY_P1)
@@ -154,7 +154,7 @@ def test_best_f1_threshold_on_hand_computed_scores():
 
 
 def test_three_class_per_class_metrics_one_vs_rest():
-    from seqsent.evaluation import per_class_metrics
+    from seqsent.evaluation.metrics import per_class_metrics
 
     per_class = per_class_metrics(MULTI_TRUE, MULTI_PROBS, ["bad", "good", "meh"])
     # bad vs rest: positives score 0.7, 0.3; negatives 0.1, 0.2, 0.1, 0.5 -> 7 of 8 pairs ranked right;

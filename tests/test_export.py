@@ -11,8 +11,9 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from seqsent.errors import ModelError, UsageError  # noqa: E402
-from seqsent.export import EXTRA_DIR, KERAS_FILE, METADATA_FILE, export_saved_model, metadata_for  # noqa: E402
-from seqsent.inference import load_model  # noqa: E402
+from seqsent.layout import EXTRA_DIR, KERAS_FILE, METADATA_FILE, model_metadata  # noqa: E402
+from seqsent.serving.export import export_saved_model  # noqa: E402
+from seqsent.serving.inference import load_model  # noqa: E402
 
 BINARY_NAMES = ["neg", "pos"]
 MULTI_NAMES = ["bad", "good", "meh"]
@@ -23,8 +24,8 @@ TEXTS = ["A great film, superb acting!", "Awful. Boring plot.", "", "x" * 20_000
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory, binary_text_model, three_class_text_model):
     base = tmp_path_factory.mktemp("exports")
-    binary_dir = export_saved_model(binary_text_model, metadata_for(BINARY_NAMES, {"name": "bin"}), base, "bin")
-    multi_dir = export_saved_model(three_class_text_model, metadata_for(MULTI_NAMES, {"name": "multi"}), base, "multi")
+    binary_dir = export_saved_model(binary_text_model, model_metadata(BINARY_NAMES, {"name": "bin"}), base, "bin")
+    multi_dir = export_saved_model(three_class_text_model, model_metadata(MULTI_NAMES, {"name": "multi"}), base, "multi")
     return {"base": base, "binary": binary_dir, "multi": multi_dir}
 
 
@@ -115,13 +116,13 @@ def test_inference_loads_export_and_its_keras_file_with_the_same_probabilities(e
 
 def test_inference_resolves_a_model_base_directory_to_its_newest_version(exports, binary_text_model, tmp_path):
     base = tmp_path / "models"
-    export_saved_model(binary_text_model, metadata_for(BINARY_NAMES, {}), base, "m")
-    newest = export_saved_model(binary_text_model, metadata_for(BINARY_NAMES, {}), base, "m")
+    export_saved_model(binary_text_model, model_metadata(BINARY_NAMES, {}), base, "m")
+    newest = export_saved_model(binary_text_model, model_metadata(BINARY_NAMES, {}), base, "m")
     assert load_model(base / "m").path == newest
 
 
 def test_versions_increment_and_an_existing_version_is_refused(binary_text_model, tmp_path):
-    metadata = metadata_for(BINARY_NAMES, {})
+    metadata = model_metadata(BINARY_NAMES, {})
     first = export_saved_model(binary_text_model, metadata, tmp_path, "m")
     second = export_saved_model(binary_text_model, metadata, tmp_path, "m")
     assert (first.name, second.name) == ("1", "2")

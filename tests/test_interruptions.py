@@ -152,9 +152,10 @@ def test_ctrl_c_of_another_command_says_interrupted_only(tmp_path):
 
 
 def test_export_command_killed_midway_leaves_the_previous_version_byte_for_byte(tmp_path):
-    from seqsent.export import export_saved_model, metadata_for
+    from seqsent.serving.export import export_saved_model
+    from seqsent.layout import model_metadata
 
-    first = export_saved_model(make_tiny_text_model(2), metadata_for(["neg", "pos"], {"name": "m"}), tmp_path, "m")
+    first = export_saved_model(make_tiny_text_model(2), model_metadata(["neg", "pos"], {"name": "m"}), tmp_path, "m")
     before = tree_digest(first)
     proc = start(["export", str(first), "--output-dir", str(tmp_path)], tmp_path)
     try:
@@ -177,7 +178,7 @@ def test_export_command_killed_midway_leaves_the_previous_version_byte_for_byte(
 def test_nan_loss_stops_training_with_a_message_naming_the_config(tmp_path, monkeypatch, capsys):
     import numpy as np
 
-    import seqsent.training.trainer as trainer
+    import seqsent.training.fit as trainer
     from cli.main import main
 
     build = trainer.build_classifier

@@ -27,8 +27,9 @@ from hypothesis.configuration import set_hypothesis_home_dir  # noqa: E402
 set_hypothesis_home_dir(tempfile.mkdtemp(prefix="seqsent-hypothesis-"))
 
 from conftest import TINY_TEXT_CONFIG  # noqa: E402
-from seqsent.export import export_saved_model, metadata_for  # noqa: E402
-from seqsent.inference import load_model  # noqa: E402
+from seqsent.serving.export import export_saved_model  # noqa: E402
+from seqsent.layout import model_metadata  # noqa: E402
+from seqsent.serving.inference import load_model  # noqa: E402
 from seqsent.text import standardize_text  # noqa: E402
 
 PROPERTY = settings(max_examples=200, deadline=None, database=None,  # no .hypothesis directory in the work tree
@@ -104,7 +105,7 @@ def test_tokenisation_keeps_the_last_tokens_right_padded_within_the_vocabulary(t
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory, three_class_text_model):
-    export = export_saved_model(three_class_text_model, metadata_for(["bad", "good", "meh"], {"name": "p"}),
+    export = export_saved_model(three_class_text_model, model_metadata(["bad", "good", "meh"], {"name": "p"}),
                                 tmp_path_factory.mktemp("properties"), "p")
     keras_model = tf.function(lambda text: three_class_text_model(text, training=False),  # traced once, not eager
                               input_signature=[tf.TensorSpec([None], tf.string)])

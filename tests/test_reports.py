@@ -16,9 +16,11 @@ tf = pytest.importorskip("tensorflow")
 
 from seqsent.config import RunConfig  # noqa: E402
 from seqsent.errors import UsageError  # noqa: E402
-from seqsent.evaluation import compute_metrics  # noqa: E402
-from seqsent.export import EXTRA_DIR, METADATA_FILE, export_saved_model, metadata_for  # noqa: E402
-from seqsent.reports import evaluate_detailed, find_history, report, write_report  # noqa: E402
+from seqsent.evaluation.metrics import compute_metrics  # noqa: E402
+from seqsent.layout import EXTRA_DIR, METADATA_FILE, model_metadata  # noqa: E402
+from seqsent.serving.export import export_saved_model  # noqa: E402
+from seqsent.api import evaluate, report  # noqa: E402
+from seqsent.evaluation.reports import write_report  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BINARY_FILES = {"metrics.json", "confusion_matrix.png", "roc.png", "precision_recall.png", "training_curves.png",
@@ -47,7 +49,7 @@ def export_tiny(text_model, class_names, root: Path, name: str, history=None, pe
     data = write_csv(root / f"{name}.csv", tiny_texts(labels, per_class=per_class, seed=4))
     config = RunConfig(name=name, output_dir=str(root / "saved_models"), runs_dir="runs")
     config.data.source = str(data)
-    metadata = metadata_for(class_names, config.to_dict())
+    metadata = model_metadata(class_names, config.to_dict())
     if history is not None:
         metadata["history"] = history
     return export_saved_model(text_model, metadata, root / "saved_models", name)
@@ -125,7 +127,7 @@ def test_three_class_report_draws_one_vs_rest_curves_and_has_no_threshold(three_
     assert sum(c["support"] for c in saved["per_class"].values()) == saved["examples"]
     assert "No training history" in (out / "report.md").read_text(encoding="utf-8")
     with pytest.raises(UsageError, match="2-class models"):
-        evaluate_detailed(three_class_export, threshold=0.5)
+        evaluate(three_class_export, threshold=0.5)
 
 
 def test_report_never_replaces_a_full_directory_without_overwrite(binary_report, tmp_path):
@@ -146,7 +148,7 @@ def test_report_never_replaces_a_full_directory_without_overwrite(binary_report,
 
 
 def test_a_failing_report_leaves_nothing_behind(binary_report, tmp_path, monkeypatch):
-    from seqsent import plots
+    from seqsent.evaluation import plots
 
     evaluation, _ = binary_report
 
@@ -159,30 +161,29 @@ def test_a_failing_report_leaves_nothing_behind(binary_report, tmp_path, monkeyp
     assert list(tmp_path.iterdir()) == []
 
 
-def test_history_is_found_in_the_run_directory_of_the_export(three_class_export, monkeypatch):
-    from seqsent.inference import load_model
+def test_history_travels_in_the_exports_metadata(binary_export, three_class_export):
+    from seqsent.layout import recorded_history
+    from seqsent.serving.inference import load_model
 
-    root = three_class_export.parent.parent.parent  # saved_models/NAME/VERSION -> root
-    monkeypatch.chdir(root)
-    model = load_model(three_class_export)
-    assert find_history(model)[0] is None
-    decoy = root / "runs" / "tiny-three" / "1"  # same name and version, another export
-    decoy.mkdir(parents=True)
-    (decoy / "history.json").write_text(json.dumps({"loss": [9.0]}))
-    (decoy / "metrics.json").write_text(json.dumps({"export_dir": "elsewhere/tiny-three/1"}))
-    assert find_history(model)[0] is None
-    run = root / "runs" / "tiny-three" / "1-2"
-    run.mkdir()
-    (run / "history.json").write_text(json.dumps(HISTORY))
-    exported = str(three_class_export.relative_to(root))
-    (run / "metrics.json").write_text(json.dumps({"export_dir": exported}))
-    history, source = find_history(model)
-    assert history == HISTORY and source.endswith("1-2/history.json")
-    monkeypatch.chdir(root.parent)  # found from the export's location too, not only the working directory
-    assert find_history(load_model(three_class_export))[0] == HISTORY
-    keras_file = load_model(three_class_export / EXTRA_DIR / "model.keras")
-    assert find_history(keras_file)[0] == HISTORY
+    for path in (binary_export, binary_export / EXTRA_DIR / "model.keras"):
+        assert recorded_history(load_model(path).metadata) == (HISTORY, "the model's metadata")
+    history, source = recorded_history(load_model(three_class_export).metadata)
+    assert history is None and "records no training history" in source
     assert (three_class_export / EXTRA_DIR / METADATA_FILE).is_file()
+
+
+def test_evaluate_report_and_compare_score_a_model_identically(binary_export, tmp_path):
+    from seqsent.compare import score_splits
+    from seqsent.config import recorded_data_config
+    from seqsent.data import load_dataset
+    from seqsent.serving.inference import load_model
+
+    model = load_model(binary_export)
+    plain = evaluate(binary_export)
+    reported, _ = report(binary_export, tmp_path / "r")
+    _, compared, _ = score_splits(model, load_dataset(recorded_data_config(model.metadata, model.path)))
+    assert plain.metrics == reported.metrics == compared.metrics
+    assert plain.metrics["examples"] == compared.metrics["examples"] > 0
 
 
 def test_cli_evaluate_report_prints_the_validation_threshold_and_refuses_to_clobber(binary_export, tmp_path, capsys):

@@ -19,10 +19,9 @@ tf = pytest.importorskip("tensorflow")
 
 from conftest import REPO_ROOT, TINY_TEXT_CONFIG, tiny_texts  # noqa: E402
 from seqsent.errors import ModelError, UsageError  # noqa: E402
-from seqsent.export import (  # noqa: E402
-    EXTRA_DIR, KERAS_FILE, METADATA_FILE, SERVING_CONFIG_FILE, STAGING_PREFIX, STALE_STAGING_SECONDS, WARMUP_FILE,
-    export_saved_model, metadata_for, serving_config_text, write_serving_config,
-)
+from seqsent.layout import EXTRA_DIR, KERAS_FILE, METADATA_FILE, WARMUP_FILE, model_metadata  # noqa: E402
+from seqsent.serving.models_config import SERVING_CONFIG_FILE, serving_config_text, write_serving_config  # noqa: E402
+from seqsent.serving.export import STAGING_PREFIX, STALE_STAGING_SECONDS, export_saved_model  # noqa: E402
 
 BINARY_NAMES = ["neg", "pos"]
 MULTI_NAMES = ["bad", "good", "meh"]
@@ -142,7 +141,7 @@ def exports(tmp_path_factory, request):
     base = tmp_path_factory.mktemp("serving")
     paths = {"base": base}
     for kind, (names, fixture) in MODELS.items():
-        paths[kind] = export_saved_model(request.getfixturevalue(fixture), metadata_for(names, {"name": kind}),
+        paths[kind] = export_saved_model(request.getfixturevalue(fixture), model_metadata(names, {"name": kind}),
                                          base, kind)
     return paths
 
@@ -252,11 +251,12 @@ import os, sys, time
 sys.path.insert(0, sys.argv[3])
 import keras
 from conftest import make_tiny_text_model
-from seqsent.export import export_saved_model, metadata_for
+from seqsent.serving.export import export_saved_model
+from seqsent.layout import model_metadata
 
 base, mode = sys.argv[1], sys.argv[2]
 model = make_tiny_text_model(2)
-metadata = metadata_for(["neg", "pos"], {"name": "m"})
+metadata = model_metadata(["neg", "pos"], {"name": "m"})
 if mode == "hold":
     export_saved_model(model, metadata, base, "m")  # version 1, complete
     save = keras.Model.save
@@ -325,7 +325,7 @@ def test_export_killed_midway_leaves_only_a_hidden_staging_dir_and_the_next_expo
     for root, _, files in os.walk(leftover):
         for entry in [root, *(os.path.join(root, f) for f in files)]:
             os.utime(entry, (old, old))
-    new = export_saved_model(binary_text_model, metadata_for(BINARY_NAMES, {}), tmp_path, "m")
+    new = export_saved_model(binary_text_model, model_metadata(BINARY_NAMES, {}), tmp_path, "m")
     assert new.name == "2"
     assert staging_dirs(base) == [fresh]
     assert sorted(p.name for p in base.iterdir() if not p.name.startswith(".")) == ["1", "2"]
@@ -410,7 +410,7 @@ def test_serving_config_command_writes_the_file_atomically_and_exports_refresh_i
     assert oct(file.stat().st_mode & 0o777) == oct(0o644)
 
     # Each export rewrites a generated models.config with the same settings.
-    export_saved_model(binary_text_model, metadata_for(BINARY_NAMES, {}), root, "new")
+    export_saved_model(binary_text_model, model_metadata(BINARY_NAMES, {}), root, "new")
     config = parse_serving_config(file.read_text(encoding="utf-8"))
     assert [(c.name, c.base_path, list(c.model_version_policy.specific.versions))
             for c in config.model_config_list.config] == [("new", "/models/new", [1]), ("old", "/models/old", [1])]
@@ -420,7 +420,7 @@ def test_serving_config_command_writes_the_file_atomically_and_exports_refresh_i
 
     # A hand-written models.config is never touched.
     file.write_text("model_config_list {}\n", encoding="utf-8")
-    export_saved_model(binary_text_model, metadata_for(BINARY_NAMES, {}), root, "new")
+    export_saved_model(binary_text_model, model_metadata(BINARY_NAMES, {}), root, "new")
     assert file.read_text(encoding="utf-8") == "model_config_list {}\n"
 
     # The rename is the only way the file changes: a failed write leaves the old one whole.
@@ -450,7 +450,7 @@ def test_serving_config_command_errors_are_one_line(tmp_path, capsys):
 def test_fresh_process_matches_keras_on_1000_real_imdb_test_reviews(shared_archive, tmp_path):
     from seqsent.api import train
     from seqsent.config import RunConfig
-    from seqsent.inference import load_model
+    from seqsent.serving.inference import load_model
 
     config = RunConfig(name="imdb-tiny", output_dir=str(tmp_path / "saved_models"), runs_dir=str(tmp_path / "runs"))
     config.data.source = str(shared_archive)

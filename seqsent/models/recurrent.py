@@ -76,7 +76,7 @@ def build_recurrent_classifier(config: ModelConfig, vocab_size: int, num_classes
     """Token ids [batch, time] (0 = padding) -> class probabilities.
 
     `initial_embeddings`: a [vocab_size, embedding_dim] matrix (pretrained word vectors aligned to the
-    vocabulary, see seqsent.embeddings) that the Embedding starts from; it is only the initial value of the
+    vocabulary, see seqsent.models.pretrained_vectors) that the Embedding starts from; it is only the initial value of the
     weights, so the saved and exported model is the same kind of model. config.freeze_embeddings keeps it fixed.
     """
     ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")
@@ -126,3 +126,50 @@ def wide_and_deep_head(deep, tokens, vocab_size: int, num_classes: int, config: 
     wide_logits = MaskedSum(name="wide_logits")(weights)
     logits = keras.layers.Add(name="logits")([deep_logits, wide_logits])
     return keras.layers.Activation(activation, dtype="float32", name="probabilities")(logits)
+
+
+def cudnn_blockers(model: keras.Model) -> list[str]:
+    """Why recurrent layers of `model` cannot use the cuDNN kernels on a GPU (empty: all can).
+
+    Keras runs LSTM and GRU with cuDNN only with tanh/sigmoid activations, no recurrent dropout,
+    no unrolling, a bias (and reset_after for GRU); SimpleRNN has no cuDNN kernel at all.
+    """
+    problems = []
+    for name, layer in _recurrent_layers(model.layers):
+        cell = getattr(layer, "cell", None)
+        kind = type(layer).__name__
+        if kind == "SimpleRNN":
+            problems.append(f"{name}: SimpleRNN has no cuDNN kernel (lstm and gru have)")
+            continue
+        if kind not in ("LSTM", "GRU") or cell is None:
+            continue
+        reasons = []
+        if cell.recurrent_dropout:
+            reasons.append(f"recurrent dropout {cell.recurrent_dropout}")
+        if layer.unroll:
+            reasons.append("unroll=True")
+        if keras.activations.serialize(cell.activation) != "tanh":
+            reasons.append(f"activation {keras.activations.serialize(cell.activation)}")
+        if keras.activations.serialize(cell.recurrent_activation) != "sigmoid":
+            reasons.append(f"recurrent activation {keras.activations.serialize(cell.recurrent_activation)}")
+        if not cell.use_bias:
+            reasons.append("no bias")
+        if kind == "GRU" and not cell.reset_after:
+            reasons.append("reset_after=False")
+        if getattr(layer, "use_cudnn", "auto") is False:
+            reasons.append("use_cudnn=False")
+        if reasons:
+            problems.append(f"{name}: {', '.join(reasons)} rules out the cuDNN {kind} kernel")
+    return problems
+
+
+def _recurrent_layers(layers):
+    """(name to show, layer) for every recurrent layer, looking inside Bidirectional wrappers and nested models."""
+    for layer in layers:
+        if isinstance(layer, keras.layers.Bidirectional):
+            yield f"{layer.name} forward", layer.forward_layer
+            yield f"{layer.name} backward", layer.backward_layer
+        elif isinstance(layer, keras.layers.RNN):
+            yield layer.name, layer
+        elif isinstance(layer, keras.Model):
+            yield from _recurrent_layers(layer.layers)

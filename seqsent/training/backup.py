@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,11 +30,11 @@ from pathlib import Path
 import keras
 
 from seqsent.errors import TrainingError
-from seqsent.files import fsync_path, write_json_atomic
+from seqsent.files import replace_atomically, write_json_atomic
+from seqsent.layout import BACKUP_DIR, BEST_WEIGHTS, MEMBERS_DIR
 
 METADATA_FILE = "training_metadata.json"
 LEGACY_WEIGHTS = "latest.weights.h5"  # written by Keras' own BackupAndRestore (seqsent before 0.2)
-BEST_WEIGHTS = "best.weights.h5"
 
 
 @dataclass
@@ -81,13 +80,9 @@ def read_state(backup_dir: Path) -> TrainingState | None:
     return state
 
 
-# Work directories of the models of an ensemble (--wide-training separate), each with its own backup.
-MEMBERS_DIR = "members"
-
-
 def remove_backup(work_dir: Path) -> bool:
     """--restart: forget the backup and the best weights of an earlier attempt. True if there was one."""
-    backup, best, members = work_dir / "backup", work_dir / BEST_WEIGHTS, work_dir / MEMBERS_DIR
+    backup, best, members = work_dir / BACKUP_DIR, work_dir / BEST_WEIGHTS, work_dir / MEMBERS_DIR
     found = backup.exists() or best.exists() or members.exists()
     shutil.rmtree(backup, ignore_errors=True)
     shutil.rmtree(members, ignore_errors=True)
@@ -97,8 +92,8 @@ def remove_backup(work_dir: Path) -> bool:
 
 def backup_dirs(work_dir: Path) -> list[Path]:
     """The backup directory of a run, or of each model of an ensemble run, in training order."""
-    members = sorted((work_dir / MEMBERS_DIR).glob("*/backup"))
-    return members or [work_dir / "backup"]
+    members = sorted((work_dir / MEMBERS_DIR).glob(f"*/{BACKUP_DIR}"))
+    return members or [work_dir / BACKUP_DIR]
 
 
 def _seed_variables(model: keras.Model):
@@ -146,7 +141,7 @@ class RunCheckpoint(keras.callbacks.Callback):
 
     def __init__(self, work_dir: Path, patience: int, state: TrainingState | None = None, monitor: str = "val_loss"):
         super().__init__()
-        self.backup_dir = work_dir / "backup"
+        self.backup_dir = work_dir / BACKUP_DIR
         self.best_path = work_dir / BEST_WEIGHTS
         self.patience = patience
         self.monitor = monitor
@@ -192,9 +187,5 @@ class RunCheckpoint(keras.callbacks.Callback):
 
 
 def _save_weights_atomically(model: keras.Model, path: Path) -> None:
-    tmp = path.with_name(f"tmp-{os.getpid()}-{path.name}")  # Keras insists on the .weights.h5 ending
-    model.save_weights(tmp, overwrite=True)
-    fsync_path(tmp)
-    os.replace(tmp, path)
-
-
+    with replace_atomically(path, suffix=".weights.h5") as tmp:  # Keras insists on the .weights.h5 ending
+        model.save_weights(tmp, overwrite=True)

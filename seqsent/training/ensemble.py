@@ -19,9 +19,11 @@ import numpy as np
 from seqsent.config import ModelConfig, RunConfig
 from seqsent.data import Dataset
 from seqsent.errors import UsageError
+from seqsent.layout import MEMBERS_DIR
+from seqsent.models import Features
 from seqsent.models.baselines import adapt_bag_features
 from seqsent.models.layers import WeightedLogOdds
-from seqsent.training.backup import MEMBERS_DIR
+from seqsent.training.fit import FitResult, encode_splits, fit_one
 
 # Candidate shares of the recurrent models' (mean) log-odds; the NBSVM gets 1 - w.
 WEIGHT_GRID = np.round(np.linspace(0.0, 1.0, 21), 2)
@@ -44,17 +46,19 @@ def member_configs(config: RunConfig) -> tuple[list[RunConfig], RunConfig]:
 
 
 def fit_separate_wide(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int, extra_callbacks: tuple, *,
-                      distribution, notify, warnings: list[str]):
-    from seqsent.training.trainer import FitResult, encode_splits, fit_one
-
+                      distribution, notify, warnings: list[str]) -> FitResult:
+    """Train the NBSVM, then the recurrent models, each with its own backup under work_dir/members; return one
+    string-in model averaging their log-odds with a weight chosen on the validation split."""
     if dataset.num_classes != 2:
         raise UsageError(f"--wide-training separate needs two classes (an NBSVM compares two); the data has "
                          f"{dataset.num_classes}: use --wide-training joint")
     deep_configs, wide_config = member_configs(config)
-    order, total = config.model.wide_ngrams, 1 + len(deep_configs)
-    notify(f"Model 1 of {total}: NBSVM of 1-{order}-grams (vocabulary of up to {config.model.wide_buckets:,})")
-    features = adapt_bag_features("nbsvm", wide_config.text, dataset.train.texts, dataset.train.labels, ngrams=order)
     members = work_dir / MEMBERS_DIR
+    total = 1 + len(deep_configs)
+    notify(f"Model 1 of {total}: NBSVM of 1-{config.model.wide_ngrams}-grams "
+           f"(vocabulary of up to {config.model.wide_buckets:,})")
+    features = Features(*adapt_bag_features("nbsvm", wide_config.text, dataset.train.texts, dataset.train.labels,
+                                            ngrams=config.model.wide_ngrams))
     wide = fit_one(wide_config, dataset, members / "1-nbsvm", verbose, (), distribution=distribution,
                    notify=notify, warnings=warnings, encoded=encode_splits(wide_config, dataset, features))
     # The recurrent models differ in their seed only: one vocabulary, one encoding of the splits for all.
@@ -64,29 +68,33 @@ def fit_separate_wide(config: RunConfig, dataset: Dataset, work_dir: Path, verbo
         notify(f"Model {index} of {total}: {config.model.arch} (--train-seed {deep_config.train.seed})")
         deep.append(fit_one(deep_config, dataset, members / f"{index}-recurrent", verbose, extra_callbacks,
                             distribution=distribution, notify=notify, warnings=[], encoded=encoded))
-    members_model = ensemble_members([d.classifier for d in deep], encoded.vectorizer, encoded.second_step,
-                                     wide.text_model)
+    members_model = ensemble_members([d.classifier for d in deep], *encoded.features, wide.text_model)
+    weight = _weight_on_validation(members_model, dataset, notify)
+    return _ensemble_result(ensemble_text_model(members_model, weight), wide, deep)
+
+
+def _weight_on_validation(members_model: keras.Model, dataset: Dataset, notify) -> float:
     deep_probabilities, wide_probabilities = _member_probabilities(members_model, dataset.validation.texts)
     weight, accuracies = choose_weight(deep_probabilities, wide_probabilities, dataset.validation.labels)
     alone = ", ".join(f"{name} {value:.4f}" for name, value in accuracies.items() if name != "ensemble")
-    notify(f"Ensemble: log-odds weight {weight:.2f} on the recurrent model{'s' if len(deep) > 1 else ''}, "
-           f"{1 - weight:.2f} on the NBSVM, chosen on the validation split (accuracy: {alone}; "
-           f"all {accuracies['ensemble']:.4f})")
+    plural = "s" if len(deep_probabilities) > 1 else ""
+    notify(f"Ensemble: log-odds weight {weight:.2f} on the recurrent model{plural}, {1 - weight:.2f} on the NBSVM, "
+           f"chosen on the validation split (accuracy: {alone}; all {accuracies['ensemble']:.4f})")
+    return weight
+
+
+def _ensemble_result(text_model: keras.Model, wide: FitResult, deep: list[FitResult]) -> FitResult:
+    """The ensemble's FitResult: the first recurrent model's history and settings, everyone's sizes and times."""
     first = deep[0]
     return FitResult(
-        text_model=ensemble_text_model(members_model, weight),
-        history=first.history,
-        strategy=first.strategy,
-        global_batch_size=first.global_batch_size,
-        vocabulary_size=first.vocabulary_size,
+        text_model=text_model, history=first.history, strategy=first.strategy,
+        global_batch_size=first.global_batch_size, vocabulary_size=first.vocabulary_size,
         parameters=wide.parameters + sum(d.parameters for d in deep),
-        seconds=wide.seconds + sum(d.seconds for d in deep),
-        numeric_policy=first.numeric_policy,
-        per_replica_batch_size=first.per_replica_batch_size,
-        replicas=first.replicas,
-        resumed_from_epoch=first.resumed_from_epoch,
-        jit_compile=first.jit_compile,
+        seconds=wide.seconds + sum(d.seconds for d in deep), numeric_policy=first.numeric_policy,
+        per_replica_batch_size=first.per_replica_batch_size, replicas=first.replicas,
+        resumed_from_epoch=first.resumed_from_epoch, jit_compile=first.jit_compile,
         warnings=list(dict.fromkeys(wide.warnings + [w for d in deep for w in d.warnings])),
+        notes=list(dict.fromkeys(first.notes)),
     )
 
 
@@ -135,11 +143,11 @@ def choose_weight(deep_probabilities: np.ndarray, wide_probabilities: np.ndarray
     return weight, accuracies
 
 
-def ensemble_members(deep: list[keras.Model], vectorizer, truncation, wide: keras.Model) -> keras.Model:
+def ensemble_members(deep: list[keras.Model], vectorizer, transform, wide: keras.Model) -> keras.Model:
     """Raw strings [batch] -> [P(positive) of each recurrent classifier, ..., of the NBSVM], each [batch, 1];
     the recurrent classifiers share one vocabulary, so the text is tokenised once for all of them."""
     text = keras.Input(shape=(), dtype="string", name="text")
-    ids = truncation(vectorizer(text))
+    ids = transform(vectorizer(text))
     outputs = [_renamed(classifier, f"recurrent_model_{index}")(ids) for index, classifier in enumerate(deep, 1)]
     outputs.append(_renamed(wide, "nbsvm_model")(text))
     return keras.Model(text, outputs, name="ensemble_members")
@@ -147,10 +155,7 @@ def ensemble_members(deep: list[keras.Model], vectorizer, truncation, wide: kera
 
 def _renamed(model: keras.Model, name: str) -> keras.Model:
     """The same layers and weights under a name of its own (models of one arch arrive with the same name)."""
-    renamed = keras.Model(model.input, model.output, name=name)
-    if isinstance(note := getattr(model, "embeddings_note", None), str):  # see seqsent.models.embeddings_note
-        renamed.embeddings_note = note
-    return renamed
+    return keras.Model(model.input, model.output, name=name)
 
 
 def ensemble_text_model(members: keras.Model, weight: float) -> keras.Model:

@@ -130,10 +130,6 @@ def start_distribution(name: str) -> tuple[Distribution, list[str]]:
     return Distribution(tf.distribute.get_strategy(), "default"), warnings
 
 
-def select_strategy(name: str) -> tf.distribute.Strategy:
-    return start_distribution(name)[0].strategy
-
-
 def _multi_worker(tf_config: dict | None) -> Distribution:
     if tf_config is not None:
         parse_tf_config(json.dumps(tf_config))  # a hand-set TF_CONFIG gets the same checks as --tf-config
@@ -188,50 +184,3 @@ def set_numeric_policy(mixed_precision: bool, distribution: Distribution) -> tup
     policy, warnings = numeric_policy(mixed_precision, distribution)
     keras.mixed_precision.set_global_policy(policy)
     return policy, warnings
-
-
-def cudnn_blockers(model: keras.Model) -> list[str]:
-    """Why recurrent layers of `model` cannot use the cuDNN kernels on a GPU (empty: all can).
-
-    Keras runs LSTM and GRU with cuDNN only with tanh/sigmoid activations, no recurrent dropout,
-    no unrolling, a bias (and reset_after for GRU); SimpleRNN has no cuDNN kernel at all.
-    """
-    problems = []
-    for name, layer in _recurrent_layers(model.layers):
-        cell = getattr(layer, "cell", None)
-        kind = type(layer).__name__
-        if kind == "SimpleRNN":
-            problems.append(f"{name}: SimpleRNN has no cuDNN kernel (lstm and gru have)")
-            continue
-        if kind not in ("LSTM", "GRU") or cell is None:
-            continue
-        reasons = []
-        if cell.recurrent_dropout:
-            reasons.append(f"recurrent dropout {cell.recurrent_dropout}")
-        if layer.unroll:
-            reasons.append("unroll=True")
-        if keras.activations.serialize(cell.activation) != "tanh":
-            reasons.append(f"activation {keras.activations.serialize(cell.activation)}")
-        if keras.activations.serialize(cell.recurrent_activation) != "sigmoid":
-            reasons.append(f"recurrent activation {keras.activations.serialize(cell.recurrent_activation)}")
-        if not cell.use_bias:
-            reasons.append("no bias")
-        if kind == "GRU" and not cell.reset_after:
-            reasons.append("reset_after=False")
-        if getattr(layer, "use_cudnn", "auto") is False:
-            reasons.append("use_cudnn=False")
-        if reasons:
-            problems.append(f"{name}: {', '.join(reasons)} rules out the cuDNN {kind} kernel")
-    return problems
-
-
-def _recurrent_layers(layers):
-    """(name to show, layer) for every recurrent layer, looking inside Bidirectional wrappers and nested models."""
-    for layer in layers:
-        if isinstance(layer, keras.layers.Bidirectional):
-            yield f"{layer.name} forward", layer.forward_layer
-            yield f"{layer.name} backward", layer.backward_layer
-        elif isinstance(layer, keras.layers.RNN):
-            yield layer.name, layer
-        elif isinstance(layer, keras.Model):
-            yield from _recurrent_layers(layer.layers)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +16,20 @@ BATCH_SIZE = 256
 
 @dataclass
 class LoadedModel:
-    path: Path
-    kind: str  # "savedmodel" or "keras"
+    """A trained classifier ready to predict: an export, a .keras file, or a model still in memory."""
+
+    path: Path | None
+    kind: str
+    """"savedmodel", "keras" or "memory"."""
     class_names: list[str]
     metadata: dict
-    _predict_batch: Callable[[list[bytes]], np.ndarray]
+    predict_batch: Callable[[list[bytes]], np.ndarray]
+    """UTF-8 texts -> [texts, classes] probabilities."""
     keras_path: Path | None = None
+    text_model: object | None = None
+    """The Keras string-in model (a .keras file or a model in memory); None for a SavedModel."""
+    resources: object | None = None
+    """What must stay alive while predict_batch runs (a loaded SavedModel's lookup tables)."""
 
     def predict_proba(self, texts: list[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
         """[len(texts), classes]; batches hold texts of similar length, so little padding is computed."""
@@ -33,13 +40,34 @@ class LoadedModel:
         order = np.argsort([len(t) for t in texts], kind="stable")
         for start in range(0, len(texts), batch_size):
             idx = order[start : start + batch_size]
-            out[idx] = self._predict_batch([texts[i] for i in idx])
+            out[idx] = self.predict_batch([texts[i] for i in idx])
         return out
+
+
+def in_memory_model(text_model, class_names: list[str], metadata: dict | None = None) -> LoadedModel:
+    """A Keras string-in model that was just trained, wrapped to predict exactly as a loaded one does."""
+    return LoadedModel(None, "memory", list(class_names), metadata or {}, keras_predictor(text_model, len(class_names)),
+                       text_model=text_model)
+
+
+def keras_predictor(text_model, num_classes: int) -> Callable[[list[bytes]], np.ndarray]:
+    """texts -> probabilities through one traced graph, as a server runs the model (calling it eagerly would run
+    its recurrent loop op by op, several times slower)."""
+    import tensorflow as tf
+
+    serve = tf.function(lambda text: text_model(text, training=False),
+                        input_signature=[tf.TensorSpec([None], tf.string)])
+
+    def predict_batch(texts: list[bytes]) -> np.ndarray:
+        probabilities = serve(tf.constant(texts, dtype=tf.string)).numpy()
+        return np.concatenate([1.0 - probabilities, probabilities], axis=1) if num_classes == 2 else probabilities
+
+    return predict_batch
 
 
 def resolve_model_path(path: str | Path) -> Path:
     """A version dir, a model base dir (newest version), a .keras file, or a run's export."""
-    from seqsent.export import existing_versions
+    from seqsent.layout import existing_versions
 
     path = Path(path).expanduser()
     if not path.exists():
@@ -61,36 +89,12 @@ def load_model(path: str | Path) -> LoadedModel:
     raise ModelError(f"{path}: not a seqsent model (expected an exported directory or a .keras file)")
 
 
-def _read_metadata(file: Path, model_path: Path) -> dict:
-    from seqsent.export import FORMAT, FORMAT_VERSION
-
-    if not file.is_file():
-        raise ModelError(f"{model_path}: not a seqsent model (no {file.name} beside it)")
-    try:
-        metadata = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        raise ModelError(f"{model_path}: its {file.name} is unreadable or corrupt") from None
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise ModelError(f"{model_path}: not a seqsent model ({file.name} does not describe one)")
-    if metadata.get("format_version") != FORMAT_VERSION:
-        raise ModelError(
-            f"{model_path}: written by seqsent {metadata.get('seqsent_version', '?')} in model format "
-            f"{metadata.get('format_version')!r}; this seqsent reads format {FORMAT_VERSION}: re-export it with a matching seqsent"
-        )
-    names = metadata.get("class_names")
-    if not isinstance(names, list) or len(names) < 2:
-        raise ModelError(f"{model_path}: {file.name} lists no class names")
-    if not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
-        raise ModelError(f"{model_path}: {file.name} lists invalid class names (need distinct non-empty strings)")
-    return metadata
-
-
 def _load_saved_model(path: Path) -> LoadedModel:
     import tensorflow as tf
 
-    from seqsent.export import EXTRA_DIR, KERAS_FILE, METADATA_FILE
+    from seqsent.layout import keras_file, metadata_file, read_model_metadata
 
-    metadata = _read_metadata(path / EXTRA_DIR / METADATA_FILE, path)
+    metadata = read_model_metadata(metadata_file(path), path)
     try:
         loaded = tf.saved_model.load(str(path))
         serve = loaded.signatures["serving_default"]
@@ -100,22 +104,19 @@ def _load_saved_model(path: Path) -> LoadedModel:
     def predict_batch(texts: list[str]) -> np.ndarray:
         return serve(text=tf.constant(texts, dtype=tf.string))["probabilities"].numpy()
 
-    keras_file = path / EXTRA_DIR / KERAS_FILE
-    model = LoadedModel(path, "savedmodel", list(metadata["class_names"]), metadata, predict_batch,
-                        keras_file if keras_file.is_file() else None)
-    model._loaded = loaded  # keep the resources (lookup tables) alive
-    return model
+    keras_path = keras_file(path)
+    return LoadedModel(path, "savedmodel", list(metadata["class_names"]), metadata, predict_batch,
+                       keras_path if keras_path.is_file() else None, resources=loaded)
 
 
 def _load_keras(path: Path) -> LoadedModel:
     import keras
-    import tensorflow as tf
 
     import seqsent.models.layers  # noqa: F401  (registers custom layers for deserialisation)
     import seqsent.text  # noqa: F401
-    from seqsent.export import METADATA_FILE
+    from seqsent.layout import METADATA_FILE, read_model_metadata
 
-    metadata = _read_metadata(path.parent / METADATA_FILE, path)
+    metadata = read_model_metadata(path.parent / METADATA_FILE, path)
     if not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not a .keras file (a .keras file is a zip archive); is it complete?")
     try:
@@ -126,15 +127,6 @@ def _load_keras(path: Path) -> LoadedModel:
             raise ModelError(f"{path}: refused: the .keras file holds Python code (e.g. a Lambda layer), which safe mode "
                              "never runs; seqsent models hold none") from None
         raise ModelError(f"{path}: cannot load the .keras file ({exc.__class__.__name__}: {str(exc)[:200]})") from None
-    binary = len(metadata["class_names"]) == 2
-    # Traced once for any batch: calling the model eagerly runs its recurrent loop op by op, several times slower.
-    serve = tf.function(lambda text: text_model(text, training=False),
-                        input_signature=[tf.TensorSpec([None], tf.string)])
-
-    def predict_batch(texts: list[str]) -> np.ndarray:
-        probabilities = serve(tf.constant(texts, dtype=tf.string)).numpy()
-        return np.concatenate([1.0 - probabilities, probabilities], axis=1) if binary else probabilities
-
-    model = LoadedModel(path, "keras", list(metadata["class_names"]), metadata, predict_batch, path)
-    model.text_model = text_model
-    return model
+    names = list(metadata["class_names"])
+    return LoadedModel(path, "keras", names, metadata, keras_predictor(text_model, len(names)), path,
+                       text_model=text_model)

@@ -1,0 +1,59 @@
+"""Unlabelled texts: for word vectors and language models, and for semi-supervised training.
+
+A source is an aclImdb directory or archive (its train/unsup reviews: 50,000 in aclImdb) or a
+plain-text file with one text per line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seqsent.errors import DataError
+
+
+def read_text_lines(path: Path) -> list[str]:
+    """One text per non-empty line of a UTF-8 text file (undecodable bytes replaced)."""
+    try:
+        with open(path, "rb") as handle:
+            return [line.decode("utf-8", errors="replace").strip() for line in handle if line.strip()]
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+
+
+def read_unlabelled_source(source: str) -> list[str]:
+    """Texts of an --unlabelled source: an aclImdb dir/archive (its train/unsup) or a text file (one per line)."""
+    from seqsent.data.aclimdb import is_archive, read_unlabelled
+
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DataError(f"--unlabelled {source}: no such file or directory")
+    if path.is_dir() or is_archive(path):
+        texts = read_unlabelled(path)
+        if not texts:
+            raise DataError(f"--unlabelled {source}: no train/unsup/*.txt reviews in it")
+        return texts
+    return read_text_lines(path)
+
+
+def collect_texts(data_source: str, unlabelled: list[str], include_unsup: bool = True) -> tuple[list[str], list[str]]:
+    """Texts to learn from without labels, and one description per source: the train texts of `data_source`
+    (labels ignored, test never read), its train/unsup reviews when it is an aclImdb dir/archive and
+    `include_unsup`, and every `unlabelled` source."""
+    from seqsent.config import DataConfig
+    from seqsent.data import load_dataset
+    from seqsent.data.aclimdb import is_archive, read_unlabelled
+
+    dataset = load_dataset(DataConfig(source=data_source))
+    texts = dataset.train.texts + dataset.validation.texts
+    sources = [f"{len(texts):,} train texts of {dataset.description} (labels not used; test not read)"]
+    path = Path(data_source).expanduser()
+    if include_unsup and data_source not in ("sample", "imdb") and (path.is_dir() or is_archive(path)):
+        unsup = read_unlabelled(path)
+        if unsup:
+            texts += unsup
+            sources.append(f"{len(unsup):,} unlabelled reviews (train/unsup) of {path}")
+    for source in unlabelled:
+        extra = read_unlabelled_source(source)
+        texts += extra
+        sources.append(f"{len(extra):,} texts of {source}")
+    return texts, sources

@@ -1,0 +1,149 @@
+"""Evaluation reports: metrics.json, plots, the most confidently wrong examples and report.md.
+
+`write_report` takes an Evaluation (seqsent.evaluation.scoring: the scores, texts, the F1-best
+threshold on the validation split, the training history) and writes the report directory
+atomically (seqsent.files.staged_directory): an existing non-empty directory is only replaced
+with `overwrite`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from seqsent.evaluation.metrics import predicted_classes
+from seqsent.evaluation.scoring import Evaluation
+from seqsent.files import staged_directory
+from seqsent.layout import version_dir_of
+
+ERRORS_KEPT = 100
+ERRORS_SHOWN = 10
+
+
+def confident_errors(evaluation: Evaluation, limit: int = ERRORS_KEPT) -> list[dict]:
+    """Wrong test predictions, most confident first."""
+    probabilities = evaluation.probabilities
+    predicted = predicted_classes(probabilities, evaluation.threshold)
+    wrong = np.flatnonzero(predicted != evaluation.labels)
+    confidence = probabilities[wrong, predicted[wrong]]
+    rows = []
+    for rank, i in enumerate(wrong[np.argsort(-confidence, kind="stable")][:limit], start=1):
+        rows.append({
+            "rank": rank, "index": int(i), "true_label": evaluation.class_names[evaluation.labels[i]],
+            "predicted_label": evaluation.class_names[predicted[i]],
+            "predicted_probability": round(float(probabilities[i, predicted[i]]), 6),
+            "true_label_probability": round(float(probabilities[i, evaluation.labels[i]]), 6),
+            "words": len(evaluation.texts[i].split()), "text": evaluation.texts[i],
+        })
+    return rows
+
+
+# ---------------------------------------------------------------- the report
+
+
+def write_report(evaluation: Evaluation, out_dir: str | Path, overwrite: bool = False) -> Path:
+    """metrics.json, confusion_matrix.png, roc.png, precision_recall.png, training_curves.png (when the
+    history is known), errors.csv and report.md, written atomically to `out_dir`."""
+    from seqsent.evaluation import plots
+
+    e = evaluation
+    with staged_directory(out_dir, overwrite) as staging:
+        metrics = {
+            "model": str(e.model_path), "data": e.data_description, **e.metrics, "per_class": e.per_class,
+            "best_threshold_on_validation": e.best_threshold, "history_source": e.history_source, "notes": e.notes,
+        }
+        (staging / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True), encoding="utf-8")
+        examples = f"{len(e.labels):,} test examples"
+        plots.save_png(plots.confusion_matrix_figure(e.metrics["confusion_matrix"], e.class_names,
+                                                     f"Confusion matrix ({examples})"), staging / "confusion_matrix.png")
+        plots.save_png(plots.roc_figure(e.labels, e.probabilities, e.class_names, e.threshold), staging / "roc.png")
+        plots.save_png(plots.precision_recall_figure(e.labels, e.probabilities, e.class_names, e.threshold),
+                       staging / "precision_recall.png")
+        if e.history:
+            plots.save_png(plots.training_curves_figure(e.history, f"Training curves of {model_label(e.model_path)}"),
+                           staging / "training_curves.png")
+        errors = confident_errors(e)
+        with open(staging / "errors.csv", "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["rank", "index", "true_label", "predicted_label",
+                                                        "predicted_probability", "true_label_probability", "words", "text"])
+            writer.writeheader()
+            writer.writerows(errors)
+        (staging / "report.md").write_text(_markdown(e, errors), encoding="utf-8")
+    return Path(out_dir).expanduser()
+
+
+def model_label(path: Path) -> str:
+    """NAME/VERSION for an export (or a .keras file inside one), else the file name."""
+    version_dir = version_dir_of(path) or path
+    return f"{version_dir.parent.name}/{version_dir.name}" if version_dir.name.isdigit() else path.name
+
+
+def _cell(text: str, limit: int = 140) -> str:
+    text = " ".join(str(text).split())
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return text.replace("|", "\\|")
+
+
+def _markdown(e: Evaluation, errors: list[dict]) -> str:
+    m = e.metrics
+    binary = len(e.class_names) == 2
+    rule = (f"class `{e.class_names[1]}` when its probability ≥ {e.threshold:.4f}" if e.threshold is not None
+            else "the most probable class")
+    lines = [
+        "# Evaluation report", "",
+        f"- Model: `{e.model_path}`",
+        f"- Data: {e.data_description} — {m['examples']:,} test examples",
+        f"- Decision: {rule}",
+    ]
+    if binary:
+        if e.best_threshold:
+            b = e.best_threshold
+            lines.append(f"- Threshold maximising F1 on the validation split: **{b['threshold']:.4f}** "
+                         f"(F1 {b['f1']:.4f} on {b['examples']:,} examples; use it with `--threshold`)")
+        else:
+            lines.append("- Threshold maximising F1 on validation: not available (no validation split with both classes)")
+    lines += [f"- Note: {note}" for note in e.notes]
+    worst = max(e.per_class, key=lambda name: -e.per_class[name]["f1"])
+    lines += ["", "## Summary", "",
+              f"Accuracy {m['accuracy']:.1%} on {m['examples']:,} examples; F1 {m['f1']:.3f} ({m['average']})"
+              + (f"; ROC-AUC {m['roc_auc']:.3f}" if m.get("roc_auc") is not None else "")
+              + f". The class with the lowest F1 is `{worst}` ({e.per_class[worst]['f1']:.3f}). "
+              + f"{int(_wrong(e).sum()):,} test examples are misclassified.",
+              "", "| metric | value |", "|---|---|"]
+    for key in ("accuracy", "precision", "recall", "f1", "roc_auc", "loss"):
+        if m.get(key) is not None:
+            lines.append(f"| {key} | {m[key]:.4f} |")
+    lines += ["", "| class | precision | recall | F1 | support | ROC-AUC (one vs rest) | average precision |",
+              "|---|---|---|---|---|---|---|"]
+    for name, c in e.per_class.items():
+        auc = "–" if c["roc_auc"] is None else f"{c['roc_auc']:.4f}"
+        ap = "–" if c["average_precision"] is None else f"{c['average_precision']:.4f}"
+        lines.append(f"| {_cell(name, 40)} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} | "
+                     f"{c['support']:,} | {auc} | {ap} |")
+    lines += ["", "## Confusion matrix", "", "Rows are true classes, columns predicted ones; cells show the count "
+              "and the share of the true class.", "", "![Confusion matrix](confusion_matrix.png)", "",
+              "## ROC", "", "![ROC curves](roc.png)", "",
+              "## Precision and recall", "", "![Precision-recall curves](precision_recall.png)", "",
+              "## Training curves", ""]
+    if e.history:
+        lines += [f"From {e.history_source}.", "", "![Training curves](training_curves.png)"]
+    else:
+        lines.append(f"No training history: {e.history_source}.")
+    lines += ["", "## Most confidently wrong", ""]
+    if errors:
+        lines += [f"The {min(ERRORS_SHOWN, len(errors))} most confident mistakes; `errors.csv` holds the top "
+                  f"{len(errors)} with full texts.", "",
+                  "| # | true | predicted | P(predicted) | words | text |", "|---|---|---|---|---|---|"]
+        for row in errors[:ERRORS_SHOWN]:
+            lines.append(f"| {row['rank']} | {_cell(row['true_label'], 30)} | {_cell(row['predicted_label'], 30)} | "
+                         f"{row['predicted_probability']:.3f} | {row['words']} | {_cell(row['text'])} |")
+    else:
+        lines.append("No test example is misclassified.")
+    return "\n".join(lines) + "\n"
+
+
+def _wrong(e: Evaluation) -> np.ndarray:
+    return predicted_classes(e.probabilities, e.threshold) != e.labels

@@ -1,0 +1,1 @@
+"""Learning from unlabelled text before the classifier trains: word vectors (word2vec.py)."""

@@ -1,0 +1,66 @@
+"""In-domain word vectors learned with gensim (skip-gram word2vec or fastText), for `train --embeddings`.
+
+    report = pretrain_embeddings(WordVectorConfig(data="aclImdb_v1.tar.gz", output="imdb.vec"))
+
+Texts are tokenised with the model's own standardisation (seqsent.text.tokenize), so the terms of
+the vector file are the terms of the model's vocabulary; seqsent.models.pretrained_vectors reads
+the file back and aligns it to a vocabulary.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from seqsent.config import WordVectorConfig
+from seqsent.errors import DataError
+from seqsent.files import check_creatable, replace_atomically
+
+
+@dataclass
+class PretrainReport:
+    output: Path
+    method: str
+    dim: int
+    words: int
+    """Distinct words with a vector (those seen at least min_count times)."""
+    texts: int
+    tokens: int
+    sources: list[str]
+    seconds: float
+
+
+def pretrain_embeddings(config: WordVectorConfig) -> PretrainReport:
+    """Learn word vectors with gensim on the collected texts and write them atomically to config.output."""
+    from seqsent.data.unlabelled import collect_texts
+    from seqsent.text import tokenize
+
+    config.validate()
+    output = Path(config.output).expanduser()
+    check_creatable(output, "--output", directory=False)
+    started = time.perf_counter()
+    texts, sources = collect_texts(config.data, config.unlabelled, config.include_unsup)
+    sentences = list(tokenize(texts))
+    tokens = sum(len(s) for s in sentences)
+    if tokens == 0:
+        raise DataError("the texts hold no tokens to learn word vectors from")
+    words = train_vectors(sentences, config)
+    if not words.index_to_key:
+        raise DataError(f"no word occurs {config.min_count} times or more; lower --min-count or give more text")
+    with replace_atomically(output) as tmp:
+        words.save_word2vec_format(str(tmp), binary=config.file_format == "binary")
+    return PretrainReport(output=output, method=config.method, dim=config.dim, words=len(words.index_to_key),
+                          texts=len(texts), tokens=tokens, sources=sources, seconds=time.perf_counter() - started)
+
+
+def train_vectors(sentences: list[list[str]], config: WordVectorConfig):
+    """gensim KeyedVectors learned by skip-gram word2vec or fastText."""
+    from gensim.models import FastText, Word2Vec
+
+    model_cls = Word2Vec if config.method == "word2vec" else FastText
+    workers = config.workers or os.cpu_count() or 1
+    model = model_cls(sentences=sentences, vector_size=config.dim, window=config.window, min_count=config.min_count,
+                      sg=1, negative=config.negative, epochs=config.epochs, workers=workers, seed=config.seed)
+    return model.wv

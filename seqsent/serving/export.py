@@ -1,0 +1,214 @@
+"""The SavedModel contract for TensorFlow Serving, written atomically under NAME/VERSION.
+
+serving_default: text (1-D tf.string) -> probabilities [batch, classes] float32,
+label_id int64, label tf.string. Standardisation, vocabulary and class names are in
+the graph, built from core TF ops only, so stock TF Serving runs it without Python.
+
+A version is complete and immutable when it appears: `new_version` builds it in a hidden
+staging directory beside the versions (TF Serving only watches all-digit names), the caller
+writes everything into it (the SavedModel, then anything measured on it, such as test metrics),
+and only then is it flushed and renamed into place in one step.
+
+TensorFlow and Keras are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from seqsent.errors import ModelError, SeqsentError, UsageError
+from seqsent.files import fsync_path, fsync_tree, umask_mode
+from seqsent.layout import EXTRA_DIR, KERAS_FILE, WARMUP_FILE, existing_versions, write_model_metadata
+
+if TYPE_CHECKING:
+    import keras
+
+SIGNATURE = "serving_default"
+INPUT_NAME = "text"
+WARMUP_TEXTS = [
+    "A wonderful, moving film. The cast is superb and the ending stayed with me for days.",
+    "Two hours I will never get back.<br /><br />Dull plot, wooden acting and a script that makes no sense.",
+    "",
+    "Not bad, not great: the first half drags, but the last act almost makes up for it.",
+    "Отличный фильм 👍 素晴らしい映画でした",
+    " ".join(["The photography is gorgeous and the score swells at all the right moments, yet the story"
+              " never finds its footing and the characters stay strangers to the end."] * 25),
+]
+STAGING_PREFIX = ".staging-"
+LOCK_PREFIX = ".export-lock-"
+# A staging directory of a killed export (its lock released, nothing written for this long) is removed by the next.
+STALE_STAGING_SECONDS = 15 * 60
+
+
+def serving_function(text_model: keras.Model, class_names: list[str]):
+    import tensorflow as tf
+
+    names = tf.constant(class_names, dtype=tf.string)
+    binary = len(class_names) == 2
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=INPUT_NAME)])
+    def serve(text):
+        probabilities = tf.cast(text_model(text, training=False), tf.float32)
+        if binary:  # one sigmoid output -> [P(class 0), P(class 1)]
+            probabilities = tf.concat([1.0 - probabilities, probabilities], axis=1)
+        label_id = tf.argmax(probabilities, axis=1, output_type=tf.int64)
+        return {"probabilities": probabilities, "label_id": label_id, "label": tf.gather(names, label_id)}
+
+    return serve
+
+
+def write_saved_model(directory: Path, text_model: keras.Model, metadata: dict, name: str) -> None:
+    """The SavedModel, the warmup requests, the Keras model and seqsent.json, into `directory`."""
+    import keras
+
+    archive = keras.export.ExportArchive()
+    archive.track(text_model)
+    archive.add_endpoint(SIGNATURE, serving_function(text_model, metadata["class_names"]))
+    archive.write_out(str(directory), verbose=False)
+    extra = directory / EXTRA_DIR
+    extra.mkdir(exist_ok=True)
+    write_warmup_requests(extra / WARMUP_FILE, name)
+    text_model.save(extra / KERAS_FILE)
+    write_model_metadata(directory, metadata)
+
+
+@dataclass
+class StagedVersion:
+    """A version being written: `path` is its staging directory until `published` is set."""
+
+    path: Path
+    published: Path | None = None
+
+
+@contextmanager
+def new_version(output_dir: str | Path, name: str, version: int | None = None) -> Iterator[StagedVersion]:
+    """Stage output_dir/name/VERSION; on leaving the block it is renamed into place (next free VERSION unless given).
+
+    An existing version is never overwritten. The staging directory stays locked while it is written,
+    so a concurrent export never takes it for a killed one however long scoring takes; a killed export
+    leaves a '.staging-*' directory, never a partial version. If OUTPUT_DIR/models.config was written by
+    `seqsent serving-config`, it is regenerated with the new version.
+    """
+    from seqsent.serving.models_config import refresh_serving_config
+
+    if version is not None and version < 1:
+        raise UsageError("--version must be a positive integer")
+    base = Path(output_dir) / name
+    base.mkdir(parents=True, exist_ok=True)
+    if version is not None and (base / str(version)).exists():
+        raise UsageError(f"{base / str(version)} already exists; versions are never overwritten")
+    remove_stale_staging(base)
+    staged = StagedVersion(base / f"{STAGING_PREFIX}{uuid.uuid4().hex}")
+    lock_file = _lock_file(staged.path)
+    with open(lock_file, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            staged.path.mkdir(mode=umask_mode(directory=True))
+            yield staged
+            fsync_tree(staged.path)
+            staged.published = _rename_into_place(staged.path, base, version)
+        finally:
+            if staged.path.exists():
+                shutil.rmtree(staged.path, ignore_errors=True)
+            lock_file.unlink(missing_ok=True)
+    fsync_path(base)
+    refresh_serving_config(output_dir)
+
+
+def export_saved_model(text_model: keras.Model, metadata: dict, output_dir: str | Path, name: str,
+                       version: int | None = None) -> Path:
+    """Write output_dir/name/version (next free version unless given) and return its path."""
+    with new_version(output_dir, name, version) as staged:
+        write_saved_model(staged.path, text_model, metadata, name)
+    return staged.published
+
+
+def write_warmup_requests(path: Path, model_name: str, texts: list[str] | None = None) -> None:
+    """TF Serving's warmup format: a TFRecord file of PredictionLog protos, one per request.
+
+    Two requests: a batch of `texts` (default WARMUP_TEXTS, including "") and a single text,
+    the common online case.
+    """
+    import tensorflow as tf
+
+    try:
+        from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+    except ImportError:
+        raise SeqsentError("cannot write the TF Serving warmup file: the tensorflow-serving-api package is "
+                           "missing (pip install --no-deps tensorflow-serving-api)") from None
+    texts = list(WARMUP_TEXTS if texts is None else texts)
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for batch in (texts, texts[:1]):
+            request = predict_pb2.PredictRequest(
+                model_spec=model_pb2.ModelSpec(name=model_name, signature_name=SIGNATURE))
+            request.inputs[INPUT_NAME].CopyFrom(tf.make_tensor_proto(batch, dtype=tf.string, shape=[len(batch)]))
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+
+
+def remove_stale_staging(base: Path, max_age: float = STALE_STAGING_SECONDS) -> list[Path]:
+    """Remove staging directories of killed exports: unlocked, and nothing inside written for `max_age` seconds."""
+    removed = []
+    now = time.time()
+    for path in base.glob(f"{STAGING_PREFIX}*"):
+        if not path.is_dir() or path.is_symlink() or _is_locked(_lock_file(path)):
+            continue
+        if now - _newest_mtime(path) > max_age:
+            shutil.rmtree(path, ignore_errors=True)
+            _lock_file(path).unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _lock_file(staging: Path) -> Path:
+    """Held by the export writing `staging` (outside it, and not named like a staging directory)."""
+    return staging.with_name(LOCK_PREFIX + staging.name[len(STAGING_PREFIX):])
+
+
+def _is_locked(lock_file: Path) -> bool:
+    """Whether a live export holds this lock (a killed process's lock is released by the kernel)."""
+    try:
+        with open(lock_file, "r") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            return False
+    except OSError:
+        return False
+
+
+def _newest_mtime(path: Path) -> float:
+    newest = 0.0
+    for root, dirs, files in os.walk(path):
+        for entry in [root, *(os.path.join(root, f) for f in files)]:
+            try:
+                newest = max(newest, os.lstat(entry).st_mtime)
+            except OSError:  # removed meanwhile
+                pass
+    return newest
+
+
+def _rename_into_place(staging: Path, base: Path, version: int | None) -> Path:
+    """Atomic rename; if a concurrent export took the version first, take the next free one."""
+    for _ in range(100):
+        candidate = version if version is not None else (max(existing_versions(base), default=0) + 1)
+        target = base / str(candidate)
+        try:
+            # os.rename onto an existing non-empty directory fails, so two writers never share a version.
+            if target.exists():
+                raise FileExistsError(target)
+            os.rename(staging, target)
+            return target
+        except OSError:
+            if version is not None:
+                raise UsageError(f"{target} already exists; versions are never overwritten") from None
+    raise ModelError(f"could not find a free version under {base}")

@@ -1,0 +1,213 @@
+"""Fit one classifier inside a tf.distribute strategy and return the string-in model.
+
+One code path for every strategy: Keras `fit`, with the checkpoint callback that makes a
+run resumable (backup.py) and, under MultiWorkerMirroredStrategy, two corrections to
+Keras (multi_worker.py). `fit_one` reads as its steps: encode, build, restore, train, check.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqsent.config import RunConfig
+from seqsent.data import Dataset
+from seqsent.errors import TrainingError, UsageError
+from seqsent.layout import BACKUP_DIR
+from seqsent.models import Features, build_classifier, build_features, build_text_model, pretrained_embeddings
+from seqsent.models.recurrent import cudnn_blockers
+from seqsent.training.backup import TrainingState, restore
+from seqsent.training.callbacks import make_callbacks
+from seqsent.training.multi_worker import keras_multi_worker_fixes
+from seqsent.training.pipeline import encode_texts, evaluation_dataset, training_dataset
+from seqsent.training.strategy import Distribution, set_numeric_policy
+
+
+@dataclass
+class FitResult:
+    text_model: keras.Model
+    history: dict[str, list[float]]
+    """Every epoch of the run, those restored from a backup included."""
+    strategy: str
+    global_batch_size: int
+    vocabulary_size: int
+    parameters: int
+    seconds: float
+    """Training time of this process (restored epochs not included)."""
+    numeric_policy: str
+    per_replica_batch_size: int = 0
+    replicas: int = 1
+    resumed_from_epoch: int = 0
+    """Epochs restored from the backup instead of trained (0: a fresh start)."""
+    jit_compile: bool = False
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the run did that a user should hear about (e.g. how much of the vocabulary --embeddings covered)."""
+    classifier: keras.Model | None = None
+    """The trained classifier inside text_model (classifier input -> probabilities)."""
+
+
+@dataclass
+class EncodedSplits:
+    """The feature step learned on train and the train and validation splits run through it, once."""
+    features: Features
+    train: tf.RaggedTensor | tf.SparseTensor
+    validation: tf.RaggedTensor | tf.SparseTensor
+
+
+def encode_splits(config: RunConfig, dataset: Dataset, features: Features | None = None) -> EncodedSplits:
+    """Learn the arch's feature step on train (or take `features`) and encode train and validation with it;
+    models that share a feature step share this too."""
+    features = features or build_features(config.model.arch, config.text, dataset.train.texts, dataset.train.labels)
+    return EncodedSplits(features, encode_texts(dataset.train.texts, *features),
+                         encode_texts(dataset.validation.texts, *features))
+
+
+def fit_one(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1, extra_callbacks: tuple = (), *,
+            distribution: Distribution, notify, warnings: list[str], encoded: EncodedSplits | None = None
+            ) -> FitResult:
+    """Train one classifier on dataset.train, early-stopping on dataset.validation; its backup lives in work_dir.
+
+    `encoded` (from encode_splits) replaces learning and running the arch's feature step.
+    """
+    _check_classes(config, dataset)
+    keras.utils.set_random_seed(config.train.seed)
+    policy, policy_warnings = set_numeric_policy(config.train.mixed_precision, distribution)
+    warnings = list(warnings) + policy_warnings + _padding_warnings(config, distribution)
+    encoded = encoded or encode_splits(config, dataset)
+    classifier, notes = _build_and_compile(config, dataset.num_classes, encoded.features, distribution)
+    warnings += _compile_warnings(config, classifier)
+    for warning in warnings:
+        notify(f"Warning: {warning}")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    state = restore(classifier, work_dir / BACKUP_DIR, distribution)
+    _announce_resume(state, config, work_dir, distribution, notify)
+    resumed_from = state.epoch  # the checkpoint callback moves state.epoch on as epochs finish
+    started = time.perf_counter()
+    history = _train_remaining_epochs(classifier, config, dataset, encoded, state, work_dir, distribution,
+                                      verbose, extra_callbacks)
+    seconds = time.perf_counter() - started
+    if distribution.name != "default" or policy != "float32":
+        classifier = _portable_copy(classifier)
+    global_batch = config.train.batch_size * distribution.replicas
+    return FitResult(
+        text_model=build_text_model(*encoded.features, classifier), history=history,
+        strategy=distribution.describe(), global_batch_size=global_batch,
+        vocabulary_size=encoded.features.vocabulary_size,
+        parameters=int(np.sum([np.prod(w.shape) for w in classifier.trainable_weights])),
+        seconds=seconds, numeric_policy=policy, per_replica_batch_size=config.train.batch_size,
+        replicas=distribution.replicas, resumed_from_epoch=resumed_from,
+        jit_compile=bool(classifier.jit_compile), warnings=warnings, notes=notes, classifier=classifier,
+    )
+
+
+def _check_classes(config: RunConfig, dataset: Dataset) -> None:
+    if config.model.arch == "nbsvm" and dataset.num_classes != 2:
+        raise UsageError(f"--arch nbsvm needs two classes (its naive Bayes ratio compares one with the other); "
+                         f"the data has {dataset.num_classes}: use --arch ngram")
+
+
+def _padding_warnings(config: RunConfig, distribution: Distribution) -> list[str]:
+    padding = config.train.padding
+    if distribution.name == "tpu" and padding != "fixed":
+        return [f"--padding {padding} gives batches of many shapes, and a TPU compiles a program for each: "
+                "--padding fixed gives one"]
+    return []
+
+
+def _build_and_compile(config: RunConfig, num_classes: int, features: Features, distribution: Distribution
+                       ) -> tuple[keras.Model, list[str]]:
+    """The classifier, compiled in the strategy's scope, and notes on the weights it starts from."""
+    vectors = pretrained_embeddings(config.model, features.vocabulary, seed=config.train.seed)
+    with distribution.strategy.scope():
+        classifier = build_classifier(config.model, features.vocabulary_size, num_classes, seed=config.train.seed,
+                                      initial_embeddings=vectors.matrix if vectors else None)
+        optimizer = keras.optimizers.Adam(config.train.learning_rate, clipnorm=config.train.clipnorm or None)
+        loss = "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
+        # Under mixed_float16 Keras wraps the optimizer in a LossScaleOptimizer.
+        classifier.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=config.train.jit_compile)
+        classifier.optimizer.build(classifier.trainable_variables)  # so that a backup can be loaded into it
+    return classifier, [vectors.describe()] if vectors else []
+
+
+def _compile_warnings(config: RunConfig, classifier: keras.Model) -> list[str]:
+    warnings = []
+    if config.train.jit_compile and not classifier.jit_compile:
+        warnings.append("--jit-compile: Keras cannot compile this model with XLA (on a GPU, the cuDNN LSTM/GRU "
+                        "kernels are not XLA ops); training without XLA")
+    if tf.config.list_logical_devices("GPU"):
+        warnings += [f"cuDNN: {problem}" for problem in cudnn_blockers(classifier)]
+    return warnings
+
+
+def _announce_resume(state: TrainingState, config: RunConfig, work_dir: Path, distribution: Distribution,
+                     notify) -> None:
+    if not state.epoch:
+        return
+    where = f"the backup in {work_dir / BACKUP_DIR}" if distribution.is_chief else "the chief's backup"
+    notify(f"Resuming from {where}: epochs 1-{state.epoch} of {config.train.epochs} are done"
+           + (" and early stopping had ended training" if state.stopped else "") + " (--restart starts over)")
+
+
+def _train_remaining_epochs(classifier: keras.Model, config: RunConfig, dataset: Dataset, encoded: EncodedSplits,
+                            state: TrainingState, work_dir: Path, distribution: Distribution, verbose: int,
+                            extra_callbacks: tuple) -> dict[str, list[float]]:
+    """Keras fit over the epochs the backup has not done; leaves the best epoch's weights; returns the history."""
+    callbacks, nan_guard, checkpoint = make_callbacks(config.train, work_dir, state)
+    epochs_left = range(state.epoch, config.train.epochs) if not state.stopped else range(0)
+    if not epochs_left:
+        checkpoint.set_model(classifier)
+        checkpoint.restore_best()
+        return checkpoint.state.history
+    global_batch = config.train.batch_size * distribution.replicas
+    train_ds = training_dataset(
+        encoded.train, dataset.train.labels, dataset.num_classes, batch_size=global_batch,
+        max_length=config.text.sequence_length, padding=config.train.padding, seed=config.train.seed,
+        epochs=epochs_left,
+    )
+    val_ds = evaluation_dataset(encoded.validation, dataset.validation.labels, dataset.num_classes,
+                                batch_size=global_batch, padding=config.train.padding,
+                                max_length=config.text.sequence_length)
+    with keras_multi_worker_fixes(distribution.strategy):
+        classifier.fit(train_ds, validation_data=val_ds, epochs=config.train.epochs, initial_epoch=state.epoch,
+                       steps_per_epoch=int(train_ds.cardinality()) // len(epochs_left),
+                       callbacks=callbacks + list(extra_callbacks), verbose=verbose, shuffle=False)
+    if nan_guard.bad_batch is not None:
+        raise TrainingError(
+            f"training stopped: the loss became NaN/inf at {nan_guard.where or f'batch {nan_guard.bad_batch}'}; "
+            f"try a lower --learning-rate (now {config.train.learning_rate}) or keep --clipnorm on")
+    return checkpoint.state.history
+
+
+def _portable_copy(classifier: keras.Model) -> keras.Model:
+    """The trained weights in a float32 model outside any strategy: what is exported and served.
+
+    Whatever the training hardware did (mixed precision, replicas, workers), the export computes
+    in float32 on any device; the variables were float32 all along. Every worker makes the copy
+    (reading distributed variables may take part in collective ops), only the chief exports it.
+    """
+    weights = classifier.get_weights()
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")  # for layers whose config names no policy (the input)
+    try:
+        copy = classifier.__class__.from_config(_float32_policies(classifier.get_config()))
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    copy.set_weights(weights)
+    return copy
+
+
+def _float32_policies(config):
+    """A model config with every mixed-precision dtype policy replaced by float32."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and str(config.get("config", {}).get("name", "")).startswith("mixed_"):
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return {key: _float32_policies(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_float32_policies(value) for value in config]
+    return config
