@@ -23,7 +23,7 @@ DEFAULTS = RunConfig()
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="JSON config (as saved in a run's config.json); flags given here override it.")
 @click.option("--preset", type=click.Choice(list(PRESETS)),
-              help="Named settings chosen by measurement (imdb-best: see README); a --config file and flags "
+              help="Named settings chosen by measurement (imdb-best: see docs/accuracy.md); a --config file and flags "
                    "given here override it.")
 @click.option("--quiet", is_flag=True, help="No per-epoch progress.")
 @click.option("--restart", is_flag=True,
@@ -75,7 +75,7 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, restart, tf_con
 
 def _announce_data(dataset) -> None:
     click.echo(f"Data: {dataset.description}")
-    click.echo(f"Splits: train {len(dataset.train):,} / validation {len(dataset.validation):,} / "
-               f"test {len(dataset.test):,}; classes: {', '.join(dataset.class_names)}")
+    click.echo(f"Splits: train {len(dataset.train):,} / validation {len(dataset.validation):,} "
+               f"({dataset.validation_split}) / test {len(dataset.test):,}; classes: {', '.join(dataset.class_names)}")
     for note in dataset.notes:
         click.echo(f"Note: {note}")

@@ -9,8 +9,7 @@ Python API (the CLI calls the same functions):
 TensorFlow is imported on first use, so `import seqsent` stays fast.
 """
 
-__version__ = "0.1.0"
-
+from seqsent.version import __version__  # noqa: E402
 from seqsent.config import DataConfig, ModelConfig, RunConfig, TextConfig, TrainConfig  # noqa: E402
 
 __all__ = ["RunConfig", "DataConfig", "TextConfig", "ModelConfig", "TrainConfig",

@@ -174,6 +174,7 @@ def _export_and_score(result, config: RunConfig, dataset) -> tuple[Path, dict]:
 def _run_summary(result, dataset, export_dir: Path) -> dict:
     summary = {
         "data": dataset.description, "class_names": dataset.class_names, "split_sizes": _split_sizes(dataset),
+        "validation_split": dataset.validation_split,
         "strategy": result.strategy, "global_batch_size": result.global_batch_size,
         "per_replica_batch_size": result.per_replica_batch_size, "replicas": result.replicas,
         "resumed_from_epoch": result.resumed_from_epoch, "jit_compile": result.jit_compile,

@@ -1,6 +1,6 @@
 """One typed place for every setting of a run, shared by the CLI and the Python API.
 
-Defaults live here only: the CLI reads them for --help, the README quotes them.
+Defaults and their descriptions live here only: the CLI generates its options and --help from them.
 A resolved RunConfig is saved with every run and every exported model, so any
 result can be reproduced.
 """
@@ -52,18 +52,23 @@ class DataConfig:
     """Where the examples come from and how train is split for validation."""
 
     source: str = "sample"
-    """'sample' (bundled IMDB sample), 'imdb' (TFDS), an aclImdb dir/.tar.gz, or a .csv/.tsv/.jsonl file."""
+    """'sample' (bundled IMDB sample), 'imdb' (full IMDB via tensorflow-datasets, offline from a local
+    aclImdb_v1.tar.gz), an aclImdb directory or .tar.gz, or a .csv/.tsv/.jsonl file."""
     test_source: Optional[str] = None
-    """A separate table file for the test split (table sources only)."""
+    """A separate test file for a table file's data (otherwise a share of it is held out as test)."""
     text_column: str = "text"
+    """Text column of a table file."""
     label_column: str = "label"
+    """Label column of a table file (strings or integers, 2 or more classes)."""
     validation_fraction: float = 0.1
-    """Share of train held out (stratified) for early stopping and tuning; test is never used."""
+    """Share of train held out for early stopping and tuning (whole movies for IMDB data, stratified otherwise);
+    the test split is never used for either."""
     test_fraction: float = 0.2
-    """Share of a single table file held out as test when no test_source is given."""
+    """Share of a single table file held out (stratified) as test when no separate test file is given."""
     limit: Optional[int] = None
     """Use at most this many train and this many test examples (stratified), for quick runs."""
     seed: int = 1337
+    """Seed of the splits."""
     on_empty_text: str = "skip"
     """Table rows whose text or label is empty or missing: 'skip' them (counted in a note) or stop with an 'error'."""
 
@@ -85,10 +90,13 @@ class ModelConfig:
     """An Embedding, a recurrent stack, pooling over time and a classification head."""
 
     arch: str = "bilstm"
-    """Shorthand for cell + direction: rnn, lstm, gru, birnn, bilstm, bigru; or a baseline: bow, tfidf, ngram."""
+    """Shorthand for cell + direction: rnn, lstm, gru, birnn, bilstm, bigru; or a baseline: bow, tfidf, ngram, nbsvm."""
     layers: int = 1
+    """Stacked recurrent layers."""
     units: int = 64
+    """Units per recurrent layer (per direction in a bidirectional one)."""
     embedding_dim: int = 128
+    """Word vector size; with --embeddings, the file's dimension when left at this default."""
     embedding_dropout: float = 0.3
     """Spatial dropout on embeddings: drops whole embedding channels."""
     token_dropout: float = 0.0
@@ -100,10 +108,12 @@ class ModelConfig:
     head_units: int = 0
     """Width of a dense layer before the output; 0 for none."""
     head_dropout: float = 0.3
+    """Dropout before the output layer."""
     embeddings_path: Optional[str] = None
-    """word2vec (text or binary) or GloVe text file whose vectors initialise the Embedding layer (recurrent archs)."""
+    """A word2vec (text or binary) or GloVe text file, e.g. from `seqsent pretrain-embeddings`, whose vectors
+    initialise the Embedding of a recurrent arch; its dimension becomes the embedding dimension."""
     freeze_embeddings: bool = False
-    """Keep the pretrained word vectors fixed while training (needs embeddings_path)."""
+    """Keep the pretrained word vectors fixed while training (needs --embeddings)."""
     wide_ngrams: int = 0
     """Add a linear bag-of-n-grams branch (1..N-grams of the tokens) beside the recurrent one; 0: none."""
     wide_buckets: int = 1048576
@@ -142,9 +152,11 @@ class TrainConfig:
     """Optimisation, distribution and checkpointing."""
 
     epochs: int = 6
+    """Maximum epochs (early stopping may end sooner)."""
     batch_size: int = 64
     """Per-replica batch; the global batch is this times the number of replicas."""
     learning_rate: float = 1e-3
+    """Adam's learning rate."""
     clipnorm: float = 1.0
     """Gradient norm clipping against exploding gradients in backprop through time; 0 disables."""
     patience: int = 1
@@ -157,10 +169,11 @@ class TrainConfig:
     warning) on CPU."""
     padding: str = "bucket"
     """bucket: batch texts of similar length (little padding); batch: pad each shuffled batch to its longest text;
-    fixed: pad every batch to sequence_length."""
+    fixed: pad every batch to --sequence-length."""
     jit_compile: bool = False
     """Compile the training step with XLA."""
     seed: int = 1337
+    """Seed of weights, shuffling and dropout."""
 
 
 @dataclass
@@ -211,7 +224,10 @@ class RunConfig:
         return cls(**kwargs)
 
     def validate(self) -> "RunConfig":
-        """Reject values that cannot work, with a message naming the option."""
+        """Reject values that cannot work, with a message naming the option.
+
+        Long on purpose: one table, one line per rule, so every option's limits can be read in one place.
+        """
         from pathlib import Path
 
         if not self.name:
@@ -349,10 +365,28 @@ def recorded_data_config(metadata: dict, model_path: Any) -> Optional[DataConfig
                          "give the evaluation data with --data") from None
 
 
+def field_docs(cls) -> dict[str, str]:
+    """The docstring under each field of a config dataclass, whitespace folded: the CLI's help texts, so that a
+    setting's default and its description are written once, here."""
+    import ast
+    import inspect
+    import textwrap
+
+    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
+    docs = {}
+    for item, following in zip(body, body[1:]):
+        if (isinstance(item, ast.AnnAssign) and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str)):
+            docs[item.target.id] = " ".join(following.value.value.split())
+    return docs
+
+
+SECTIONS = {"data": DataConfig, "text": TextConfig, "model": ModelConfig, "train": TrainConfig}
+
+
 def default_of(section: str, name: str) -> Any:
     """The default of one field, for CLI help texts (so defaults are written once)."""
-    cls = {"data": DataConfig, "text": TextConfig, "model": ModelConfig, "train": TrainConfig}[section]
-    for f in dataclasses.fields(cls):
+    for f in dataclasses.fields(SECTIONS[section]):
         if f.name == name:
             return f.default if f.default is not dataclasses.MISSING else f.default_factory()
     raise KeyError(f"{section}.{name}")

@@ -62,7 +62,7 @@ def model_metadata(class_names: list[str], config: dict, *, history: dict | None
     import keras
     import tensorflow as tf
 
-    from seqsent import __version__
+    from seqsent.version import __version__
 
     return {
         "format": FORMAT,

@@ -15,8 +15,8 @@ from seqsent.config import RunConfig
 from seqsent.errors import UsageError
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # Chosen on IMDB's movie-held-out validation split (2,505 reviews, standard error about 0.6 points; see
-    # README, "Accuracy on IMDB"); the test split was used only for the final figures. Validation accuracy
+    # Chosen on IMDB's movie-held-out validation split (2,505 reviews, standard error about 0.55 points; see
+    # docs/accuracy.md, "Accuracy on IMDB"); the test split was used only for the final figures. Validation accuracy
     # (word2vec vectors pretrained on train + unsup, --embeddings):
     #   BiGRU(64) + wide 1-2-grams trained jointly (the previous imdb-best): 90.7%
     #   NBSVM of 1-3-grams alone: 91.5%; BiGRU(64), 30k vocabulary, alone: 90.3%

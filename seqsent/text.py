@@ -87,6 +87,9 @@ class TruncateTokens(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], None)
 
+    def compute_output_spec(self, ids):
+        return keras.KerasTensor(self.compute_output_shape(ids.shape), dtype=ids.dtype)
+
     def get_config(self):
         return {**super().get_config(), "length": self.length, "truncation": self.truncation}
 

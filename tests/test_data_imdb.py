@@ -60,3 +60,17 @@ def test_dns_lookup_is_bounded_by_its_timeout(monkeypatch):
     started = time.perf_counter()
     assert tfds_imdb._host_resolves("example.invalid", timeout=0.2) is False
     assert time.perf_counter() - started < 2
+
+
+def test_imdb_through_tensorflow_datasets_says_its_validation_split_is_random(monkeypatch):
+    """imdb_reviews has no movie ids: a random validation split shares movies with train, and the user is told."""
+    import seqsent.data.tfds_imdb as tfds_imdb
+
+    texts = [f"review {i} of a film, {'great' if i % 2 else 'awful'}" for i in range(40)]
+    labels = ["pos" if i % 2 else "neg" for i in range(40)]
+    prepared = {"train": (texts, labels), "test": (texts[:10], labels[:10])}
+    monkeypatch.setattr(tfds_imdb, "_read_prepared", lambda data_dir: prepared)
+    dataset = load_dataset(DataConfig(source="imdb", validation_fraction=0.2))
+    assert dataset.validation_split == "stratified by label"
+    assert any("random split" in note and "no movie ids" in note for note in dataset.notes)
+

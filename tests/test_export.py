@@ -161,3 +161,55 @@ def test_export_without_metadata_is_refused(exports, tmp_path):
     (copy / EXTRA_DIR / METADATA_FILE).unlink()
     with pytest.raises(ModelError, match=METADATA_FILE):
         load_model(copy)
+
+
+# ---------------------------------------------------------------- a version is whole and immutable when it appears
+
+
+def snapshot(version_dir):
+    """Every file and directory of a version: relative path -> (permission bits, content hash)."""
+    import hashlib
+    import os
+    import stat
+
+    found = {}
+    for root, dirs, files in os.walk(version_dir):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            content = hashlib.sha256(open(path, "rb").read()).hexdigest() if name in files else "dir"
+            found[os.path.relpath(path, version_dir)] = (stat.S_IMODE(os.stat(path).st_mode), content)
+    return found
+
+
+def test_train_publishes_a_version_that_is_complete_readable_and_never_changes(tmp_path, monkeypatch):
+    """TF Serving may load a version the moment it appears: its metadata (test metrics included) must be final
+    then, and every file readable by another user (a server in a container), as the umask says."""
+    import os
+
+    import seqsent.serving.export as export_module
+    from conftest import tiny_run_config, tiny_texts, write_csv
+    from seqsent.api import train
+
+    seen_at_publication = {}
+    rename = export_module._rename_into_place
+
+    def publish_and_look(staging, base, version):
+        published = rename(staging, base, version)
+        seen_at_publication.update(snapshot(published))
+        return published
+
+    monkeypatch.setattr(export_module, "_rename_into_place", publish_and_look)
+    previous_umask = os.umask(0o022)
+    try:
+        data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=12))
+        config = tiny_run_config(data, name="m", output_dir=str(tmp_path / "models"), runs_dir=str(tmp_path / "runs"))
+        config.train.epochs = 1
+        report = train(config, verbose=0)
+    finally:
+        os.umask(previous_umask)
+    assert seen_at_publication and snapshot(report.export_dir) == seen_at_publication
+    metadata = json.loads((report.export_dir / EXTRA_DIR / METADATA_FILE).read_text(encoding="utf-8"))
+    assert metadata["test_metrics"] == report.test_metrics and metadata["history"]["loss"]
+    modes = {path: mode for path, (mode, content) in seen_at_publication.items()}
+    assert all(mode == (0o755 if content == "dir" else 0o644) for path, (mode, content) in seen_at_publication.items()), modes
+    assert not [p for p in (tmp_path / "models" / "m").iterdir() if p.name.startswith(".")], "staging or lock left"

@@ -73,15 +73,7 @@ def test_layer_keeps_the_layer_contract(name, tmp_path):
     check_layer_contract(factory, inputs, tmp_path=tmp_path, **keywords)
 
 
-INTEGER_OUTPUT = pytest.mark.xfail(strict=True, reason=(
-    "the layer overrides compute_output_shape but not compute_output_spec, so Keras' default spec gives the "
-    "symbolic output the layer's compute dtype (float32) while call returns int64 ids; harmless today "
-    "(nothing reads the symbolic dtype) but model.output.dtype and summaries are wrong"))
-
-
-@pytest.mark.parametrize("name", [pytest.param(name, marks=INTEGER_OUTPUT)
-                                  if name.startswith(("TokenDropout", "HashedNgrams", "TruncateTokens")) else name
-                                  for name in CASES if "sparse" not in name])
+@pytest.mark.parametrize("name", [name for name in CASES if "sparse" not in name])
 def test_symbolic_output_dtype_is_the_real_output_dtype(name):
     factory, inputs, keywords = CASES[name]
     layer = factory()
@@ -193,10 +185,6 @@ def test_hashed_ngrams_chain_the_hash_for_trigrams_modulo_the_prime():
     np.testing.assert_array_equal(HashedNgrams(3, 100, 10)(np.array([[2, 3, 4, 0]])).numpy(), expected)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HashedNgrams' docstring promises [batch, time * ngrams], but when time < ngrams - 1 each n-gram block is "
-    "still padded by n - 1 steps: time 1, ngrams 3 gives width 4 (1 + 1 + 2), time 0 gives 3. The extra "
-    "columns are 0 (no n-gram), which the wide branch's mask ignores, so predictions are unaffected"))
 @pytest.mark.parametrize("time", [0, 1])
 def test_hashed_ngrams_output_is_time_times_ngrams_wide_for_short_batches(time):
     out = HashedNgrams(3, 100, 10)(np.full((2, time), 5, dtype="int64")).numpy()

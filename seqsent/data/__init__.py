@@ -27,7 +27,13 @@ def load_dataset(config: DataConfig) -> Dataset:
         from seqsent.data.tfds_imdb import read_imdb
 
         reviews, description = read_imdb()
-        return _from_reviews(reviews, description, config, CLASS_NAMES)
+        dataset = _from_reviews(reviews, description, config, CLASS_NAMES)
+        if dataset.validation_split != "whole movies held out":
+            dataset.notes.append(
+                "validation is a random split: tensorflow-datasets' imdb_reviews carries no movie ids, so reviews "
+                "of one movie fall in both train and validation, which flatters validation accuracy by several "
+                "points; --data path/to/aclImdb_v1.tar.gz holds out whole movies")
+        return dataset
     path = Path(source).expanduser()
     if not path.exists():
         raise DataError(f"--data {source}: no such file or directory (or use 'sample' or 'imdb')")

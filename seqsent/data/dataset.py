@@ -28,6 +28,8 @@ class Dataset:
     description: str
     notes: list[str] = field(default_factory=list)
     """Things the loader did that a user should hear about (rows skipped, bytes replaced)."""
+    validation_split: str = "stratified by label"
+    """How validation was carved out of train: 'whole movies held out' (IMDB with movie ids) or stratified."""
 
     @property
     def num_classes(self) -> int:
@@ -66,23 +68,26 @@ def stratified_subset(texts: list[str], labels: np.ndarray, size: int, seed: int
 
 
 def split_off_validation(texts: list[str], labels: np.ndarray, fraction: float, seed: int,
-                         groups: Optional[list[str]] = None) -> tuple[Split, Split]:
+                         groups: Optional[list[str]] = None) -> tuple[Split, Split, str]:
     """Carve a seeded validation split out of train (never out of test).
 
     With `groups` (IMDB: the movie each review is about) whole groups go to validation,
     so it measures what the test split measures: reviews of movies never seen in training.
-    Without, the split is stratified by label.
+    Without, the split is stratified by label. The third value says which was done.
     """
     n_val = max(1, int(round(len(texts) * fraction)))
     if len(texts) - n_val < 1:
         raise DataError(f"only {len(texts)} training examples: too few to hold out a validation split")
     if groups is not None and all(groups) and len(set(groups)) >= 10:
         val_idx, train_idx = grouped_indices(groups, n_val, seed)
+        how = "whole movies held out"
     else:
         val_idx, train_idx = stratified_indices(labels, n_val, seed)
+        how = "stratified by label"
     return (
         Split([texts[i] for i in train_idx], labels[train_idx]),
         Split([texts[i] for i in val_idx], labels[val_idx]),
+        how,
     )
 
 
@@ -116,8 +121,9 @@ def build_dataset(
     if limit is not None:
         train_texts, y_train, train_groups = stratified_subset(train_texts, y_train, limit, seed, train_groups)
         test_texts, y_test, _ = stratified_subset(test_texts, y_test, limit, seed)
-    train, validation = split_off_validation(train_texts, y_train, validation_fraction, seed, train_groups)
-    return Dataset(train, validation, Split(list(test_texts), y_test), class_names, description, list(notes or []))
+    train, validation, how = split_off_validation(train_texts, y_train, validation_fraction, seed, train_groups)
+    return Dataset(train, validation, Split(list(test_texts), y_test), class_names, description, list(notes or []),
+                   validation_split=how)
 
 
 def stratified_indices(labels: np.ndarray, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

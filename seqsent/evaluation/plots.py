@@ -63,71 +63,76 @@ def _one_vs_rest(y_true, probabilities, class_names):
     return [(name, positive, score) for name, positive, score in candidates if 0 < positive.sum() < len(y_true)]
 
 
-def _no_curve_note(ax, what: str) -> None:
-    ax.text(0.5, 0.5, f"No {what}: the test data needs both\nexamples of a class and of the rest",
-            ha="center", va="center", transform=ax.transAxes)
+def _curve_figure(y_true, probabilities, class_names: list[str], draw_curve):
+    """(figure, axes, curves) with draw_curve(ax, color, name, positive, score) called for the positive class, or
+    for each class vs the rest."""
+    figure = new_figure(6.4, 5.6)
+    ax = figure.add_subplot()
+    curves = _one_vs_rest(y_true, np.asarray(probabilities, dtype=np.float64), class_names)
+    for color, curve in zip(COLORS, curves):
+        draw_curve(ax, color, *curve)
+    return figure, ax, curves
+
+
+def _mark_threshold(ax, curve, threshold: float | None, point_of) -> None:
+    """The operating point of the decision threshold (0.5 by default) on a binary curve."""
+    _, positive, score = curve
+    t = 0.5 if threshold is None else threshold
+    predicted = score >= t
+    if predicted.any():
+        ax.plot(*point_of(predicted, positive), "o", color="black", markersize=7, label=f"decision threshold {t:.2f}")
+
+
+def _finish_curve_axes(ax, curves, what: str, xlabel: str, ylabel: str, title: str, legend: str) -> None:
+    if not curves:
+        ax.text(0.5, 0.5, f"No {what}: the test data needs both\nexamples of a class and of the rest",
+                ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc=legend, fontsize=9)
 
 
 def roc_figure(y_true, probabilities, class_names: list[str], threshold: float | None = None) -> Figure:
     """Binary: the ROC curve of the positive class with the operating point; more classes: one-vs-rest."""
-    probabilities = np.asarray(probabilities, dtype=np.float64)
     binary = len(class_names) == 2
-    figure = new_figure(6.4, 5.6)
-    ax = figure.add_subplot()
-    curves = _one_vs_rest(y_true, probabilities, class_names)
-    for color, (name, positive, score) in zip(COLORS, curves):
+
+    def draw(ax, color, name, positive, score):
         fpr, tpr, _ = skm.roc_curve(positive, score)
         auc = skm.roc_auc_score(positive, score)
-        label = f"{name} vs {class_names[0]} (AUC {auc:.3f})" if binary else f"{name} vs rest (AUC {auc:.3f})"
-        ax.plot(fpr, tpr, color=color, linewidth=2, label=label)
-        if binary:
-            t = 0.5 if threshold is None else threshold
-            predicted = score >= t
-            point = (predicted[~positive].mean(), predicted[positive].mean())
-            ax.plot(*point, "o", color="black", markersize=7, label=f"decision threshold {t:.2f}")
-    if not curves:
-        _no_curve_note(ax, "ROC curve")
+        versus = class_names[0] if binary else "rest"
+        ax.plot(fpr, tpr, color=color, linewidth=2, label=f"{name} vs {versus} (AUC {auc:.3f})")
+
+    figure, ax, curves = _curve_figure(y_true, probabilities, class_names, draw)
+    if binary and curves:  # (false positive rate, true positive rate) at the threshold
+        _mark_threshold(ax, curves[0], threshold, lambda hit, positive: (hit[~positive].mean(), hit[positive].mean()))
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance (AUC 0.5)")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.01)
-    ax.set_xlabel("False positive rate")
-    ax.set_ylabel("True positive rate (recall)")
-    ax.set_title("ROC curve" if binary else "ROC curves, one class vs the rest")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=9)
+    _finish_curve_axes(ax, curves, "ROC curve", "False positive rate", "True positive rate (recall)",
+                       "ROC curve" if binary else "ROC curves, one class vs the rest", "lower right")
     return figure
 
 
 def precision_recall_figure(y_true, probabilities, class_names: list[str], threshold: float | None = None) -> Figure:
     """Binary: precision against recall of the positive class with the operating point; more classes: one-vs-rest."""
-    probabilities = np.asarray(probabilities, dtype=np.float64)
     binary = len(class_names) == 2
-    figure = new_figure(6.4, 5.6)
-    ax = figure.add_subplot()
-    curves = _one_vs_rest(y_true, probabilities, class_names)
-    for color, (name, positive, score) in zip(COLORS, curves):
+
+    def draw(ax, color, name, positive, score):
         precision, recall, _ = skm.precision_recall_curve(positive, score)
         ap = skm.average_precision_score(positive, score)
         ax.plot(recall, precision, color=color, linewidth=2,
                 label=f"{name} (average precision {ap:.3f})" if binary else f"{name} vs rest (AP {ap:.3f})")
         ax.axhline(positive.mean(), color=color, linestyle=":", linewidth=1,
                    label=f"chance for {name} (share {positive.mean():.2f})")
-        if binary:
-            t = 0.5 if threshold is None else threshold
-            predicted = score >= t
-            if predicted.any():
-                point = (predicted[positive].mean(), positive[predicted].mean())
-                ax.plot(*point, "o", color="black", markersize=7, label=f"decision threshold {t:.2f}")
-    if not curves:
-        _no_curve_note(ax, "precision-recall curve")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.01)
-    ax.set_xlabel("Recall")
-    ax.set_ylabel("Precision")
-    ax.set_title(f"Precision-recall curve (positive class: {class_names[1]})" if binary
-                 else "Precision-recall curves, one class vs the rest")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize=9)
+
+    figure, ax, curves = _curve_figure(y_true, probabilities, class_names, draw)
+    if binary and curves:  # (recall, precision) at the threshold
+        _mark_threshold(ax, curves[0], threshold, lambda hit, positive: (hit[positive].mean(), positive[hit].mean()))
+    _finish_curve_axes(ax, curves, "precision-recall curve", "Recall", "Precision",
+                       f"Precision-recall curve (positive class: {class_names[1]})" if binary
+                       else "Precision-recall curves, one class vs the rest", "lower left")
     return figure
 
 
@@ -156,7 +161,7 @@ def training_curves_figure(history: dict[str, list[float]], title: str = "Traini
 
 def comparison_figure(rows: list[dict], bucket_names: list[str], title: str) -> Figure:
     """Four panels over architectures: test accuracy overall and by review length, training time per epoch,
-    trainable parameters, inference speed."""
+    trainable parameters, inference speed. (One figure drawn top to bottom, panel by panel: longer than most.)"""
     archs = [row["arch"] for row in rows]
     x = np.arange(len(archs))
     figure = new_figure(13, 9)

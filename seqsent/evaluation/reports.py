@@ -88,6 +88,7 @@ def _cell(text: str, limit: int = 140) -> str:
 
 
 def _markdown(e: Evaluation, errors: list[dict]) -> str:
+    """report.md, section by section as it reads (longer than most functions: it is one document)."""
     m = e.metrics
     binary = len(e.class_names) == 2
     rule = (f"class `{e.class_names[1]}` when its probability ≥ {e.threshold:.4f}" if e.threshold is not None

@@ -72,6 +72,9 @@ class TokenDropout(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    def compute_output_spec(self, ids, training=None):
+        return keras.KerasTensor(ids.shape, dtype=ids.dtype)  # ids stay ids (Keras' default would say float32)
+
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
 
@@ -103,11 +106,17 @@ class HashedNgrams(keras.layers.Layer):
             valid = ops.logical_and(valid[:, :-1], nxt > 0)
             slot = self.vocab_size + ops.mod(hashed, self.buckets)
             gram = ops.where(valid, slot, ops.zeros_like(slot))
-            grams.append(ops.pad(gram, [[0, 0], [0, n - 1]]))
+            # Back to `time` steps: n - 1 fewer n-grams than tokens, none at all in a text shorter than n.
+            missing = ops.minimum(n - 1, ops.shape(ids)[1])
+            grams.append(ops.pad(gram, [[0, 0], [0, missing]]))
         return ops.concatenate(grams, axis=1)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], None)
+        time = input_shape[1]
+        return (input_shape[0], None if time is None else time * self.ngrams)
+
+    def compute_output_spec(self, ids):
+        return keras.KerasTensor(self.compute_output_shape(ids.shape), dtype="int64")
 
     def get_config(self):
         return {**super().get_config(), "ngrams": self.ngrams, "buckets": self.buckets, "vocab_size": self.vocab_size}

@@ -1,0 +1,78 @@
+"""seqsent.files: the one crash-safe writer. Readers see the old file or the new one; permissions follow the umask."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from seqsent.errors import UsageError
+from seqsent.files import replace_atomically, staged_directory, write_json_atomic, write_text_atomic
+
+
+@pytest.fixture
+def umask_027():
+    previous = os.umask(0o027)
+    yield
+    os.umask(previous)
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_a_new_file_gets_the_umask_permissions_not_mkstemps_private_ones(tmp_path, umask_027):
+    write_json_atomic(tmp_path / "a.json", {"x": 1})
+    assert mode(tmp_path / "a.json") == 0o640  # 0666 & ~027; mkstemp alone would leave 0600
+
+
+def test_a_replaced_file_keeps_its_permissions(tmp_path):
+    target = tmp_path / "models.config"
+    target.write_text("old")
+    target.chmod(0o604)
+    write_text_atomic(target, "new")
+    assert target.read_text() == "new" and mode(target) == 0o604
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path):
+    target = tmp_path / "state.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with replace_atomically(target) as tmp:
+            tmp.write_text("half of the new")
+            raise RuntimeError("disk full")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+
+
+def test_a_writer_that_needs_a_file_name_ending_gets_it(tmp_path):
+    with replace_atomically(tmp_path / "best.weights.h5", suffix=".weights.h5") as tmp:
+        assert tmp.name.endswith(".weights.h5") and tmp.parent == tmp_path
+        tmp.write_bytes(b"weights")
+    assert (tmp_path / "best.weights.h5").read_bytes() == b"weights"
+
+
+def test_a_staged_directory_appears_whole_with_umask_permissions(tmp_path, umask_027):
+    target = tmp_path / "report"
+    with staged_directory(target) as staging:
+        (staging / "a.txt").write_text("a")
+        assert not target.exists()  # nothing visible until the block ends
+    assert (target / "a.txt").read_text() == "a"
+    assert mode(target) == 0o750
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+
+
+def test_a_staged_directory_never_replaces_a_full_one_without_overwrite(tmp_path):
+    target = tmp_path / "report"
+    target.mkdir()
+    (target / "mine.txt").write_text("keep")
+    with pytest.raises(UsageError, match="--overwrite"):
+        with staged_directory(target):
+            pass
+    with pytest.raises(RuntimeError):
+        with staged_directory(target, overwrite=True) as staging:
+            (staging / "new.txt").write_text("new")
+            raise RuntimeError("failed halfway")
+    assert [p.name for p in target.iterdir()] == ["mine.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
