@@ -9,8 +9,9 @@ from cli.main import import_tensorflow
 from cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, resolve_config
 from seqsent.config import ARCHS
 
-# Every training option but --arch: the architectures are what is compared.
-COMPARE_OPTIONS = DATA_OPTIONS + [spec for spec in TRAIN_OPTIONS if spec[0] != "--arch"]
+# Every training option but --arch (the architectures are what is compared) and those only recurrent archs take.
+COMPARE_OPTIONS = DATA_OPTIONS + [spec for spec in TRAIN_OPTIONS
+                                  if spec.flag != "--arch" and spec.section != "semi" and spec.field != "encoder_path"]
 
 
 @click.command("compare")

@@ -20,6 +20,7 @@ COMMANDS = {
     "compare": ("cli.compare", "Train several architectures on the same splits and compare them."),
     "serving-config": ("cli.serving_config", "Write a TF Serving models.config for the exported models."),
     "pretrain-embeddings": ("cli.pretrain_embeddings", "Learn word vectors from training and unlabelled text."),
+    "pretrain-lm": ("cli.pretrain_lm", "Learn a language model from unlabelled text, to start classifiers from."),
 }
 
 

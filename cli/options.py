@@ -11,8 +11,9 @@ from typing import NamedTuple
 import click
 from click.core import ParameterSource
 
-from seqsent.config import (ARCHS, EMPTY_TEXT_POLICIES, PADDINGS, POOLINGS, SECTIONS, STRATEGIES, TRUNCATIONS,
-                            WIDE_TRAININGS, RunConfig, default_of, field_docs)
+from seqsent.config import (ARCHS, EMPTY_TEXT_POLICIES, LM_STRATEGIES, OPTION_SOURCES, PADDINGS, POOLINGS,
+                            RECURRENT_ARCHS, STRATEGIES, TRUNCATIONS, WIDE_TRAININGS, RunConfig, default_of,
+                            field_docs)
 from seqsent.errors import UsageError
 
 
@@ -29,30 +30,39 @@ class OptionSpec(NamedTuple):
 FLAG_NAMES = {
     "data.source": "--data", "data.test_source": "--test-data", "model.embeddings_path": "--embeddings",
     "model.freeze_embeddings": "--freeze-embeddings/--train-embeddings", "train.seed": "--train-seed",
+    "model.encoder_path": "--encoder", "lm.include_unsup": "--unsup/--no-unsup", "lm.overwrite": "--overwrite",
 }
 CHOICES = {
     "data.on_empty_text": EMPTY_TEXT_POLICIES, "model.arch": ARCHS, "model.pooling": POOLINGS,
     "model.wide_training": WIDE_TRAININGS, "text.truncation": TRUNCATIONS, "train.strategy": STRATEGIES,
-    "train.padding": PADDINGS,
+    "train.padding": PADDINGS, "lm.arch": tuple(RECURRENT_ARCHS), "lm.strategy": LM_STRATEGIES,
 }
 FILE_FIELDS = {"data.test_source", "model.embeddings_path"}
+DIRECTORY_FIELDS = {"model.encoder_path", "lm.output"}
+PLAIN_FLAGS = {"lm.overwrite"}
 
 
 def specs(section: str, fields: str) -> list[OptionSpec]:
     """One option per field of `section` (names separated by spaces), typed, described and defaulted by the field."""
-    cls = SECTIONS[section]
+    cls = OPTION_SOURCES[section]
     hints, docs = typing.get_type_hints(cls), field_docs(cls)
     result = []
     for field in fields.split():
         key = f"{section}.{field}"
         hint = hints[field]
         flag = FLAG_NAMES.get(key) or "--" + field.replace("_", "-")
-        if hint is bool:
+        if hint is bool and key in PLAIN_FLAGS:
+            kind = click.BOOL  # a flag that is only ever switched on
+        elif hint is bool:
             kind, flag = None, flag if "/" in flag else f"{flag}/--no-{flag[2:]}"
         elif key in CHOICES:
             kind = click.Choice(list(CHOICES[key]))
         elif key in FILE_FIELDS:
             kind = click.Path(dir_okay=False)
+        elif key in DIRECTORY_FIELDS:
+            kind = click.Path(file_okay=False)
+        elif typing.get_origin(hint) is list:
+            kind = click.Path()  # repeatable: the default is a list (see add_options)
         else:
             kind = next(t for t in typing.get_args(hint) or (hint,) if t is not type(None))
         result.append(OptionSpec(flag, section, field, kind, docs[field]))
@@ -63,12 +73,16 @@ DATA_OPTIONS = specs("data", "source test_source text_column label_column valida
                              "on_empty_text")
 TRAIN_OPTIONS = (
     specs("model", "arch layers units embedding_dim embedding_dropout token_dropout dropout pooling head_units "
-                   "head_dropout embeddings_path freeze_embeddings wide_ngrams wide_buckets wide_dropout wide_training "
-                   "wide_epochs recurrent_models")
+                   "head_dropout embeddings_path encoder_path freeze_embeddings wide_ngrams wide_buckets wide_dropout "
+                   "wide_training wide_epochs recurrent_models")
     + specs("text", "max_tokens sequence_length truncation")
     + specs("train", "epochs batch_size learning_rate clipnorm patience strategy mixed_precision padding jit_compile "
                      "seed")
+    + specs("semi", "unlabelled vat vat_epsilon adversarial adversarial_epsilon entropy_weight")
 )
+PRETRAIN_LM_OPTIONS = specs("lm", "data unlabelled include_unsup output overwrite arch layers units embedding_dim "
+                                  "max_tokens window sampled heldout_texts epochs batch_size learning_rate clipnorm "
+                                  "dropout patience strategy runs_dir seed")
 
 
 def _param_name(flag: str) -> str:
@@ -79,11 +93,14 @@ def add_options(specs):
     def decorate(func):
         for flag, section, field, kind, help_text in reversed(specs):
             default = default_of(section, field)
-            if kind is None:  # boolean on/off pair
-                func = click.option(flag, _param_name(flag), default=default, show_default=True, help=help_text)(func)
-            else:
-                func = click.option(flag, _param_name(flag), type=kind, default=default, show_default=True,
-                                    help=help_text)(func)
+            settings = dict(default=default, show_default=True, help=help_text)
+            if isinstance(default, list):  # repeatable: --unlabelled A --unlabelled B
+                settings.update(multiple=True, show_default=", ".join(default) or "none")
+            if kind is click.BOOL:  # a plain flag
+                settings.update(is_flag=True, show_default=False)
+            elif kind is not None:  # None: a boolean on/off pair
+                settings["type"] = kind
+            func = click.option(flag, _param_name(flag), **settings)(func)
         return func
 
     return decorate
@@ -110,7 +127,8 @@ def resolve_config(ctx: click.Context, specs, config_file: str | None = None, ba
         source = ctx.get_parameter_source(name)
         if (config_file or base is not None) and source != ParameterSource.COMMANDLINE:
             continue
-        setattr(getattr(config, section), field, ctx.params[name])
+        value = ctx.params[name]
+        setattr(getattr(config, section), field, list(value) if isinstance(value, tuple) else value)
     return config
 
 

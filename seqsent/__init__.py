@@ -13,11 +13,11 @@ from seqsent.version import __version__  # noqa: E402
 from seqsent.config import DataConfig, ModelConfig, RunConfig, TextConfig, TrainConfig  # noqa: E402
 
 __all__ = ["RunConfig", "DataConfig", "TextConfig", "ModelConfig", "TrainConfig",
-           "train", "evaluate", "report", "predict", "export", "build_model", "__version__"]
+           "train", "evaluate", "report", "predict", "export", "pretrain_lm", "build_model", "__version__"]
 
 
 def __getattr__(name):
-    if name in ("train", "evaluate", "report", "predict", "export"):
+    if name in ("train", "evaluate", "report", "predict", "export", "pretrain_lm"):
         from seqsent import api
 
         return getattr(api, name)

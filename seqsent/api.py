@@ -79,6 +79,7 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
     for warning in warnings:
         notify(f"Warning: {warning}")
     dataset = dataset or load_dataset(config.data)
+    _add_unlabelled(dataset, config)
     if on_data is not None:
         on_data(dataset)
     if not distribution.is_chief:
@@ -99,12 +100,31 @@ def prepare_config(config: RunConfig, notify=None) -> RunConfig:
     output directories, all checked before the data is read and the training starts, not after."""
     from seqsent.models import adopt_pretrained_shapes
 
+    named = bool(config.name)
     config.validate()
-    for note in adopt_pretrained_shapes(config.model):
+    notes = adopt_pretrained_shapes(config.model)
+    if config.model.encoder_path:
+        from seqsent.pretraining.encoder import adopt_encoder_shape, read_encoder
+
+        notes += adopt_encoder_shape(config, read_encoder(config.model.encoder_path))
+        if not named:
+            config.name = config.default_name()  # DATA-ARCH with the arch the encoder gave
+        config.validate()  # the adopted shape, checked like any other
+    for note in notes:
         (notify or (lambda message: None))(note[0].upper() + note[1:])
     for flag, directory in (("--output-dir", config.output_dir), ("--runs-dir", config.runs_dir)):
         check_creatable(directory, flag, directory=True)
     return config
+
+
+def _add_unlabelled(dataset, config: RunConfig) -> None:
+    """The --unlabelled texts, read once for the run (an ensemble's recurrent models share them)."""
+    if not config.semi.unlabelled or dataset.unlabelled:
+        return
+    from seqsent.data.unlabelled import read_unlabelled_sources
+
+    dataset.unlabelled, notes = read_unlabelled_sources(config.semi.unlabelled, dataset.test.texts)
+    dataset.notes.extend(notes)
 
 
 def _forget_backup(work_dir: Path, notify) -> None:
@@ -211,6 +231,17 @@ def _divergence_warnings(history: dict) -> list[str]:
         return [f"validation loss diverged ({min(losses):.4f} at epoch {best}, {losses[-1]:.4f} at the end); "
                 f"the exported weights are those of epoch {best}"]
     return []
+
+
+# ---------------------------------------------------------------- pretrain-lm
+
+
+def pretrain_lm(config, verbose: int = 1, notify=None, restart: bool = False):
+    """Learn a language model (a seqsent.config.LanguageModelConfig) and write its encoder directory; returns a
+    seqsent.pretraining.pretrain.PretrainLMReport (held-out perplexity, sizes, times)."""
+    from seqsent.pretraining.pretrain import pretrain_language_model
+
+    return pretrain_language_model(config, verbose=verbose, notify=notify, restart=restart)
 
 
 # ---------------------------------------------------------------- evaluate, report, predict, export

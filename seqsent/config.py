@@ -32,6 +32,7 @@ ARCHS = tuple(RECURRENT_ARCHS) + BASELINE_ARCHS
 POOLINGS = ("last", "max", "mean", "max-mean")
 TRUNCATIONS = ("pre", "post")
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
+LM_STRATEGIES = ("auto", "default", "mirrored")
 # How training batches are padded: by length buckets, to each batch's longest text, or all to --sequence-length.
 PADDINGS = ("bucket", "batch", "fixed")
 EMPTY_TEXT_POLICIES = ("skip", "error")
@@ -112,6 +113,10 @@ class ModelConfig:
     embeddings_path: Optional[str] = None
     """A word2vec (text or binary) or GloVe text file, e.g. from `seqsent pretrain-embeddings`, whose vectors
     initialise the Embedding of a recurrent arch; its dimension becomes the embedding dimension."""
+    encoder_path: Optional[str] = None
+    """A directory written by `seqsent pretrain-lm`: the classifier takes its vocabulary and recurrent shape (cell,
+    direction, layers, units, embedding dimension) and starts its Embedding and recurrent layers from the language
+    model's weights."""
     freeze_embeddings: bool = False
     """Keep the pretrained word vectors fixed while training (needs --embeddings)."""
     wide_ngrams: int = 0
@@ -177,6 +182,30 @@ class TrainConfig:
 
 
 @dataclass
+class SemiSupervisedConfig:
+    """Learning from texts without labels while the classifier trains (Miyato et al. 2016): virtual adversarial
+    training on unlabelled texts, adversarial training on labelled ones. Recurrent archs only."""
+
+    unlabelled: list[str] = field(default_factory=list)
+    """Texts without labels: plain-text files (one text per line) or aclImdb dirs/archives (their train/unsup
+    reviews); never the test data."""
+    vat: bool = False
+    """Virtual adversarial training on the unlabelled texts (needs --unlabelled)."""
+    vat_epsilon: float = 5.0
+    """Norm of VAT's perturbation of a text's (normalised) word embeddings."""
+    adversarial: bool = False
+    """Adversarial training on the labelled texts: the loss at the worst perturbation of their embeddings is added."""
+    adversarial_epsilon: float = 5.0
+    """Norm of the adversarial perturbation of a labelled text's (normalised) word embeddings."""
+    entropy_weight: float = 0.0
+    """Weight of entropy minimisation on the unlabelled texts (needs --unlabelled); 0: none."""
+
+    @property
+    def active(self) -> bool:
+        return self.vat or self.adversarial or self.entropy_weight > 0
+
+
+@dataclass
 class RunConfig:
     """Everything a `seqsent train` run needs; saved as config.json with the run and the model."""
 
@@ -186,6 +215,7 @@ class RunConfig:
     text: TextConfig = field(default_factory=TextConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    semi: SemiSupervisedConfig = field(default_factory=SemiSupervisedConfig)
     output_dir: str = "saved_models"
     runs_dir: str = "runs"
 
@@ -206,7 +236,7 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "RunConfig":
-        sections = {"data": DataConfig, "text": TextConfig, "model": ModelConfig, "train": TrainConfig}
+        sections = SECTIONS
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:
@@ -243,6 +273,11 @@ class RunConfig:
              f"--embeddings goes with a recurrent --arch, not {self.model.arch!r}"),
             (not self.model.embeddings_path or Path(self.model.embeddings_path).expanduser().is_file(),
              f"--embeddings {self.model.embeddings_path}: no such file"),
+            (not self.model.encoder_path or self.model.arch in RECURRENT_ARCHS,
+             f"--encoder goes with a recurrent --arch, not {self.model.arch!r}"),
+            (not (self.model.encoder_path and self.model.embeddings_path),
+             "--encoder and --embeddings both initialise the Embedding: give one of them"),
+            *_semi_checks(self),
             (not self.model.freeze_embeddings or bool(self.model.embeddings_path),
              "--freeze-embeddings needs --embeddings FILE (frozen random vectors learn nothing)"),
             (0 <= self.model.wide_ngrams <= 5, f"--wide-ngrams must be between 0 and 5, not {self.model.wide_ngrams}"),
@@ -298,6 +333,26 @@ class RunConfig:
         return self
 
 
+def _semi_checks(config: "RunConfig") -> list[tuple[bool, str]]:
+    semi, model = config.semi, config.model
+    joint_wide = model.wide_ngrams and model.wide_training == "joint"
+    return [
+        *[(0 < value < math.inf, f"{flag} must be a positive number, not {value}")
+          for flag, value in (("--vat-epsilon", semi.vat_epsilon), ("--adversarial-epsilon", semi.adversarial_epsilon))],
+        (0 <= semi.entropy_weight < math.inf, f"--entropy-weight must be 0 or more, not {semi.entropy_weight}"),
+        (not semi.vat or bool(semi.unlabelled), "--vat needs --unlabelled SOURCE (the texts it learns from)"),
+        (not semi.entropy_weight or bool(semi.unlabelled), "--entropy-weight needs --unlabelled SOURCE"),
+        (not semi.unlabelled or semi.vat or semi.entropy_weight > 0,
+         "--unlabelled texts are used by --vat or --entropy-weight: give one of them"),
+        (not semi.active or model.arch in RECURRENT_ARCHS,
+         f"--vat, --adversarial and --entropy-weight perturb word embeddings: a recurrent --arch, not {model.arch!r}"),
+        (not semi.active or not joint_wide,
+         "--vat, --adversarial and --entropy-weight go with --wide-training separate, not a joint wide branch"),
+        (not any(str(source).strip() in ("sample", "imdb") for source in semi.unlabelled),
+         "--unlabelled takes a text file or an aclImdb dir/archive, not 'sample' or 'imdb'"),
+    ]
+
+
 def _upgrade_train_section(values: dict[str, Any]) -> dict[str, Any]:
     """Configs saved by seqsent 0.1 say bucket_by_length true/false where --padding now says bucket/batch."""
     values = dict(values)
@@ -332,10 +387,14 @@ def _has_type(value: Any, hint: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
+    if typing.get_origin(hint) is list:
+        return isinstance(value, list) and all(_has_type(item, typing.get_args(hint)[0]) for item in value)
     return isinstance(value, hint)
 
 
 def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) is list:
+        return f"a list of {_type_name(typing.get_args(hint)[0])}"
     if typing.get_origin(hint) is typing.Union:
         return " or ".join(_type_name(arg) for arg in typing.get_args(hint))
     return "null" if hint is type(None) else hint.__name__
@@ -365,6 +424,10 @@ def recorded_data_config(metadata: dict, model_path: Any) -> Optional[DataConfig
                          "give the evaluation data with --data") from None
 
 
+SECTIONS = {"data": DataConfig, "text": TextConfig, "model": ModelConfig, "train": TrainConfig,
+            "semi": SemiSupervisedConfig}
+
+
 def field_docs(cls) -> dict[str, str]:
     """The docstring under each field of a config dataclass, whitespace folded: the CLI's help texts, so that a
     setting's default and its description are written once, here."""
@@ -381,12 +444,11 @@ def field_docs(cls) -> dict[str, str]:
     return docs
 
 
-SECTIONS = {"data": DataConfig, "text": TextConfig, "model": ModelConfig, "train": TrainConfig}
 
 
 def default_of(section: str, name: str) -> Any:
     """The default of one field, for CLI help texts (so defaults are written once)."""
-    for f in dataclasses.fields(SECTIONS[section]):
+    for f in dataclasses.fields(OPTION_SOURCES[section]):
         if f.name == name:
             return f.default if f.default is not dataclasses.MISSING else f.default_factory()
     raise KeyError(f"{section}.{name}")
@@ -438,3 +500,90 @@ class WordVectorConfig:
         if out.is_dir():
             raise UsageError(f"--output {self.output}: is a directory; give a file path")
         return self
+
+
+@dataclass
+class LanguageModelConfig:
+    """Settings of `seqsent pretrain-lm`: a next-word recurrent language model whose Embedding and recurrent layers
+    start a classifier (`seqsent train --encoder DIR`); the CLI reads its defaults and help from here."""
+
+    data: str = "sample"
+    """Data whose train texts are read (labels ignored, test never): any --data source of `seqsent train`."""
+    unlabelled: list[str] = field(default_factory=list)
+    """More text (repeatable): plain-text files (one text per line) or aclImdb dirs/archives (their train/unsup)."""
+    include_unsup: bool = True
+    """With an aclImdb --data, also read its 50,000 unlabelled train/unsup reviews."""
+    output: str = "encoder"
+    """The encoder directory to write (atomically), for `seqsent train --encoder`."""
+    overwrite: bool = False
+    """Replace an existing non-empty --output directory."""
+    arch: str = "bigru"
+    """Recurrent cell and direction of the classifier it will start: a bidirectional arch trains a forward and a
+    backward language model."""
+    layers: int = 1
+    """Stacked recurrent layers."""
+    units: int = 64
+    """Units per recurrent layer (per direction)."""
+    embedding_dim: int = 128
+    """Word vector size."""
+    max_tokens: int = 30000
+    """Vocabulary size (learned on the texts read, test never), the padding and out-of-vocabulary entries included."""
+    window: int = 100
+    """Tokens per training row: the texts' token stream is cut into rows of this length."""
+    sampled: int = 1024
+    """Words sampled per training step for the sampled softmax (the exact softmax scores held-out text)."""
+    heldout_texts: int = 500
+    """Texts held out to measure perplexity (at most a tenth of the texts)."""
+    epochs: int = 2
+    """Passes over the texts (the epoch of the lowest held-out loss is kept)."""
+    batch_size: int = 128
+    """Rows per step (per replica)."""
+    learning_rate: float = 2e-3
+    """Adam's learning rate."""
+    clipnorm: float = 1.0
+    """Gradient norm clipping (0: off)."""
+    dropout: float = 0.0
+    """Dropout on each recurrent layer's inputs."""
+    patience: int = 1
+    """Epochs without held-out improvement before stopping."""
+    strategy: str = "auto"
+    """auto (mirrored with more than one GPU, else default), default, or mirrored (this machine's GPUs)."""
+    runs_dir: str = "runs"
+    """Where the crash backup goes (runs/lm-OUTPUT/); the same command resumes from it."""
+    seed: int = 1337
+    """Seed of the held-out texts, the weights and the order of rows."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def validate(self) -> "LanguageModelConfig":
+        """Reject values that cannot work, with a message naming the option."""
+        checks = [
+            (self.arch in RECURRENT_ARCHS, f"--arch must be a recurrent arch ({', '.join(RECURRENT_ARCHS)}), "
+                                           f"not {self.arch!r}"),
+            (self.strategy in LM_STRATEGIES, f"--strategy must be one of {', '.join(LM_STRATEGIES)}"),
+            (bool(self.output), "--output must be a directory path"),
+            *[(1 <= value <= limit, f"{flag} must be between 1 and {limit:,}, not {value:,}") for flag, value, limit in (
+                ("--layers", self.layers, MAX_LAYERS), ("--units", self.units, MAX_WIDTH),
+                ("--embedding-dim", self.embedding_dim, MAX_WIDTH), ("--window", self.window, 100_000),
+                ("--epochs", self.epochs, MAX_INT32), ("--batch-size", self.batch_size, MAX_INT32),
+                ("--heldout-texts", self.heldout_texts, MAX_INT32))],
+            (3 <= self.max_tokens <= MAX_INT32, f"--max-tokens must be between 3 and {MAX_INT32:,}"),
+            (1 <= self.sampled, f"--sampled must be at least 1, not {self.sampled}"),
+            (0 < self.learning_rate < math.inf, f"--learning-rate must be a positive number, not {self.learning_rate}"),
+            (0 <= self.clipnorm < math.inf, f"--clipnorm must be 0 (off) or a positive number, not {self.clipnorm}"),
+            (0.0 <= self.dropout < 1.0, f"--dropout must be in [0, 1), not {self.dropout}"),
+            (self.patience >= 0, "--patience must be 0 or more"),
+            (0 <= self.seed <= MAX_SEED, f"--seed must be between 0 and {MAX_SEED}, not {self.seed}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(message)
+        return self
+
+
+# Where each command's options come from: RunConfig's sections, and `seqsent pretrain-lm`'s settings.
+OPTION_SOURCES = {**SECTIONS, "lm": LanguageModelConfig}

@@ -82,6 +82,9 @@ OUT_OF_RANGE = [
     ("--clipnorm", "inf", "--clipnorm must be 0 (off) or a positive number"),
     ("--patience", "-1", "--patience must be 0 or more"),
     ("--train-seed", str(2**32), "--train-seed must be between 0 and 4294967295"),
+    ("--vat-epsilon", "0", "--vat-epsilon must be a positive number"),
+    ("--adversarial-epsilon", "-1", "--adversarial-epsilon must be a positive number"),
+    ("--entropy-weight", "-0.5", "--entropy-weight must be 0 or more"),
 ]
 
 CASES = [
@@ -184,6 +187,39 @@ CASES = [
          fragment="none.vec: no such file"),
     case("--embeddings: not a vectors file", "train", "--data", "{good}", "--embeddings", "{txt}", *TINY, code=1,
          fragment="not a word2vec or GloVe file"),
+    # ---- learning from unlabelled text: encoders, VAT
+    case("--encoder: missing directory", "train", "--data", "{good}", "--encoder", "{tmp}/no-encoder", code=1,
+         fragment="no-encoder: no such directory"),
+    case("--encoder: a directory that is no encoder", "train", "--data", "{good}", "--encoder", "{empty_dir}", code=1,
+         fragment="not a seqsent encoder (no encoder.json in it)"),
+    case("--encoder: corrupt encoder.json", "train", "--data", "{good}", "--encoder", "{encoder_corrupt}", code=1,
+         fragment="its encoder.json is unreadable or corrupt"),
+    case("--encoder: weights missing", "train", "--data", "{good}", "--encoder", "{encoder_no_weights}", code=1,
+         fragment="language_model.weights.h5 is missing"),
+    case("--encoder: from a newer seqsent", "train", "--data", "{good}", "--encoder", "{encoder_future}", code=1,
+         fragment="pretrain it again with this seqsent"),
+    case("--encoder: of another arch", "train", "--data", "{good}", "--encoder", "{encoder}", "--arch", "lstm",
+         code=2, fragment="--arch lstm does not match the encoder's arch bigru"),
+    case("--encoder: another number of units", "train", "--data", "{good}", "--encoder", "{encoder}", "--units", "8",
+         code=2, fragment="--units 8 does not match the encoder's units 4"),
+    case("--encoder with a baseline arch", "train", "--data", "{good}", "--encoder", "{encoder}", "--arch", "tfidf",
+         code=2, fragment="--encoder goes with a recurrent --arch"),
+    case("--encoder with --embeddings", "train", "--data", "{good}", "--encoder", "{encoder}", "--embeddings",
+         "{good}", code=2, fragment="--encoder and --embeddings both initialise the Embedding"),
+    case("--vat without --unlabelled", "train", "--data", "{good}", "--vat", code=2,
+         fragment="--vat needs --unlabelled SOURCE"),
+    case("--unlabelled without --vat", "train", "--data", "{good}", "--unlabelled", "{txt}", code=2,
+         fragment="--unlabelled texts are used by --vat or --entropy-weight"),
+    case("--vat with a baseline arch", "train", "--data", "{good}", "--unlabelled", "{txt}", "--vat", "--arch",
+         "nbsvm", code=2, fragment="perturb word embeddings: a recurrent --arch"),
+    case("--unlabelled: missing file", "train", "--data", "{good}", "--unlabelled", "{tmp}/none.txt", "--vat", *TINY,
+         code=1, fragment="--unlabelled {tmp}/none.txt: no such file"),
+    case("pretrain-lm: baseline arch", "pretrain-lm", "--arch", "tfidf", code=2, fragment="'tfidf' is not one of"),
+    case("pretrain-lm: --window 0", "pretrain-lm", "--window", "0", code=2, fragment="--window must be between 1"),
+    case("pretrain-lm: --output is a file", "pretrain-lm", "--data", "{good}", "--output", "{good}", code=2,
+         fragment="good.csv' is a file"),
+    case("pretrain-lm: too little text", "pretrain-lm", "--data", "{good}", "--output", "{tmp}/lm-out", "--runs-dir",
+         "{tmp}/lm-runs", code=1, fragment="too few for a language model"),
     case("--wide-ngrams with a baseline arch", "train", "--wide-ngrams", "2", "--arch", "bow", code=2,
          fragment="--wide-ngrams goes with a recurrent --arch"),
     case("evaluate: --report onto a file", "evaluate", "{model}", "--report", "{good}", code=2,
@@ -322,7 +358,31 @@ def paths(tmp_path_factory):
     inputs = keras.Input((3,))
     keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs)).save(bad / "lambda" / "model.keras")
     p["lambda_keras"] = bad / "lambda" / "model.keras"
+    p.update(make_bad_encoders(tmp / "encoders"))
     return {k: str(v) for k, v in p.items()}
+
+
+def make_bad_encoders(root: Path) -> dict:
+    """A tiny untrained bigru encoder (4 units) and damaged copies of it."""
+    from seqsent.pretraining.encoder import ENCODER_FILE, WEIGHTS_FILE, encoder_metadata, write_encoder
+    from seqsent.pretraining.language_model import LanguageModel
+
+    vocabulary = ["", "[UNK]", "film", "great", "awful"]
+    good = root / "good"
+    good.mkdir(parents=True)
+    lm = LanguageModel(len(vocabulary), embedding_dim=8, cell="gru", units=4, directions=2, num_sampled=2)
+    write_encoder(good, lm, vocabulary, encoder_metadata("bigru", 1, 4, 8, len(vocabulary), history={}, perplexity={},
+                                                         sources=[], config={}))
+    found = {"encoder": good}
+    for name, damage in (("encoder_corrupt", lambda d: (d / ENCODER_FILE).write_text("{oops")),
+                         ("encoder_no_weights", lambda d: (d / WEIGHTS_FILE).unlink()),
+                         ("encoder_future", lambda d: (d / ENCODER_FILE).write_text(
+                             (d / ENCODER_FILE).read_text().replace('"format_version": 1', '"format_version": 7')))):
+        copy = root / name
+        shutil.copytree(good, copy)
+        damage(copy)
+        found[name] = copy
+    return found
 
 
 # ---------------------------------------------------------------- the table

@@ -92,6 +92,8 @@ def test_help_defaults_come_from_the_config_dataclasses(command, specs):
             continue
         if isinstance(default, bool):
             shown = flag.split("/")[0 if default else 1].strip().lstrip("-")
+        elif isinstance(default, list):  # a repeatable option
+            shown = f"({', '.join(default) or 'none'})"  # click shows a text default in brackets
         else:
             shown = str(default)
         assert f"[default:{squash(shown)}]" in output, f"{flag} should show default {shown}"

@@ -28,6 +28,8 @@ class Dataset:
     description: str
     notes: list[str] = field(default_factory=list)
     """Things the loader did that a user should hear about (rows skipped, bytes replaced)."""
+    unlabelled: list[str] = field(default_factory=list)
+    """Texts without labels that a semi-supervised run learns from (--unlabelled); never test texts."""
     validation_split: str = "stratified by label"
     """How validation was carved out of train: 'whole movies held out' (IMDB with movie ids) or stratified."""
 

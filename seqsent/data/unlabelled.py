@@ -35,10 +35,11 @@ def read_unlabelled_source(source: str) -> list[str]:
     return read_text_lines(path)
 
 
-def collect_texts(data_source: str, unlabelled: list[str], include_unsup: bool = True) -> tuple[list[str], list[str]]:
-    """Texts to learn from without labels, and one description per source: the train texts of `data_source`
-    (labels ignored, test never read), its train/unsup reviews when it is an aclImdb dir/archive and
-    `include_unsup`, and every `unlabelled` source."""
+def collect_texts(data_source: str, unlabelled: list[str], include_unsup: bool = True
+                  ) -> tuple[list[str], list[str], list[str]]:
+    """Texts to learn from without labels, one description per source, and notes: the train texts of
+    `data_source` (labels ignored, test never read), its train/unsup reviews when it is an aclImdb dir/archive
+    and `include_unsup`, and every `unlabelled` source; texts that are also test texts are left out."""
     from seqsent.config import DataConfig
     from seqsent.data import load_dataset
     from seqsent.data.aclimdb import is_archive, read_unlabelled
@@ -56,4 +57,23 @@ def collect_texts(data_source: str, unlabelled: list[str], include_unsup: bool =
         extra = read_unlabelled_source(source)
         texts += extra
         sources.append(f"{len(extra):,} texts of {source}")
-    return texts, sources
+    test = set(dataset.test.texts)
+    kept = [text for text in texts if text not in test]
+    notes = [f"{len(texts) - len(kept):,} texts left out: they are also test texts"] if len(kept) < len(texts) else []
+    return kept, sources, notes
+
+
+def read_unlabelled_sources(sources: list[str], test_texts: list[str]) -> tuple[list[str], list[str]]:
+    """The texts of every --unlabelled source, and notes for the user: how many were read, and how many are also
+    test texts (learning from those would leak the test split into training: they are dropped)."""
+    texts: list[str] = []
+    for source in sources:
+        texts += read_unlabelled_source(source)
+    test = set(test_texts)
+    kept = [text for text in texts if text not in test]
+    notes = [f"unlabelled: {len(kept):,} texts from {', '.join(sources)}"]
+    if len(kept) < len(texts):
+        notes.append(f"{len(texts) - len(kept):,} unlabelled texts are also test texts and were left out")
+    if not kept:
+        raise DataError(f"--unlabelled {', '.join(sources)}: no texts left to learn from")
+    return kept, notes

@@ -41,7 +41,8 @@ def pretrain_embeddings(config: WordVectorConfig) -> PretrainReport:
     output = Path(config.output).expanduser()
     check_creatable(output, "--output", directory=False)
     started = time.perf_counter()
-    texts, sources = collect_texts(config.data, config.unlabelled, config.include_unsup)
+    texts, sources, notes = collect_texts(config.data, config.unlabelled, config.include_unsup)
+    sources += notes
     sentences = list(tokenize(texts))
     tokens = sum(len(s) for s in sentences)
     if tokens == 0:

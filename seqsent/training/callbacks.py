@@ -7,7 +7,6 @@ from pathlib import Path
 
 import keras
 
-from seqsent.config import TrainConfig
 from seqsent.training.backup import RunCheckpoint, TrainingState
 
 
@@ -39,7 +38,7 @@ class StopOnNaN(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def make_callbacks(config: TrainConfig, work_dir: Path, state: TrainingState | None = None
+def make_callbacks(patience: int, work_dir: Path, state: TrainingState | None = None
                    ) -> tuple[list[keras.callbacks.Callback], StopOnNaN, RunCheckpoint]:
     """The run's callbacks, with the NaN guard and the checkpoint (backup, early stopping, best weights) by name.
 
@@ -48,7 +47,7 @@ def make_callbacks(config: TrainConfig, work_dir: Path, state: TrainingState | N
     nan_guard = StopOnNaN()
     # Re-running the same command after a crash resumes from the last finished epoch; the backup is
     # replaced atomically (seqsent/training/backup.py), so Ctrl-C or kill -9 never tears it.
-    checkpoint = RunCheckpoint(work_dir, patience=config.patience, state=state)
+    checkpoint = RunCheckpoint(work_dir, patience=patience, state=state)
     callbacks = [
         nan_guard,
         checkpoint,

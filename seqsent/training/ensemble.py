@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from seqsent.config import ModelConfig, RunConfig
+from seqsent.config import ModelConfig, RunConfig, SemiSupervisedConfig
 from seqsent.data import Dataset
 from seqsent.errors import UsageError
 from seqsent.layout import MEMBERS_DIR
@@ -40,6 +40,7 @@ def member_configs(config: RunConfig) -> tuple[list[RunConfig], RunConfig]:
         deep.append(member)
     wide = copy.deepcopy(config)
     wide.model = ModelConfig(arch="nbsvm", head_units=0)
+    wide.semi = SemiSupervisedConfig()  # adversarial training perturbs word vectors, which an NBSVM has none of
     wide.text = replace(wide.text, max_tokens=config.model.wide_buckets)
     wide.train = replace(wide.train, epochs=config.model.wide_epochs)
     return deep, wide

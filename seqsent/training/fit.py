@@ -24,7 +24,7 @@ from seqsent.models.recurrent import cudnn_blockers
 from seqsent.training.backup import TrainingState, restore
 from seqsent.training.callbacks import make_callbacks
 from seqsent.training.multi_worker import keras_multi_worker_fixes
-from seqsent.training.pipeline import encode_texts, evaluation_dataset, training_dataset
+from seqsent.training.pipeline import encode_texts, evaluation_dataset, training_dataset, with_unlabelled
 from seqsent.training.strategy import Distribution, set_numeric_policy
 
 
@@ -54,18 +54,27 @@ class FitResult:
 
 @dataclass
 class EncodedSplits:
-    """The feature step learned on train and the train and validation splits run through it, once."""
+    """The feature step learned on train (or taken from an encoder) and the splits run through it, once."""
     features: Features
     train: tf.RaggedTensor | tf.SparseTensor
     validation: tf.RaggedTensor | tf.SparseTensor
+    unlabelled: tf.RaggedTensor | None = None
+    """The dataset's unlabelled texts (for --vat / --entropy-weight), when the run uses them."""
 
 
 def encode_splits(config: RunConfig, dataset: Dataset, features: Features | None = None) -> EncodedSplits:
-    """Learn the arch's feature step on train (or take `features`) and encode train and validation with it;
-    models that share a feature step share this too."""
+    """Learn the arch's feature step on train (or take `features`, or an --encoder's vocabulary) and encode
+    train, validation (and the unlabelled texts a semi-supervised run uses); models sharing a feature step share
+    this too."""
+    if features is None and config.model.encoder_path:
+        from seqsent.pretraining.encoder import encoder_features, read_encoder
+
+        features = encoder_features(read_encoder(config.model.encoder_path), config.text)
     features = features or build_features(config.model.arch, config.text, dataset.train.texts, dataset.train.labels)
+    uses_unlabelled = config.semi.vat or config.semi.entropy_weight > 0
     return EncodedSplits(features, encode_texts(dataset.train.texts, *features),
-                         encode_texts(dataset.validation.texts, *features))
+                         encode_texts(dataset.validation.texts, *features),
+                         encode_texts(dataset.unlabelled, *features) if uses_unlabelled else None)
 
 
 def fit_one(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1, extra_callbacks: tuple = (), *,
@@ -80,18 +89,21 @@ def fit_one(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 
     policy, policy_warnings = set_numeric_policy(config.train.mixed_precision, distribution)
     warnings = list(warnings) + policy_warnings + _padding_warnings(config, distribution)
     encoded = encoded or encode_splits(config, dataset)
-    classifier, notes = _build_and_compile(config, dataset.num_classes, encoded.features, distribution)
-    warnings += _compile_warnings(config, classifier)
+    classifier, notes = _build_classifier(config, dataset.num_classes, encoded.features, distribution)
+    model = _compile(classifier, config, dataset.num_classes, encoded, distribution)
+    warnings += _compile_warnings(config, model)
     for warning in warnings:
         notify(f"Warning: {warning}")
     work_dir.mkdir(parents=True, exist_ok=True)
-    state = restore(classifier, work_dir / BACKUP_DIR, distribution)
+    state = restore(model, work_dir / BACKUP_DIR, distribution)
     _announce_resume(state, config, work_dir, distribution, notify)
     resumed_from = state.epoch  # the checkpoint callback moves state.epoch on as epochs finish
     started = time.perf_counter()
-    history = _train_remaining_epochs(classifier, config, dataset, encoded, state, work_dir, distribution,
+    history = _train_remaining_epochs(model, config, dataset, encoded, state, work_dir, distribution,
                                       verbose, extra_callbacks)
     seconds = time.perf_counter() - started
+    if model is not classifier:
+        classifier = model.bake()  # the plain classifier, embeddings normalised in place: no training-only op
     if distribution.name != "default" or policy != "float32":
         classifier = _portable_copy(classifier)
     global_batch = config.train.batch_size * distribution.replicas
@@ -102,7 +114,7 @@ def fit_one(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 
         parameters=int(np.sum([np.prod(w.shape) for w in classifier.trainable_weights])),
         seconds=seconds, numeric_policy=policy, per_replica_batch_size=config.train.batch_size,
         replicas=distribution.replicas, resumed_from_epoch=resumed_from,
-        jit_compile=bool(classifier.jit_compile), warnings=warnings, notes=notes, classifier=classifier,
+        jit_compile=bool(model.jit_compile), warnings=warnings, notes=notes, classifier=classifier,
     )
 
 
@@ -120,19 +132,48 @@ def _padding_warnings(config: RunConfig, distribution: Distribution) -> list[str
     return []
 
 
-def _build_and_compile(config: RunConfig, num_classes: int, features: Features, distribution: Distribution
-                       ) -> tuple[keras.Model, list[str]]:
-    """The classifier, compiled in the strategy's scope, and notes on the weights it starts from."""
+def _build_classifier(config: RunConfig, num_classes: int, features: Features, distribution: Distribution
+                      ) -> tuple[keras.Model, list[str]]:
+    """The classifier, built in the strategy's scope from the weights it starts from, and notes on those."""
     vectors = pretrained_embeddings(config.model, features.vocabulary, seed=config.train.seed)
     with distribution.strategy.scope():
         classifier = build_classifier(config.model, features.vocabulary_size, num_classes, seed=config.train.seed,
                                       initial_embeddings=vectors.matrix if vectors else None)
+    notes = [vectors.describe()] if vectors else []
+    if config.model.encoder_path:
+        from seqsent.pretraining.encoder import initialise_from_encoder, read_encoder
+
+        notes.append(initialise_from_encoder(classifier, read_encoder(config.model.encoder_path)))
+    return classifier, notes
+
+
+def _compile(classifier: keras.Model, config: RunConfig, num_classes: int, encoded: EncodedSplits,
+             distribution: Distribution) -> keras.Model:
+    """The model `fit` trains: the classifier, or (--vat, --adversarial, --entropy-weight) a
+    SemiSupervisedClassifier around it, compiled in the strategy's scope with its optimizer built."""
+    with distribution.strategy.scope():
         optimizer = keras.optimizers.Adam(config.train.learning_rate, clipnorm=config.train.clipnorm or None)
-        loss = "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
         # Under mixed_float16 Keras wraps the optimizer in a LossScaleOptimizer.
-        classifier.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=config.train.jit_compile)
-        classifier.optimizer.build(classifier.trainable_variables)  # so that a backup can be loaded into it
-    return classifier, [vectors.describe()] if vectors else []
+        if config.semi.active:
+            model = _semi_supervised(classifier, config, encoded)
+            model.compile(optimizer=optimizer, jit_compile=config.train.jit_compile)
+        else:
+            model = classifier
+            loss = "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
+            model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=config.train.jit_compile)
+        model.optimizer.build(model.trainable_variables)  # so that a backup can be loaded into it
+    return model
+
+
+def _semi_supervised(classifier: keras.Model, config: RunConfig, encoded: EncodedSplits):
+    from seqsent.training.semi_supervised import SemiSupervisedClassifier, token_frequencies
+
+    semi = config.semi
+    ids = encoded.train if encoded.unlabelled is None else tf.concat([encoded.train, encoded.unlabelled], axis=0)
+    return SemiSupervisedClassifier(classifier, token_frequencies(ids, encoded.features.vocabulary_size),
+                                    vat_epsilon=semi.vat_epsilon if semi.vat else 0.0,
+                                    adversarial_epsilon=semi.adversarial_epsilon if semi.adversarial else 0.0,
+                                    entropy_weight=semi.entropy_weight, seed=config.train.seed + 4)
 
 
 def _compile_warnings(config: RunConfig, classifier: keras.Model) -> list[str]:
@@ -158,7 +199,7 @@ def _train_remaining_epochs(classifier: keras.Model, config: RunConfig, dataset:
                             state: TrainingState, work_dir: Path, distribution: Distribution, verbose: int,
                             extra_callbacks: tuple) -> dict[str, list[float]]:
     """Keras fit over the epochs the backup has not done; leaves the best epoch's weights; returns the history."""
-    callbacks, nan_guard, checkpoint = make_callbacks(config.train, work_dir, state)
+    callbacks, nan_guard, checkpoint = make_callbacks(config.train.patience, work_dir, state)
     epochs_left = range(state.epoch, config.train.epochs) if not state.stopped else range(0)
     if not epochs_left:
         checkpoint.set_model(classifier)
@@ -170,6 +211,9 @@ def _train_remaining_epochs(classifier: keras.Model, config: RunConfig, dataset:
         max_length=config.text.sequence_length, padding=config.train.padding, seed=config.train.seed,
         epochs=epochs_left,
     )
+    if encoded.unlabelled is not None:
+        train_ds = with_unlabelled(train_ds, encoded.unlabelled, batch_size=global_batch, seed=config.train.seed,
+                                   epochs=epochs_left)
     val_ds = evaluation_dataset(encoded.validation, dataset.validation.labels, dataset.num_classes,
                                 batch_size=global_batch, padding=config.train.padding,
                                 max_length=config.text.sequence_length)

@@ -67,12 +67,12 @@ def _bag_examples(features: tf.SparseTensor, labels: np.ndarray, num_classes: in
     return tf.data.Dataset.from_tensor_slices((features, _labels_for(labels, num_classes))).cache()
 
 
-def _epoch_seed(seed: int, epoch):
+def epoch_seed(seed: int, epoch):
     """A shuffle seed per (run seed, epoch); `epoch` is a tensor inside the dataset graph."""
     return tf.constant(seed, tf.int64) * 1_000_003 + tf.cast(epoch, tf.int64)
 
 
-def _over_epochs(epochs: range, one_epoch, batches_per_epoch: int) -> tf.data.Dataset:
+def over_epochs(epochs: range, one_epoch, batches_per_epoch: int) -> tf.data.Dataset:
     """The batches of `epochs` in order, with the total count Keras needs for steps_per_epoch."""
     ds = tf.data.Dataset.from_tensor_slices(tf.constant(list(epochs), tf.int64)).flat_map(one_epoch)
     return ds.apply(tf.data.experimental.assert_cardinality(batches_per_epoch * len(epochs)))
@@ -96,8 +96,8 @@ def training_dataset(ids, labels: np.ndarray, num_classes: int, *, batch_size: i
     n = len(labels)
     if isinstance(ids, tf.SparseTensor):
         examples = _bag_examples(ids, labels, num_classes)
-        return _over_epochs(
-            epochs, lambda epoch: examples.shuffle(n, seed=_epoch_seed(seed, epoch), reshuffle_each_iteration=False)
+        return over_epochs(
+            epochs, lambda epoch: examples.shuffle(n, seed=epoch_seed(seed, epoch), reshuffle_each_iteration=False)
             .batch(batch_size), -(-n // batch_size),
         ).with_options(_options()).prefetch(tf.data.AUTOTUNE)
     per_epoch = -(-n // batch_size)
@@ -106,17 +106,17 @@ def training_dataset(ids, labels: np.ndarray, num_classes: int, *, batch_size: i
         targets = tf.constant(_labels_for(labels, num_classes))
 
         def one_epoch(epoch):
-            order = _sorted_in_windows(lengths, batch_size * SORT_WINDOW_BATCHES, _epoch_seed(seed, epoch))
-            return tf.data.Dataset.from_tensor_slices(_shuffled(per_epoch, _epoch_seed(seed, epoch) + 1)).map(
+            order = _sorted_in_windows(lengths, batch_size * SORT_WINDOW_BATCHES, epoch_seed(seed, epoch))
+            return tf.data.Dataset.from_tensor_slices(_shuffled(per_epoch, epoch_seed(seed, epoch) + 1)).map(
                 lambda b: _gather_batch(ids, targets, order[b * batch_size : (b + 1) * batch_size]))
     else:
         examples = _slices(ids, _labels_for(labels, num_classes)).cache()
         batches = _padded_batches(batch_size, max_length if padding == "fixed" else None)
 
         def one_epoch(epoch):
-            return batches(examples.shuffle(n, seed=_epoch_seed(seed, epoch), reshuffle_each_iteration=False))
+            return batches(examples.shuffle(n, seed=epoch_seed(seed, epoch), reshuffle_each_iteration=False))
 
-    ds = _over_epochs(epochs, one_epoch, per_epoch)
+    ds = over_epochs(epochs, one_epoch, per_epoch)
     return ds.map(_at_least_one_step).with_options(_options()).prefetch(tf.data.AUTOTUNE)
 
 
@@ -157,3 +157,28 @@ def evaluation_dataset(ids, labels: np.ndarray, num_classes: int, *, batch_size:
     ds = _slices(ids, _labels_for(labels[order], num_classes)).cache()
     ds = _padded_batches(batch_size, max_length if padding == "fixed" else None)(ds)
     return ds.map(_at_least_one_step).with_options(_options()).prefetch(tf.data.AUTOTUNE)
+
+
+def with_unlabelled(labelled: tf.data.Dataset, unlabelled_ids: tf.RaggedTensor, *, batch_size: int, seed: int,
+                    epochs: range) -> tf.data.Dataset:
+    """Each labelled training batch (ids, labels) paired with a batch of unlabelled ids: ((ids, unlabelled), labels).
+
+    Epoch e draws its unlabelled batches from an order keyed by (seed, e), sorted by length within windows as
+    the labelled ones are (little padding), so a resumed run pairs exactly the batches it would have paired.
+    With fewer unlabelled texts than an epoch needs, they are used more than once.
+    """
+    per_epoch = int(labelled.cardinality()) // len(epochs)
+    lengths = tf.constant(unlabelled_ids.row_lengths().numpy(), tf.int64)
+    count = int(lengths.shape[0])
+    needed = per_epoch * batch_size
+    repeats = -(-needed // count)
+
+    def one_epoch(epoch):
+        order = _sorted_in_windows(lengths, batch_size * SORT_WINDOW_BATCHES, epoch_seed(seed, epoch) + 7)
+        order = tf.tile(order, [repeats])[:needed]
+        return tf.data.Dataset.from_tensor_slices(_shuffled(per_epoch, epoch_seed(seed, epoch) + 8)).map(
+            lambda b: tf.gather(unlabelled_ids, order[b * batch_size : (b + 1) * batch_size]).to_tensor())
+
+    unlabelled = over_epochs(epochs, one_epoch, per_epoch).map(lambda ids: _at_least_one_step(ids, 0)[0])
+    pairs = tf.data.Dataset.zip((labelled, unlabelled)).map(lambda batch, extra: ((batch[0], extra), batch[1]))
+    return pairs.with_options(_options()).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,48 @@
+"""`seqsent pretrain-lm`: options -> LanguageModelConfig -> seqsent.api.pretrain_lm -> per-epoch perplexity, summary."""
+
+from __future__ import annotations
+
+import click
+
+from cli.main import import_tensorflow
+from cli.options import PRETRAIN_LM_OPTIONS, add_options
+from seqsent.config import LanguageModelConfig
+
+
+@click.command("pretrain-lm")
+@add_options(PRETRAIN_LM_OPTIONS)
+@click.option("--quiet", is_flag=True, help="No per-step progress (the per-epoch perplexity lines stay).")
+@click.option("--restart", is_flag=True, help="Start from epoch 1, deleting the crash backup of this command.")
+def command(quiet, restart, **options):
+    """Learn a recurrent language model from unlabelled text, to start classifiers from (`train --encoder`).
+
+    Reads the train texts of --data (labels ignored, test never), an aclImdb archive's unlabelled
+    reviews, and --unlabelled files; writes an encoder directory: vocabulary, shapes and weights.
+    Full IMDB (train + 50,000 unlabelled reviews):
+
+        seqsent pretrain-lm --data aclImdb_v1.tar.gz --output imdb-encoder
+        seqsent train --data aclImdb_v1.tar.gz --encoder imdb-encoder
+    """
+    config = LanguageModelConfig(**{spec.field: _value(options[_name(spec.flag)]) for spec in PRETRAIN_LM_OPTIONS})
+    config.validate()
+    import_tensorflow(click.get_current_context())
+    from seqsent.api import pretrain_lm
+
+    report = pretrain_lm(config, verbose=0 if quiet else 2, notify=click.echo, restart=restart)
+    restored = f", epochs 1-{report.resumed_from_epoch} from the backup" if report.resumed_from_epoch else ""
+    shown = ", ".join(f"{name} {value:.1f}" for name, value in report.perplexity.items())
+    click.echo(f"\nLearned a {report.arch} language model ({report.parameters:,} parameters) from {report.texts:,} texts "
+               f"({report.tokens:,} tokens, vocabulary {report.vocabulary_size:,}) in {report.seconds:.0f} s, "
+               f"{report.epochs_run} epoch(s){restored}, {report.strategy}")
+    click.echo(f"Held-out perplexity ({report.heldout_texts:,} texts, exact softmax): {shown}")
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}")
+    click.echo(f"Wrote {report.output}  (use: seqsent train --encoder {report.output})")
+
+
+def _name(flag: str) -> str:
+    return flag.split("/")[0].lstrip("-").replace("-", "_")
+
+
+def _value(value):
+    return list(value) if isinstance(value, tuple) else value

@@ -1,0 +1,137 @@
+"""Language-model pretraining (`seqsent pretrain-lm`) and starting a classifier from it (`train --encoder`)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from conftest import tiny_texts, write_csv
+
+tf = pytest.importorskip("tensorflow")
+
+from seqsent.config import LanguageModelConfig, RunConfig  # noqa: E402
+from seqsent.errors import UsageError  # noqa: E402
+from seqsent.pretraining.encoder import (adopt_encoder_shape, encoder_features, initialise_from_encoder,  # noqa: E402
+                                         load_language_model, read_encoder)
+from seqsent.pretraining.language_model import LanguageModel, reverse_rows, stream_rows  # noqa: E402
+
+
+def test_reverse_rows_reverses_only_the_tokens_and_keeps_padding_on_the_right():
+    ids = tf.constant([[5, 6, 7, 0], [8, 9, 0, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(reverse_rows(ids).numpy(), [[7, 6, 5, 0], [9, 8, 0, 0], [0, 0, 0, 0]])
+
+
+def test_stream_rows_cut_the_stream_into_overlapping_windows():
+    rows = stream_rows(np.arange(10, dtype=np.int32), window=3)
+    np.testing.assert_array_equal(rows, [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]])
+
+
+def test_language_model_loss_falls_on_a_tiny_corpus():
+    """A corpus with a fixed word order: the exact held-out loss falls far below the uniform guess, both ways."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    stream = np.tile(np.arange(2, 12, dtype=np.int32), 200)  # 2 3 4 ... 11 2 3 ...: each word predicts the next
+    rows = stream_rows(stream, window=9)
+    lm = LanguageModel(12, embedding_dim=8, cell="gru", units=16, directions=2, num_sampled=4)
+    lm.compile(optimizer=keras.optimizers.Adam(0.02))
+    before = lm.evaluate(rows, batch_size=32, verbose=0)
+    lm.fit(rows, batch_size=32, epochs=8, verbose=0, shuffle=False)
+    after = [float(loss) for loss in lm.direction_losses(rows[:64], training=False, sampled=False)]
+    assert before == pytest.approx(math.log(12), rel=0.15)  # untrained: about uniform over the vocabulary
+    assert max(after) < 0.5, after  # forward and backward both learned the order
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory):
+    """`seqsent pretrain-lm` on a tiny CSV, through the library verb: a bigru encoder of 6 units."""
+    from seqsent.api import pretrain_lm
+
+    root = tmp_path_factory.mktemp("lm")
+    data = write_csv(root / "reviews.csv", tiny_texts(per_class=60))
+    config = LanguageModelConfig(data=str(data), output=str(root / "encoder"), units=6, embedding_dim=5,
+                                 max_tokens=60, window=8, batch_size=16, sampled=8, epochs=2, heldout_texts=20,
+                                 runs_dir=str(root / "runs"))
+    messages = []
+    report = pretrain_lm(config, verbose=0, notify=messages.append)
+    return report, messages
+
+
+def test_pretrain_lm_writes_an_encoder_with_perplexity_per_epoch(encoder):
+    report, messages = encoder
+    assert sorted(p.name for p in report.output.iterdir()) == ["encoder.json", "language_model.weights.h5",
+                                                                "vocabulary.json"]
+    metadata = json.loads((report.output / "encoder.json").read_text())
+    assert metadata["arch"] == "bigru" and metadata["units"] == 6 and metadata["embedding_dim"] == 5
+    assert set(report.perplexity) == {"forward", "backward"}
+    assert all(1 < p < 60 for p in report.perplexity.values())  # better than uniform over the 60 words
+    assert sum(m.startswith("Epoch ") and "held-out perplexity" in m for m in messages) == 2
+    assert len(metadata["history"]["val_loss"]) == 2
+    assert not list(report.output.parent.glob(".encoder.staging-*"))
+
+
+def test_encoder_weights_land_in_the_classifier_tensor_for_tensor(encoder):
+    from seqsent.models import build_classifier
+
+    report, _ = encoder
+    found = read_encoder(report.output)
+    config = RunConfig()
+    notes = adopt_encoder_shape(config, found)
+    assert config.model.arch == "bigru" and config.model.units == 6 and config.model.embedding_dim == 5
+    assert config.text.max_tokens == len(found.vocabulary) and notes
+    features = encoder_features(found, config.text)
+    assert features.vocabulary == found.vocabulary  # the encoder's words, in its order: nothing learned anew
+    classifier = build_classifier(config.model, features.vocabulary_size, 2, seed=9)
+    initialise_from_encoder(classifier, found)
+    lm = load_language_model(found)
+    np.testing.assert_array_equal(classifier.get_layer("embedding").get_weights()[0], lm.embedding.get_weights()[0])
+    both = classifier.get_layer("bigru_1")
+    for mine, theirs in ((both.forward_layer, lm.stacks[0][0]), (both.backward_layer, lm.stacks[1][0])):
+        for a, b in zip(mine.get_weights(), theirs.get_weights()):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_a_unidirectional_classifier_reads_the_forward_language_model(encoder):
+    from seqsent.models import build_classifier
+
+    report, _ = encoder
+    found = read_encoder(report.output)
+    config = RunConfig()
+    config.model.arch = "gru"
+    adopt_encoder_shape(config, found)
+    assert config.model.arch == "gru"
+    classifier = build_classifier(config.model, len(found.vocabulary), 2)
+    initialise_from_encoder(classifier, found)
+    for a, b in zip(classifier.get_layer("gru_1").get_weights(), load_language_model(found).stacks[0][0].get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_bidirectional_classifier_needs_a_backward_language_model(encoder, tmp_path):
+    report, _ = encoder
+    forward_only = read_encoder(report.output)
+    forward_only.metadata["arch"] = "gru"
+    config = RunConfig()
+    config.model.arch = "bigru"
+    with pytest.raises(UsageError, match="--arch bigru does not match the encoder's arch gru"):
+        adopt_encoder_shape(config, forward_only)
+
+
+def test_train_with_an_encoder_exports_a_plain_string_in_model(encoder, tmp_path):
+    from seqsent.api import train
+    from seqsent.serving.inference import load_model
+
+    report, _ = encoder
+    data = write_csv(tmp_path / "labelled.csv", tiny_texts(("good", "bad"), per_class=15))
+    config = RunConfig(name="from-lm", output_dir=str(tmp_path / "models"), runs_dir=str(tmp_path / "runs"))
+    config.data.source = str(data)
+    config.model.encoder_path = str(report.output)
+    config.train.epochs = 1
+    result = train(config, verbose=0)
+    assert any("start from the language model" in note for note in result.notes)
+    saved = json.loads((result.export_dir / "assets.extra" / "seqsent.json").read_text())
+    assert saved["config"]["model"]["units"] == 6 and saved["config"]["model"]["arch"] == "bigru"
+    probabilities = load_model(result.export_dir).predict_proba(["great film", "", "awful"])
+    assert probabilities.shape == (3, 2) and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
