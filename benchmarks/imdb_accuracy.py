@@ -1,21 +1,22 @@
-"""Accuracy on full IMDB: four configurations, each trained with `seqsent train` as a user runs it.
+"""Accuracy on full IMDB, each configuration run with `seqsent` commands as a user runs them, in one run.
 
-    python benchmarks/imdb_accuracy.py [--archive ../shared/datasets/aclImdb_v1.tar.gz] [--only a,b,c,d]
+    python benchmarks/imdb_accuracy.py [--archive ../shared/datasets/aclImdb_v1.tar.gz] [--only b3,e,f,g,h,i]
 
 Rows (train: the 25k train reviews, validation = whole movies held out of them; test: all 25k test reviews,
 scored on the EXPORTED SavedModel, as `seqsent train` does):
-  (a) the official Keras BiLSTM example's configuration (20k vocabulary, first 200 tokens,
-      2 x BiLSTM(64), last state, 2 epochs), with seqsent's builders;
-  (b) linear bag-of-words baselines: TF-IDF unigrams (--arch tfidf) and counts of 1-2-grams (--arch ngram);
-  (b) also the NBSVM of 1-3-grams (--arch nbsvm), the strongest linear baseline of the literature;
-  (c) the best supervised-only recurrent model: --preset imdb-best, random initial word vectors;
-  (d) the same with word vectors pretrained on train + the 50,000 unlabelled reviews
-      (`seqsent pretrain-embeddings`, its time included).
-For an ensemble export (--wide-training separate), the test accuracy of each of its two models is
-printed too (scored from the export's model.keras, on the same test reviews).
-Every setting was chosen on the validation split; the test split is read only by this final scoring.
-Prints one table: test accuracy, wall time (data loading, training, export and test scoring), trainable
-parameters.
+  (a)  the official Keras BiLSTM example's configuration, with seqsent's builders;
+  (b)  linear bag-of-words baselines: TF-IDF unigrams, counts of 1-2-grams, BM25-weighted unigrams, and the
+       NBSVM of 1-3-grams (the strongest linear baseline of the literature; every other row is compared with it);
+  (c)  --preset imdb-best (NBSVM + 2 BiGRUs), supervised only; (d) the same with word2vec vectors;
+  (e)  one recurrent model, supervised only (no unlabelled text);
+  (f)  the same started from a language model pretrained on train + the 50,000 unlabelled reviews (pretrain-lm);
+  (g)  the same as (e) with virtual adversarial training on the unlabelled reviews and adversarial training;
+  (h)  language model + VAT + adversarial: the single recurrent model of --preset imdb-unlabelled;
+  (i)  the NBSVM and (h)'s recurrent model trained apart, their log-odds averaged (one export).
+Every setting was chosen on the validation split; the test split is read only by this final scoring. Each
+row's wall time is split into pretraining (word2vec or the language model, done once and counted in every row
+that uses it) and the rest (reading the data, training, export and scoring). Each export is then compared
+with the NBSVM's on the same test reviews (McNemar's test, benchmarks/paired_accuracy.py).
 """
 
 from __future__ import annotations
@@ -30,18 +31,39 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
 from imdb_bilstm import REFERENCE_FLAGS  # noqa: E402  (the Keras example, as the serving benchmark runs it)
+from paired_accuracy import mcnemar  # noqa: E402
 
 SEQSENT = [sys.executable, "-c", "from cli.main import main; main()"]
 EMBEDDINGS = "imdb-w2v.vec"
+ENCODER = "imdb-encoder"
+NBSVM = "b3"
 
+# What the pretraining steps produce; a row lists the ones it needs.
+PRETRAINING = {
+    "word2vec": ["pretrain-embeddings", "--output", EMBEDDINGS],
+    "language model": ["pretrain-lm", "--output", ENCODER, "--preset", "imdb-unlabelled"],
+}
+UNLABELLED = ["--unlabelled", "{archive}"]  # its train/unsup reviews: the 50,000 unlabelled ones
 ROWS = {
-    "a": ("(a) Keras example BiLSTM", ["--arch", "bilstm", *REFERENCE_FLAGS]),
-    "b": ("(b) TF-IDF unigrams, linear", ["--arch", "tfidf", "--max-tokens", "30000"]),
-    "b2": ("(b) 1-2-gram counts, linear", ["--arch", "ngram", "--max-tokens", "200000"]),
-    "b3": ("(b) NBSVM, 1-3-grams", ["--arch", "nbsvm", "--max-tokens", "1048576"]),
-    "c": ("(c) imdb-best, supervised only", ["--preset", "imdb-best"]),
-    "d": ("(d) imdb-best + unlabelled data", ["--preset", "imdb-best", "--embeddings", EMBEDDINGS]),
+    "a": ("(a) Keras example BiLSTM", [], ["--arch", "bilstm", *REFERENCE_FLAGS]),
+    "b": ("(b) TF-IDF unigrams, linear", [], ["--arch", "tfidf", "--max-tokens", "30000"]),
+    "b2": ("(b) 1-2-gram counts, linear", [], ["--arch", "ngram", "--max-tokens", "200000"]),
+    "b4": ("(b) BM25 unigrams, linear", [], ["--arch", "bm25", "--max-tokens", "30000"]),
+    "b3": ("(b) NBSVM, 1-3-grams", [], ["--arch", "nbsvm", "--max-tokens", "1048576"]),
+    "c": ("(c) imdb-best, supervised only", [], ["--preset", "imdb-best"]),
+    "d": ("(d) imdb-best + word2vec vectors", ["word2vec"], ["--preset", "imdb-best", "--embeddings", EMBEDDINGS]),
+    "e": ("(e) one recurrent model, supervised only", [], ["--preset", "imdb-supervised"]),
+    "f": ("(f) (e) + language-model pretraining", ["language model"],
+          ["--preset", "imdb-supervised", "--encoder", ENCODER]),
+    "g": ("(g) (e) + VAT and adversarial training", [],
+          ["--preset", "imdb-supervised", *UNLABELLED, "--vat", "--adversarial"]),
+    "h": ("(h) (e) + language model + VAT + adversarial", ["language model"],
+          ["--preset", "imdb-unlabelled", "--encoder", ENCODER, *UNLABELLED]),
+    "i": ("(i) NBSVM + (h), trained apart", ["language model"],
+          ["--preset", "imdb-unlabelled", "--encoder", ENCODER, *UNLABELLED, "--wide-ngrams", "3",
+           "--wide-training", "separate"]),
 }
 
 
@@ -51,18 +73,33 @@ def timed(args: list[str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
-def bench(key: str, archive: Path, work: Path) -> dict:
-    label, flags = ROWS[key]
+def pretrain(step: str, archive: Path, work: Path, done: dict[str, float]) -> float:
+    """Run a pretraining step once per benchmark run; its time is counted in every row that uses it."""
+    if step not in done:
+        done[step] = timed([*PRETRAINING[step], "--data", str(archive)], work)
+    return done[step]
+
+
+def bench(key: str, archive: Path, work: Path, pretrained: dict[str, float]) -> dict:
+    label, steps, flags = ROWS[key]
+    pretraining = sum(pretrain(step, archive, work, pretrained) for step in steps)
     name = f"bench-{key}"
-    seconds = 0.0
-    if key == "d":
-        seconds += timed(["pretrain-embeddings", "--data", str(archive), "--output", EMBEDDINGS], work)
-    seconds += timed(["train", "--data", str(archive), "--name", name, "--quiet", *flags], work)
+    flags = [flag.format(archive=archive) for flag in flags]
+    training = timed(["train", "--data", str(archive), "--name", name, "--quiet", *flags], work)
     runs = sorted((work / "runs" / name).glob("*/metrics.json"), key=lambda p: p.stat().st_mtime)
     metrics = json.loads(runs[-1].read_text(encoding="utf-8"))
-    return {"label": label, "accuracy": metrics["test"]["accuracy"], "examples": metrics["split_sizes"]["test"],
-            "wall_s": seconds, "train_s": metrics["train_seconds"], "parameters": metrics["parameters"],
-            "export": metrics["export_dir"], "members": member_accuracies(work / metrics["export_dir"], archive)}
+    return {"key": key, "label": label, "accuracy": metrics["test"]["accuracy"],
+            "examples": metrics["split_sizes"]["test"], "pretraining_s": pretraining, "rest_s": training,
+            "train_s": metrics["train_seconds"], "parameters": metrics["parameters"],
+            "export": str(work / metrics["export_dir"]), "members": member_accuracies(work / metrics["export_dir"],
+                                                                                     archive)}
+
+
+def test_split(archive: Path):
+    from seqsent.config import DataConfig
+    from seqsent.data import load_dataset
+
+    return load_dataset(DataConfig(source=str(archive))).test
 
 
 def member_accuracies(export: Path, archive: Path) -> dict[str, float]:
@@ -71,24 +108,57 @@ def member_accuracies(export: Path, archive: Path) -> dict[str, float]:
     import numpy as np
 
     import seqsent.models  # noqa: F401  (registers seqsent's layers with Keras)
-    from seqsent.config import DataConfig
-    from seqsent.data import load_dataset
     from seqsent.layout import KERAS_FILE
 
     keras_model = keras.models.load_model(export / "assets.extra" / KERAS_FILE)
     if "ensemble_members" not in [layer.name for layer in keras_model.layers]:
         return {}
-    test = load_dataset(DataConfig(source=str(archive))).test
+    test = test_split(archive)
     outputs = keras_model.get_layer("ensemble_members").predict(np.array(test.texts, dtype=object), batch_size=256,
                                                                  verbose=0)
     names = [f"recurrent model {i}" for i in range(1, len(outputs))] + ["NBSVM"]
     return {name: float(np.mean((output[:, 0] > 0.5) == np.asarray(test.labels))) for name, output in zip(names, outputs)}
 
 
+def compare_with_nbsvm(rows: list[dict], archive: Path) -> None:
+    """Each row's export against the NBSVM's of the same run, on the same test reviews (McNemar)."""
+    import numpy as np
+
+    from seqsent.serving.inference import load_model
+
+    baseline = next((row for row in rows if row["key"] == NBSVM), None)
+    if baseline is None:
+        return
+    test = test_split(archive)
+    labels = np.asarray(test.labels)
+    right = {row["key"]: load_model(row["export"]).predict_proba(test.texts).argmax(axis=1) == labels for row in rows}
+    for row in rows:
+        only_row = int(np.sum(right[row["key"]] & ~right[NBSVM]))
+        only_nbsvm = int(np.sum(~right[row["key"]] & right[NBSVM]))
+        row["vs_nbsvm"] = (only_row, only_nbsvm, mcnemar(only_row, only_nbsvm)[1])
+
+
+def print_table(rows: list[dict]) -> None:
+    print("\n| configuration | test accuracy | vs NBSVM (right only here / only NBSVM, McNemar p) | wall time "
+          "| of which pretraining | training | trainable parameters |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        versus = "–"
+        if "vs_nbsvm" in row and row["key"] != NBSVM:
+            only_row, only_nbsvm, p = row["vs_nbsvm"]
+            versus = f"{100 * (only_row - only_nbsvm) / row['examples']:+.2f} pt ({only_row} / {only_nbsvm}, p = {p:.3g})"
+        wall = (row["pretraining_s"] + row["rest_s"]) / 60
+        print(f"| {row['label']} | {100 * row['accuracy']:.2f}% | {versus} | {wall:.1f} min | "
+              f"{row['pretraining_s'] / 60:.1f} min | {row['train_s'] / 60:.1f} min | {row['parameters']:,} |")
+    for row in rows:
+        for member, accuracy in row["members"].items():
+            print(f"{row['label']}: its {member} alone {100 * accuracy:.2f}%")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", type=Path, default=ROOT.parent / "shared" / "datasets" / "aclImdb_v1.tar.gz")
-    parser.add_argument("--only", default="a,b,b2,b3,c,d", help=f"comma-separated rows of {','.join(ROWS)}")
+    parser.add_argument("--only", default="b3,b4,e,f,g,h,i", help=f"comma-separated rows of {','.join(ROWS)}")
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
     if not args.archive.is_file():
@@ -99,19 +169,15 @@ def main() -> None:
         sys.exit(f"unknown rows {unknown}; choose from {','.join(ROWS)}")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="seqsent-accuracy-"))
     work.mkdir(parents=True, exist_ok=True)
-    rows = []
+    archive, rows, pretrained = args.archive.resolve(), [], {}
     for key in keys:
-        rows.append(bench(key, args.archive.resolve(), work))
+        rows.append(bench(key, archive, work, pretrained))
         print(json.dumps(rows[-1]), flush=True)
-    print("\n| configuration | test accuracy | wall time | training | trainable parameters |")
-    print("|---|---|---|---|---|")
-    for row in rows:
-        print(f"| {row['label']} | {100 * row['accuracy']:.2f}% | {row['wall_s'] / 60:.1f} min | "
-              f"{row['train_s'] / 60:.1f} min | {row['parameters']:,} |")
-    for row in rows:
-        for member, accuracy in row["members"].items():
-            print(f"{row['label']}: its {member} alone {100 * accuracy:.2f}%")
-    print(f"\n(test: {rows[0]['examples']:,} reviews, scored on each exported SavedModel; work dir {work})")
+    compare_with_nbsvm(rows, archive)
+    print_table(rows)
+    print(f"\n(test: {rows[0]['examples']:,} reviews, scored on each exported SavedModel; pretraining steps: "
+          + ", ".join(f"{step} {seconds / 60:.1f} min" for step, seconds in pretrained.items())
+          + f"; work dir {work})")
 
 
 if __name__ == "__main__":

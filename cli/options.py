@@ -69,8 +69,8 @@ def specs(section: str, fields: str) -> list[OptionSpec]:
     return result
 
 
-DATA_OPTIONS = specs("data", "source test_source text_column label_column validation_fraction test_fraction limit seed "
-                             "on_empty_text")
+DATA_OPTIONS = specs("data", "source test_source text_column label_column validation_fraction test_fraction limit "
+                             "train_limit seed on_empty_text")
 TRAIN_OPTIONS = (
     specs("model", "arch layers units embedding_dim embedding_dropout token_dropout dropout pooling head_units "
                    "head_dropout embeddings_path encoder_path freeze_embeddings wide_ngrams wide_buckets wide_dropout "

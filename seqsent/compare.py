@@ -256,7 +256,7 @@ def _markdown(comparison: Comparison) -> str:
         f"{t.learning_rate}, seed {t.seed}; vocabulary {c.text.max_tokens:,} tokens.",
         f"- Recurrent archs: {c.model.layers} layer(s) of {c.model.units} units (per direction), embedding "
         f"{c.model.embedding_dim}, pooling {c.model.pooling}; they read the {'last' if c.text.truncation == 'pre' else 'first'} "
-        f"{c.text.sequence_length} tokens of a review. Baselines (bow, tfidf, ngram, nbsvm) read the whole review.",
+        f"{c.text.sequence_length} tokens of a review. Baselines (bow, tfidf, ngram, bm25, nbsvm) read the whole review.",
         f"- Machine: {os.cpu_count()} CPU core(s), TensorFlow {tf.__version__}.", "",
         format_table(comparison), "",
         f"F1 is for the {comparison.f1_average}. Training seconds per epoch include each epoch's validation pass; "

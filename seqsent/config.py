@@ -27,7 +27,7 @@ RECURRENT_ARCHS = {
 }
 CELLS = ("rnn", "lstm", "gru")
 # Bag-of-words baselines built with the same Keras machinery (seqsent/models/baselines.py).
-BASELINE_ARCHS = ("bow", "tfidf", "ngram", "nbsvm")
+BASELINE_ARCHS = ("bow", "tfidf", "ngram", "bm25", "nbsvm")
 ARCHS = tuple(RECURRENT_ARCHS) + BASELINE_ARCHS
 POOLINGS = ("last", "max", "mean", "max-mean")
 TRUNCATIONS = ("pre", "post")
@@ -68,6 +68,9 @@ class DataConfig:
     """Share of a single table file held out (stratified) as test when no separate test file is given."""
     limit: Optional[int] = None
     """Use at most this many train and this many test examples (stratified), for quick runs."""
+    train_limit: Optional[int] = None
+    """Use at most this many labelled train examples (stratified, validation carved out of them), the test split
+    untouched: a learning curve, or a run with few labels."""
     seed: int = 1337
     """Seed of the splits."""
     on_empty_text: str = "skip"
@@ -91,7 +94,8 @@ class ModelConfig:
     """An Embedding, a recurrent stack, pooling over time and a classification head."""
 
     arch: str = "bilstm"
-    """Shorthand for cell + direction: rnn, lstm, gru, birnn, bilstm, bigru; or a baseline: bow, tfidf, ngram, nbsvm."""
+    """Shorthand for cell + direction: rnn, lstm, gru, birnn, bilstm, bigru; or a baseline: bow, tfidf, ngram, bm25,
+    nbsvm."""
     layers: int = 1
     """Stacked recurrent layers."""
     units: int = 64
@@ -312,6 +316,7 @@ class RunConfig:
             (0.0 < self.data.validation_fraction < 1.0, "--validation-fraction must be between 0 and 1"),
             (0.0 < self.data.test_fraction < 1.0, "--test-fraction must be between 0 and 1"),
             (self.data.limit is None or self.data.limit >= 10, "--limit must be at least 10"),
+            (self.data.train_limit is None or self.data.train_limit >= 10, "--train-limit must be at least 10"),
             (self.data.text_column != self.data.label_column,
              f"--text-column and --label-column must differ (both are {self.data.text_column!r})"),
             (self.data.on_empty_text in EMPTY_TEXT_POLICIES,

@@ -54,6 +54,7 @@ OUT_OF_RANGE = [
     ("--validation-fraction", "1.5", "--validation-fraction must be between 0 and 1"),
     ("--test-fraction", "1", "--test-fraction must be between 0 and 1"),
     ("--limit", "5", "--limit must be at least 10"),
+    ("--train-limit", "3", "--train-limit must be at least 10"),
     ("--seed", "-1", "--seed must be between 0 and 4294967295"),
     ("--layers", "0", "--layers must be at least 1"),
     ("--layers", "1000", "--layers must be at most 64"),

@@ -60,6 +60,23 @@ def test_tfidf_weights_counts_by_inverse_document_frequency():
     assert rows[0][index["bad"]] == 0.0
 
 
+def test_bm25_saturates_counts_and_discounts_long_texts():
+    # 3 train documents of 3, 2 and 1 tokens: average length 2; df: film 3, good 1, bad 1.
+    # idf = log(1 + (N - df + 0.5) / (df + 0.5)); weight = idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * |d| / 2))
+    rows, vocab = dense_features("bm25", ["good good film", "bad film", "film"],
+                                 ["good good film", "good film film film film film"])
+    index = {token: i for i, token in enumerate(vocab)}
+    idf_good, idf_film = math.log(1 + 2.5 / 1.5), math.log(1 + 0.5 / 3.5)
+
+    def weight(idf, tf, length):
+        return idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / 2))
+
+    assert rows[0][index["good"]] == pytest.approx(weight(idf_good, 2, 3), rel=1e-5)
+    assert rows[0][index["film"]] == pytest.approx(weight(idf_film, 1, 3), rel=1e-5)
+    assert rows[1][index["good"]] == pytest.approx(weight(idf_good, 1, 6), rel=1e-5)  # a longer text: discounted
+    assert rows[1][index["film"]] < 2.2 * idf_film  # five occurrences saturate below (k1 + 1) * idf
+
+
 def test_ngram_counts_unigrams_and_bigrams():
     rows, vocab = dense_features("ngram", ["great great film", "bad film"], ["great great great film"])
     index = {token: i for i, token in enumerate(vocab)}

@@ -74,6 +74,18 @@ def test_limit_takes_stratified_subsets_of_train_and_test():
     assert np.bincount(np.concatenate([dataset.train.labels, dataset.validation.labels])).tolist() == [100, 100]
 
 
+def test_train_limit_subsets_train_only_keeping_whole_movies_in_validation():
+    from seqsent.data.sample import read_sample
+
+    dataset = load_dataset(DataConfig(train_limit=300))
+    assert len(dataset.train) + len(dataset.validation) == 300 and len(dataset.test) == 2500
+    assert np.bincount(np.concatenate([dataset.train.labels, dataset.validation.labels])).tolist() == [150, 150]
+    texts, _, movies = read_sample()["train"]
+    movie_of = dict(zip(texts, movies))
+    assert not {movie_of[t] for t in dataset.train.texts} & {movie_of[t] for t in dataset.validation.texts}
+    assert dataset.validation_split == "whole movies held out"
+
+
 # ---------------------------------------------------------------- aclImdb directory and archive
 
 ACL_FILES = {

@@ -12,7 +12,7 @@ keras = pytest.importorskip("keras")
 from layer_contract import check_layer_contract  # noqa: E402
 
 # Every custom layer (and the registered standardisation function), imported here only.
-from seqsent.models.baselines import IDFWeighting, TermWeighting  # noqa: E402
+from seqsent.models.baselines import BM25Weighting, IDFWeighting, TermWeighting  # noqa: E402
 from seqsent.models.layers import (  # noqa: E402
     OOV_ID, HashedNgrams, MaskedGlobalPooling, MaskedSum, TokenDropout, WeightedLogOdds)
 from seqsent.text import TruncateTokens, standardize_text  # noqa: E402
@@ -43,6 +43,13 @@ def weighted(cls):
     return make
 
 
+def bm25():
+    layer = BM25Weighting(4, k1=1.5, b=0.5)
+    layer.idf.assign(TERM_WEIGHTS)
+    layer.average_length.assign(3.0)
+    return layer
+
+
 # name: (layer factory, first call argument, contract keywords)
 CASES = {
     "MaskedGlobalPooling-max": (lambda: MaskedGlobalPooling("max"), STEPS,
@@ -60,6 +67,8 @@ CASES = {
     "TermWeighting-dense": (weighted(TermWeighting), DENSE_COUNTS, dict(expected_output_shape=(2, 4))),
     "TermWeighting-sparse": (weighted(TermWeighting), sparse_counts(), dict(expected_output_shape=(2, 4))),
     "IDFWeighting-sparse": (weighted(IDFWeighting), sparse_counts(), dict(expected_output_shape=(2, 4))),
+    "BM25Weighting-dense": (bm25, DENSE_COUNTS, dict(expected_output_shape=(2, 4))),
+    "BM25Weighting-sparse": (bm25, sparse_counts(), dict(expected_output_shape=(2, 4))),
     "TruncateTokens-pre": (lambda: TruncateTokens(3, "pre"), IDS,
                            dict(input_shape=(None,), expected_output_shape=(4, 3))),
     "TruncateTokens-post": (lambda: TruncateTokens(3, "post"), IDS,
@@ -85,7 +94,7 @@ def test_symbolic_output_dtype_is_the_real_output_dtype(name):
 
 
 @pytest.mark.parametrize("cls", [MaskedGlobalPooling, TokenDropout, HashedNgrams, MaskedSum, WeightedLogOdds,
-                                 TermWeighting, IDFWeighting, TruncateTokens])
+                                 TermWeighting, IDFWeighting, BM25Weighting, TruncateTokens])
 def test_layer_is_saved_under_a_stable_name_independent_of_its_module(cls):
     # .keras files already written name the class "seqsent>ClassName": a layer moved to another module still loads.
     assert keras.saving.get_registered_name(cls) == f"seqsent>{cls.__name__}"
@@ -260,3 +269,21 @@ def test_truncation_longer_than_the_texts_only_drops_padding_columns_beyond_leng
     # width min(length, 5) = 4: the only text of 4 tokens is whole; the padding column 5 goes
     expected = [[2, 3, 4, 5], [6, 1, 7, 0], [8, 0, 0, 0], [0, 0, 0, 0]]
     np.testing.assert_array_equal(TruncateTokens(4, truncation)(IDS).numpy(), expected)
+
+
+# BM25Weighting
+
+
+def test_bm25_weighting_saturates_counts_and_normalises_lengths_by_hand():
+    # k1 1.5, b 0.5, average length 3: norm(d) = 1.5 * (0.5 + 0.5 * |d| / 3); weight = idf * tf * 2.5 / (tf + norm)
+    # row 0: |d| = 10, norm 3.25; row 1: |d| = 1, norm 1.0
+    expected = [[0.5 * 1 * 2.5 / 4.25, 2.0 * 2 * 2.5 / 5.25, 0.0, -1.0 * 4 * 2.5 / 7.25],
+                [0.0, 2.0 * 1 * 2.5 / 2.0, 0.0, 0.0]]
+    np.testing.assert_allclose(bm25()(DENSE_COUNTS).numpy(), expected, rtol=1e-6)
+
+
+def test_bm25_weighting_of_sparse_counts_equals_that_of_dense_ones():
+    sparse = sparse_counts()
+    layer = bm25()
+    np.testing.assert_allclose(tf.sparse.to_dense(layer(sparse)).numpy(), layer(tf.sparse.to_dense(sparse)).numpy(),
+                               rtol=1e-6)

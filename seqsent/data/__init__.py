@@ -60,6 +60,7 @@ def _from_reviews(reviews, description: str, config: DataConfig, class_names: li
         train[0], train[1], test[0], test[1],
         description=description, validation_fraction=config.validation_fraction,
         seed=config.seed, limit=config.limit, class_names=class_names, train_groups=groups,
+        train_limit=config.train_limit,
     )
 
 
@@ -94,7 +95,7 @@ def _from_tables(path: Path, config: DataConfig) -> Dataset:
     return build_dataset(
         train_texts, train_labels, test_texts, test_labels,
         description=description, validation_fraction=config.validation_fraction,
-        seed=config.seed, limit=config.limit, notes=notes,
+        seed=config.seed, limit=config.limit, notes=notes, train_limit=config.train_limit,
     )
 
 

@@ -106,6 +106,7 @@ def build_dataset(
     class_names: list[str] | None = None,
     notes: list[str] | None = None,
     train_groups: list[str] | None = None,
+    train_limit: int | None = None,
 ) -> Dataset:
     """Turn raw (text, label) lists into a validated Dataset with a validation split."""
     if not train_texts:
@@ -123,6 +124,8 @@ def build_dataset(
     if limit is not None:
         train_texts, y_train, train_groups = stratified_subset(train_texts, y_train, limit, seed, train_groups)
         test_texts, y_test, _ = stratified_subset(test_texts, y_test, limit, seed)
+    if train_limit is not None:
+        train_texts, y_train, train_groups = stratified_subset(train_texts, y_train, train_limit, seed, train_groups)
     train, validation, how = split_off_validation(train_texts, y_train, validation_fraction, seed, train_groups)
     return Dataset(train, validation, Split(list(test_texts), y_test), class_names, description, list(notes or []),
                    validation_split=how)

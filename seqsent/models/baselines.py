@@ -9,6 +9,7 @@ both the same way (see seqsent.models.build_features).
 | bow   | multi-hot unigrams: which words occur                            | linear     |
 | tfidf | unigram counts times inverse document frequency                  | linear     |
 | ngram | counts of unigrams and bigrams                                   | linear     |
+| bm25  | unigram counts saturated (k1 = 1.2) and length-normalised (b = 0.75), times BM25's idf | linear |
 | nbsvm | which 1-, 2- and 3-grams occur, times their naive Bayes log-count ratio | linear |
 
 nbsvm is Wang & Manning's (2012) NBSVM with a logistic loss instead of the SVM's hinge (as in
@@ -46,6 +47,7 @@ BAG_FEATURES = {
     "bow": ("multi_hot", None),
     "tfidf": ("count", None),
     "ngram": ("count", (1, 2)),
+    "bm25": ("count", None),
     "nbsvm": ("multi_hot", (1, 2, 3)),
 }
 
@@ -82,6 +84,43 @@ class IDFWeighting(TermWeighting):
     """Counts times inverse document frequency (TF-IDF), with Keras' idf = log(1 + documents / (1 + df))."""
 
 
+@keras.saving.register_keras_serializable(package="seqsent")
+class BM25Weighting(keras.layers.Layer):
+    """Term counts [batch, vocabulary] (sparse or dense) -> Okapi BM25 term weights (Robertson & Zaragoza 2009).
+
+    weight(t, d) = idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * |d| / avgdl)): a count saturates (k1) and
+    long texts are discounted (b), which TF-IDF does neither of. idf(t) = log(1 + (N - df + 0.5) / (df + 0.5))
+    and avgdl (the mean text length in tokens, OOV included) are learned once from the train split.
+    """
+
+    def __init__(self, size: int, k1: float = 1.2, b: float = 0.75, **kwargs):
+        super().__init__(**kwargs)
+        self.size, self.k1, self.b = int(size), float(k1), float(b)
+        self.idf = self.add_weight(shape=(self.size,), initializer="ones", trainable=False, name="idf")
+        self.average_length = self.add_weight(shape=(), initializer="ones", trainable=False, name="average_length")
+
+    def _saturate(self, counts, lengths):
+        norm = self.k1 * (1.0 - self.b + self.b * lengths / tf.maximum(tf.convert_to_tensor(self.average_length), 1e-6))
+        return counts * (self.k1 + 1.0) / (counts + norm)
+
+    def call(self, counts):
+        idf = tf.convert_to_tensor(self.idf)
+        if isinstance(counts, tf.SparseTensor):
+            values = tf.cast(counts.values, idf.dtype)
+            rows = counts.indices[:, 0]
+            lengths = tf.math.unsorted_segment_sum(values, rows, tf.cast(counts.dense_shape[0], tf.int32))
+            weighted = self._saturate(values, tf.gather(lengths, rows)) * tf.gather(idf, counts.indices[:, -1])
+            return tf.SparseTensor(counts.indices, weighted, counts.dense_shape)
+        counts = tf.cast(counts, idf.dtype)
+        return self._saturate(counts, tf.reduce_sum(counts, axis=1, keepdims=True)) * idf
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "k1": self.k1, "b": self.b}
+
+
 def _bag_vectorizer(output_mode: str, ngrams, config: TextConfig, vocabulary=None) -> keras.layers.TextVectorization:
     return keras.layers.TextVectorization(
         max_tokens=config.max_tokens,
@@ -110,11 +149,26 @@ def adapt_bag_features(arch: str, config: TextConfig, train_texts: Iterable[str]
         weighting = IDFWeighting(len(document_frequency), name="idf_weighting")
         weighting.term_weights.assign(np.log1p(len(train_texts) / (1.0 + document_frequency)).astype("float32"))
         return vectorizer, weighting
+    if arch == "bm25":
+        return vectorizer, _bm25_weighting(vectorizer, train_texts)
     if arch == "nbsvm":
         weighting = TermWeighting(vectorizer.vocabulary_size(), name="nb_weighting")
         weighting.term_weights.assign(log_count_ratio(vectorizer, train_texts, train_labels))
         return vectorizer, weighting
     return vectorizer, keras.layers.Identity(name="no_weighting")
+
+
+def _bm25_weighting(vectorizer, train_texts: list[str]) -> BM25Weighting:
+    """BM25's idf and the mean text length, from the train split."""
+    document_frequency = _document_frequency(vectorizer, train_texts)
+    total = 0.0
+    for start in range(0, len(train_texts), 1024):
+        total += float(tf.sparse.reduce_sum(vectorizer(tf.constant(train_texts[start : start + 1024], dtype=tf.string))))
+    weighting = BM25Weighting(len(document_frequency), name="bm25_weighting")
+    n = len(train_texts)
+    weighting.idf.assign(np.log1p((n - document_frequency + 0.5) / (document_frequency + 0.5)).astype("float32"))
+    weighting.average_length.assign(total / max(n, 1))
+    return weighting
 
 
 def _document_frequency(vectorizer, texts: list[str], groups: np.ndarray | None = None) -> np.ndarray:

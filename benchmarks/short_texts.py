@@ -1,0 +1,100 @@
+"""Transfer to short texts: does an encoder pretrained on IMDB's reviews help a classifier of short texts with few labels?
+
+    python benchmarks/short_texts.py --encoder WORKDIR/imdb-encoder [--archive ...] [--train 5000]
+
+The short texts are the first sentence of each review (HTML line breaks removed; cut at the first '.',
+'!' or '?' followed by a space): a classifier of one-line texts, a different task shape from reviews.
+Trained on the first sentences of --train reviews drawn from the train split (stratified, seeded), scored on
+the first sentences of all 25,000 test reviews; both arms use the same files, flags and seed:
+  without: --preset imdb-supervised, its vocabulary learned from the short train texts;
+  with:    the same with --encoder (the language model's vocabulary and weights; pretrain-lm never read the
+           test split).
+Prints a table of test accuracy (exported SavedModel), McNemar's test of the difference, and wall times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
+from paired_accuracy import mcnemar  # noqa: E402
+
+SEQSENT = [sys.executable, "-c", "from cli.main import main; main()"]
+SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+
+
+def first_sentence(review: str) -> str:
+    text = re.sub(r"<[^>]{0,200}>", " ", review)
+    return SENTENCE_END.split(" ".join(text.split()), maxsplit=1)[0]
+
+
+def write_table(path: Path, texts, labels, class_names) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows((first_sentence(t), class_names[y]) for t, y in zip(texts, labels))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--archive", type=Path, default=ROOT.parent / "shared" / "datasets" / "aclImdb_v1.tar.gz")
+    parser.add_argument("--encoder", type=Path, required=True, help="an encoder from `seqsent pretrain-lm`")
+    parser.add_argument("--train", type=int, default=5000, help="labelled short texts to train on")
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+
+    import numpy as np
+
+    from seqsent.config import DataConfig
+    from seqsent.data import load_dataset
+    from seqsent.data.dataset import stratified_indices
+    from seqsent.serving.inference import load_model
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="seqsent-short-"))
+    work.mkdir(parents=True, exist_ok=True)
+    dataset = load_dataset(DataConfig(source=str(args.archive), validation_fraction=0.01))
+    texts = dataset.train.texts + dataset.validation.texts
+    labels = np.concatenate([dataset.train.labels, dataset.validation.labels])
+    picked, _ = stratified_indices(labels, args.train, seed=1337)
+    train = write_table(work / "short-train.csv", [texts[i] for i in picked], labels[picked], dataset.class_names)
+    test = write_table(work / "short-test.csv", dataset.test.texts, dataset.test.labels, dataset.class_names)
+    lengths = [len(first_sentence(t).split()) for t in dataset.test.texts]
+    print(f"short texts: {args.train:,} train, {len(dataset.test):,} test, median {int(np.median(lengths))} words",
+          flush=True)
+
+    results = {}
+    for arm, extra in (("without", []), ("with", ["--encoder", str(args.encoder.resolve())])):
+        started = time.perf_counter()
+        subprocess.run(SEQSENT + ["train", "--data", str(train), "--test-data", str(test), "--name", f"short-{arm}",
+                                  "--preset", "imdb-supervised", "--quiet", *extra], cwd=work, check=True)
+        metrics = json.loads(sorted((work / "runs" / f"short-{arm}").glob("*/metrics.json"),
+                                    key=lambda p: p.stat().st_mtime)[-1].read_text())
+        model = load_model(work / metrics["export_dir"])
+        probabilities = model.predict_proba([first_sentence(t) for t in dataset.test.texts])
+        order = [model.class_names.index(name) for name in dataset.class_names]
+        results[arm] = {"accuracy": metrics["test"]["accuracy"], "wall_s": time.perf_counter() - started,
+                        "right": probabilities[:, order].argmax(axis=1) == np.asarray(dataset.test.labels)}
+        print(json.dumps({arm: {k: v for k, v in results[arm].items() if k != "right"}}), flush=True)
+    only_with = int(np.sum(results["with"]["right"] & ~results["without"]["right"]))
+    only_without = int(np.sum(~results["with"]["right"] & results["without"]["right"]))
+    print("\n| classifier of first sentences | test accuracy | wall time |")
+    print("|---|---|---|")
+    for arm, label in (("without", "labels only (--preset imdb-supervised)"), ("with", "+ --encoder (IMDB LM)")):
+        print(f"| {label} | {100 * results[arm]['accuracy']:.2f}% | {results[arm]['wall_s'] / 60:.1f} min |")
+    print(f"\nright only with the encoder: {only_with}; only without: {only_without}; McNemar p = "
+          f"{mcnemar(only_with, only_without)[1]:.3g} ({len(dataset.test):,} test sentences; work dir {work})")
+
+
+if __name__ == "__main__":
+    main()
