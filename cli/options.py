@@ -12,8 +12,8 @@ import click
 from click.core import ParameterSource
 
 from seqsent.config import (ARCHS, EMPTY_TEXT_POLICIES, LM_STRATEGIES, OPTION_SOURCES, PADDINGS, POOLINGS,
-                            RECURRENT_ARCHS, STRATEGIES, TRUNCATIONS, WIDE_TRAININGS, RunConfig, default_of,
-                            field_docs)
+                            RECURRENT_ARCHS, STRATEGIES, TRUNCATIONS, VECTOR_FORMATS, VECTOR_METHODS, WIDE_TRAININGS,
+                            RunConfig, default_of, field_docs)
 from seqsent.errors import UsageError
 
 
@@ -31,13 +31,15 @@ FLAG_NAMES = {
     "data.source": "--data", "data.test_source": "--test-data", "model.embeddings_path": "--embeddings",
     "model.freeze_embeddings": "--freeze-embeddings/--train-embeddings", "train.seed": "--train-seed",
     "model.encoder_path": "--encoder", "lm.include_unsup": "--unsup/--no-unsup", "lm.overwrite": "--overwrite",
+    "vectors.include_unsup": "--unsup/--no-unsup", "vectors.file_format": "--format",
 }
 CHOICES = {
     "data.on_empty_text": EMPTY_TEXT_POLICIES, "model.arch": ARCHS, "model.pooling": POOLINGS,
     "model.wide_training": WIDE_TRAININGS, "text.truncation": TRUNCATIONS, "train.strategy": STRATEGIES,
     "train.padding": PADDINGS, "lm.arch": tuple(RECURRENT_ARCHS), "lm.strategy": LM_STRATEGIES,
+    "vectors.method": VECTOR_METHODS, "vectors.file_format": VECTOR_FORMATS,
 }
-FILE_FIELDS = {"data.test_source", "model.embeddings_path"}
+FILE_FIELDS = {"data.test_source", "model.embeddings_path", "vectors.output"}
 DIRECTORY_FIELDS = {"model.encoder_path", "lm.output"}
 PLAIN_FLAGS = {"lm.overwrite"}
 
@@ -80,6 +82,8 @@ TRAIN_OPTIONS = (
                      "seed")
     + specs("semi", "unlabelled vat vat_epsilon adversarial adversarial_epsilon entropy_weight")
 )
+PRETRAIN_EMBEDDINGS_OPTIONS = specs("vectors", "data unlabelled include_unsup output file_format method dim window "
+                                              "min_count epochs negative workers seed")
 PRETRAIN_LM_OPTIONS = specs("lm", "data unlabelled include_unsup output overwrite arch layers units embedding_dim "
                                   "max_tokens window sampled heldout_texts epochs batch_size learning_rate clipnorm "
                                   "dropout patience strategy runs_dir seed")
@@ -144,3 +148,12 @@ def resolve_data_config(ctx: click.Context):
         setattr(data, field, ctx.params[_param_name(flag)])
     RunConfig(data=data).validate()
     return data
+
+
+def config_from_options(cls, option_specs, options: dict):
+    """A settings dataclass (e.g. LanguageModelConfig) from a command's parsed options."""
+    values = {}
+    for spec in option_specs:
+        value = options[_param_name(spec.flag)]
+        values[spec.field] = list(value) if isinstance(value, tuple) else value
+    return cls(**values)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.main import import_tensorflow
-from cli.options import PRETRAIN_LM_OPTIONS, add_options
+from cli.options import PRETRAIN_LM_OPTIONS, add_options, config_from_options
 from seqsent.config import LanguageModelConfig
 
 
@@ -23,8 +23,7 @@ def command(quiet, restart, **options):
         seqsent pretrain-lm --data aclImdb_v1.tar.gz --output imdb-encoder
         seqsent train --data aclImdb_v1.tar.gz --encoder imdb-encoder
     """
-    config = LanguageModelConfig(**{spec.field: _value(options[_name(spec.flag)]) for spec in PRETRAIN_LM_OPTIONS})
-    config.validate()
+    config = config_from_options(LanguageModelConfig, PRETRAIN_LM_OPTIONS, options).validate()
     import_tensorflow(click.get_current_context())
     from seqsent.api import pretrain_lm
 
@@ -39,10 +38,3 @@ def command(quiet, restart, **options):
         click.echo(f"Warning: {warning}")
     click.echo(f"Wrote {report.output}  (use: seqsent train --encoder {report.output})")
 
-
-def _name(flag: str) -> str:
-    return flag.split("/")[0].lstrip("-").replace("-", "_")
-
-
-def _value(value):
-    return list(value) if isinstance(value, tuple) else value

@@ -440,12 +440,13 @@ def field_docs(cls) -> dict[str, str]:
     import inspect
     import textwrap
 
-    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
     docs = {}
-    for item, following in zip(body, body[1:]):
-        if (isinstance(item, ast.AnnAssign) and isinstance(following, ast.Expr)
-                and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str)):
-            docs[item.target.id] = " ".join(following.value.value.split())
+    for klass in reversed([c for c in cls.__mro__ if dataclasses.is_dataclass(c)]):  # inherited fields too
+        body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0].body
+        for item, following in zip(body, body[1:]):
+            if (isinstance(item, ast.AnnAssign) and isinstance(following, ast.Expr)
+                    and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str)):
+                docs[item.target.id] = " ".join(following.value.value.split())
     return docs
 
 
@@ -460,28 +461,42 @@ def default_of(section: str, name: str) -> Any:
 
 
 @dataclass
-class WordVectorConfig:
-    """Settings of `seqsent pretrain-embeddings` (word vectors learned with gensim); the CLI reads its defaults from here."""
+class TextSourcesConfig:
+    """The texts pretraining learns from, labels never read: shared by pretrain-embeddings and pretrain-lm."""
 
     data: str = "sample"
-    """Labelled data whose train texts are used (labels ignored, test split never): any --data source of train."""
+    """Data whose train texts are read (labels ignored, test never): any --data source of `seqsent train`."""
     unlabelled: list[str] = field(default_factory=list)
-    """More texts: plain-text files (one text per line) or aclImdb dirs/archives (their train/unsup reviews)."""
+    """More text (repeatable): plain-text files (one text per line) or aclImdb dirs/archives (their train/unsup)."""
     include_unsup: bool = True
     """With an aclImdb --data, also read its 50,000 unlabelled train/unsup reviews."""
+
+
+@dataclass
+class WordVectorConfig(TextSourcesConfig):
+    """Settings of `seqsent pretrain-embeddings` (word vectors learned with gensim); the CLI reads its defaults and
+    help from here."""
+
     output: str = "embeddings.vec"
+    """Vector file to write (atomically)."""
     method: str = "word2vec"
     """word2vec (skip-gram) or fasttext (skip-gram with character n-grams)."""
     dim: int = 128
+    """Vector size."""
     window: int = 5
+    """Context words on each side."""
     min_count: int = 2
+    """Ignore words seen fewer times."""
     epochs: int = 5
+    """Passes over the texts."""
     negative: int = 5
+    """Negative samples per word."""
     file_format: str = "text"
     """text (word2vec text, readable by GloVe/fastText tools too) or binary (word2vec binary)."""
     workers: int = 0
     """Threads; 0 uses every CPU core."""
     seed: int = 1337
+    """Random seed."""
 
     def validate(self) -> "WordVectorConfig":
         checks = [
@@ -508,16 +523,10 @@ class WordVectorConfig:
 
 
 @dataclass
-class LanguageModelConfig:
+class LanguageModelConfig(TextSourcesConfig):
     """Settings of `seqsent pretrain-lm`: a next-word recurrent language model whose Embedding and recurrent layers
     start a classifier (`seqsent train --encoder DIR`); the CLI reads its defaults and help from here."""
 
-    data: str = "sample"
-    """Data whose train texts are read (labels ignored, test never): any --data source of `seqsent train`."""
-    unlabelled: list[str] = field(default_factory=list)
-    """More text (repeatable): plain-text files (one text per line) or aclImdb dirs/archives (their train/unsup)."""
-    include_unsup: bool = True
-    """With an aclImdb --data, also read its 50,000 unlabelled train/unsup reviews."""
     output: str = "encoder"
     """The encoder directory to write (atomically), for `seqsent train --encoder`."""
     overwrite: bool = False
@@ -591,4 +600,4 @@ class LanguageModelConfig:
 
 
 # Where each command's options come from: RunConfig's sections, and `seqsent pretrain-lm`'s settings.
-OPTION_SOURCES = {**SECTIONS, "lm": LanguageModelConfig}
+OPTION_SOURCES = {**SECTIONS, "lm": LanguageModelConfig, "vectors": WordVectorConfig}
