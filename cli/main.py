@@ -19,6 +19,7 @@ COMMANDS = {
     "export": ("cli.export", "Re-export a trained model as a new SavedModel version."),
     "compare": ("cli.compare", "Train several architectures on the same splits and compare them."),
     "serving-config": ("cli.serving_config", "Write a TF Serving models.config for the exported models."),
+    "prepare": ("cli.prepare", "Shuffle a large labelled source into compressed shards for streamed training."),
     "pretrain-embeddings": ("cli.pretrain_embeddings", "Learn word vectors from training and unlabelled text."),
     "pretrain-lm": ("cli.pretrain_lm", "Learn a language model from unlabelled text, to start classifiers from."),
 }

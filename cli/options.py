@@ -11,9 +11,9 @@ from typing import NamedTuple
 import click
 from click.core import ParameterSource
 
-from seqsent.config import (ARCHS, EMPTY_TEXT_POLICIES, LM_STRATEGIES, OPTION_SOURCES, PADDINGS, POOLINGS,
-                            RECURRENT_ARCHS, STRATEGIES, TRUNCATIONS, VECTOR_FORMATS, VECTOR_METHODS, WIDE_TRAININGS,
-                            RunConfig, default_of, field_docs)
+from seqsent.config import (ARCHS, BAD_SHARD_POLICIES, EMPTY_TEXT_POLICIES, LM_STRATEGIES, OPTION_SOURCES, PADDINGS,
+                            POOLINGS, RECURRENT_ARCHS, STRATEGIES, STREAMING_MODES, TRUNCATIONS, VECTOR_FORMATS,
+                            VECTOR_METHODS, WIDE_TRAININGS, RunConfig, default_of, field_docs)
 from seqsent.errors import UsageError
 
 
@@ -37,6 +37,7 @@ CHOICES = {
     "data.on_empty_text": EMPTY_TEXT_POLICIES, "model.arch": ARCHS, "model.pooling": POOLINGS,
     "model.wide_training": WIDE_TRAININGS, "text.truncation": TRUNCATIONS, "train.strategy": STRATEGIES,
     "train.padding": PADDINGS, "lm.arch": tuple(RECURRENT_ARCHS), "lm.strategy": LM_STRATEGIES,
+    "data.streaming": STREAMING_MODES, "data.on_bad_shard": BAD_SHARD_POLICIES,
     "vectors.method": VECTOR_METHODS, "vectors.file_format": VECTOR_FORMATS,
 }
 FILE_FIELDS = {"data.test_source", "model.embeddings_path", "vectors.output"}
@@ -72,14 +73,15 @@ def specs(section: str, fields: str) -> list[OptionSpec]:
 
 
 DATA_OPTIONS = specs("data", "source test_source text_column label_column validation_fraction test_fraction limit "
-                             "train_limit seed on_empty_text")
+                             "train_limit seed on_empty_text streaming classes split_key stream_validation_rows "
+                             "vocabulary_sample shuffle_buffer on_bad_shard")
 TRAIN_OPTIONS = (
     specs("model", "arch layers units embedding_dim embedding_dropout token_dropout dropout pooling head_units "
                    "head_dropout embeddings_path encoder_path freeze_embeddings wide_ngrams wide_buckets wide_dropout "
                    "wide_training wide_epochs recurrent_models")
     + specs("text", "max_tokens sequence_length truncation")
     + specs("train", "epochs batch_size learning_rate clipnorm patience strategy mixed_precision padding jit_compile "
-                     "seed")
+                     "seed steps_per_epoch")
     + specs("semi", "unlabelled vat vat_epsilon adversarial adversarial_epsilon entropy_weight")
 )
 PRETRAIN_EMBEDDINGS_OPTIONS = specs("vectors", "data unlabelled include_unsup output file_format method dim window "
@@ -131,9 +133,15 @@ def resolve_config(ctx: click.Context, specs, config_file: str | None = None, ba
         source = ctx.get_parameter_source(name)
         if (config_file or base is not None) and source != ParameterSource.COMMANDLINE:
             continue
-        value = ctx.params[name]
-        setattr(getattr(config, section), field, list(value) if isinstance(value, tuple) else value)
+        setattr(getattr(config, section), field, _value(ctx.params[name]))
     return config
+
+
+def _value(value):
+    """A repeatable option's values as a list; 'a,b' given once counts as two (--classes neg,pos)."""
+    if not isinstance(value, tuple):
+        return value
+    return [part.strip() for item in value for part in str(item).split(",") if part.strip()]
 
 
 def resolve_data_config(ctx: click.Context):
@@ -145,15 +153,11 @@ def resolve_data_config(ctx: click.Context):
         return None
     data = DataConfig()
     for flag, _, field, _, _ in DATA_OPTIONS:
-        setattr(data, field, ctx.params[_param_name(flag)])
+        setattr(data, field, _value(ctx.params[_param_name(flag)]))
     RunConfig(data=data).validate()
     return data
 
 
 def config_from_options(cls, option_specs, options: dict):
     """A settings dataclass (e.g. LanguageModelConfig) from a command's parsed options."""
-    values = {}
-    for spec in option_specs:
-        value = options[_param_name(spec.flag)]
-        values[spec.field] = list(value) if isinstance(value, tuple) else value
-    return cls(**values)
+    return cls(**{spec.field: _value(options[_param_name(spec.flag)]) for spec in option_specs})

@@ -75,7 +75,9 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, restart, tf_con
 
 def _announce_data(dataset) -> None:
     click.echo(f"Data: {dataset.description}")
-    click.echo(f"Splits: train {len(dataset.train):,} / validation {len(dataset.validation):,} "
-               f"({dataset.validation_split}) / test {len(dataset.test):,}; classes: {', '.join(dataset.class_names)}")
+    sizes = dataset.split_sizes()
+    counted = (f"train {sizes['train']:,} / validation {sizes['validation']:,} ({dataset.validation_split}) / "
+               f"test {sizes['test']:,}" if sizes else f"validation {dataset.validation_split}, sizes not counted")
+    click.echo(f"Splits: {counted}; classes: {', '.join(dataset.class_names)}")
     for note in dataset.notes:
         click.echo(f"Note: {note}")

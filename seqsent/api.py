@@ -68,7 +68,7 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
     same config is resumed, unless `restart`. With --strategy multi-worker every worker calls this;
     only the chief writes the run directory and the export.
     """
-    from seqsent.data import load_dataset
+    from seqsent.data import open_data
     from seqsent.training.strategy import start_distribution
 
     notify = notify or (lambda message: None)
@@ -78,7 +78,8 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
     notify(f"Strategy: {distribution.describe()}")
     for warning in warnings:
         notify(f"Warning: {warning}")
-    dataset = dataset or load_dataset(config.data)
+    dataset = dataset or open_data(config.data, notify, need_counts=config.train.steps_per_epoch is None)
+    _check_streaming(dataset, config)
     _add_unlabelled(dataset, config)
     if on_data is not None:
         on_data(dataset)
@@ -115,6 +116,20 @@ def prepare_config(config: RunConfig, notify=None) -> RunConfig:
     for flag, directory in (("--output-dir", config.output_dir), ("--runs-dir", config.runs_dir)):
         check_creatable(directory, flag, directory=True)
     return config
+
+
+def _check_streaming(dataset, config: RunConfig) -> None:
+    """What streamed data cannot do yet, refused before the training starts."""
+    from seqsent.data.streaming import StreamingDataset
+
+    if not isinstance(dataset, StreamingDataset):
+        if config.train.steps_per_epoch is not None:
+            raise UsageError("--steps-per-epoch goes with streamed data (an epoch of data in memory is one pass)")
+        return
+    if config.semi.active:
+        raise UsageError("--vat, --adversarial and --entropy-weight need data held in memory, not streamed data")
+    if config.model.wide_ngrams and config.model.wide_training == "separate":
+        raise UsageError("--wide-training separate needs data held in memory, not streamed data")
 
 
 def _add_unlabelled(dataset, config: RunConfig) -> None:
@@ -184,9 +199,10 @@ def _export_and_score(result, config: RunConfig, dataset) -> tuple[Path, dict]:
     from seqsent.serving.inference import load_model
 
     metadata = model_metadata(dataset.class_names, config.to_dict(), history=result.history)
+    test = dataset.chunks("test") if hasattr(dataset, "chunks") else dataset.test  # streamed: never held whole
     with new_version(config.output_dir, config.name) as staged:
         write_saved_model(staged.path, result.text_model, metadata, config.name)
-        test_metrics = score(load_model(staged.path), dataset.test).metrics
+        test_metrics = score(load_model(staged.path), test).metrics
         write_model_metadata(staged.path, {**metadata, "test_metrics": test_metrics})
     return staged.published, test_metrics
 
@@ -207,7 +223,7 @@ def _run_summary(result, dataset, export_dir: Path) -> dict:
 
 
 def _split_sizes(dataset) -> dict[str, int]:
-    return {"train": len(dataset.train), "validation": len(dataset.validation), "test": len(dataset.test)}
+    return dataset.split_sizes()
 
 
 def _report(config: RunConfig, dataset, result, *, test_metrics: dict, export_dir, run_dir, epochs_run: int,
@@ -217,10 +233,20 @@ def _report(config: RunConfig, dataset, result, *, test_metrics: dict, export_di
         class_names=dataset.class_names, split_sizes=_split_sizes(dataset), strategy=result.strategy,
         global_batch_size=result.global_batch_size, parameters=result.parameters, train_seconds=result.seconds,
         epochs_run=epochs_run, history=result.history, test_metrics=test_metrics, export_dir=export_dir,
-        run_dir=run_dir, warnings=result.warnings if not chief else (warnings or []), notes=list(result.notes),
+        run_dir=run_dir, warnings=result.warnings if not chief else (warnings or []),
+        notes=list(result.notes) + _shard_notes(dataset),
         per_replica_batch_size=result.per_replica_batch_size, replicas=result.replicas,
         resumed_from_epoch=result.resumed_from_epoch, chief=chief,
     )
+
+
+def _shard_notes(dataset) -> list[str]:
+    """Streamed data: what reading the shards did (rows per shard in this process, shards skipped)."""
+    report = getattr(dataset, "report", None)
+    if report is None:
+        return []
+    read = ", ".join(f"{Path(path).name} {rows:,}" for path, rows in sorted(report.rows.items()))
+    return ([f"rows read per shard by this process (all passes and splits): {read}"] if read else []) + report.notes()
 
 
 def _divergence_warnings(history: dict) -> list[str]:

@@ -36,6 +36,8 @@ LM_STRATEGIES = ("auto", "default", "mirrored")
 # How training batches are padded: by length buckets, to each batch's longest text, or all to --sequence-length.
 PADDINGS = ("bucket", "batch", "fixed")
 EMPTY_TEXT_POLICIES = ("skip", "error")
+STREAMING_MODES = ("auto", "on", "off")
+BAD_SHARD_POLICIES = ("error", "skip")
 # How a wide branch learns: in one model with the recurrent layers, or as its own model averaged with them.
 WIDE_TRAININGS = ("joint", "separate")
 # Upper bounds of numeric options: past them TensorFlow's int32 indices overflow or a model cannot fit in memory.
@@ -73,6 +75,23 @@ class DataConfig:
     untouched: a learning curve, or a run with few labels."""
     seed: int = 1337
     """Seed of the splits."""
+    streaming: str = "auto"
+    """Read table data row by row instead of holding it: on, off, or auto (a glob, a directory of shards, a .gz
+    file, a `seqsent prepare` directory, or a table file of 256 MB or more)."""
+    classes: list[str] = field(default_factory=list)
+    """Streaming: the class names, in order (repeatable); without them a first pass reads every label."""
+    split_key: Optional[str] = None
+    """Streaming: the column whose value decides a row's split by hash (rows sharing it stay together, e.g. a
+    movie's reviews); default the text."""
+    stream_validation_rows: int = 10000
+    """Streaming: the validation split is cut at this many rows (held in memory, read once)."""
+    vocabulary_sample: int = 100000
+    """Streaming: the vocabulary is learned from this many train texts, the first ones of the shards."""
+    shuffle_buffer: int = 20000
+    """Streaming: rows shuffled in memory at a time (each pass also reads the shards in a new order)."""
+    on_bad_shard: str = "error"
+    """Streaming: a shard that cannot be read (truncated, other columns): stop with an error naming it, or skip it
+    (counted in a note)."""
     on_empty_text: str = "skip"
     """Table rows whose text or label is empty or missing: 'skip' them (counted in a note) or stop with an 'error'."""
 
@@ -181,6 +200,9 @@ class TrainConfig:
     fixed: pad every batch to --sequence-length."""
     jit_compile: bool = False
     """Compile the training step with XLA."""
+    steps_per_epoch: Optional[int] = None
+    """Batches per epoch; default one pass over the train split. Streaming data without a manifest needs a
+    first pass to count its rows unless this is given."""
     seed: int = 1337
     """Seed of weights, shuffling and dropout."""
 
@@ -227,12 +249,18 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     def default_name(self) -> str:
-        """'imdb-<arch>' for the IMDB sources, '<file stem>-<arch>' for a table file."""
+        """'imdb-<arch>' for the IMDB sources, '<file or directory stem>-<arch>' for table data."""
         from pathlib import Path
 
-        source = Path(self.data.source)
-        is_table = source.suffix.lower() in (".csv", ".tsv", ".jsonl", ".ndjson")
-        stem = "".join(c if c.isalnum() or c in "._-" else "-" for c in source.stem) if is_table else "imdb"
+        from seqsent.data.shards import shard_format
+
+        source = self.data.source
+        path = Path(source.split("*")[0].split("?")[0].split("[")[0].rstrip("-_.") or "data")
+        shards_dir = path.is_dir() and any(shard_format(p) or p.name == "manifest.json" for p in path.iterdir())
+        if source in ("sample", "imdb") or not (shard_format(Path(source)) or shards_dir or "*" in source):
+            return f"imdb-{self.model.arch}"  # the IMDB sources: the sample, TFDS, an aclImdb directory or archive
+        stem = path.name.split(".")[0]
+        stem = "".join(c if c.isalnum() or c in "._-" else "-" for c in stem)
         return f"{stem or 'model'}-{self.model.arch}"
 
     def to_json(self) -> str:
@@ -319,6 +347,18 @@ class RunConfig:
             (self.data.train_limit is None or self.data.train_limit >= 10, "--train-limit must be at least 10"),
             (self.data.text_column != self.data.label_column,
              f"--text-column and --label-column must differ (both are {self.data.text_column!r})"),
+            (self.data.streaming in STREAMING_MODES,
+             f"--streaming must be one of {', '.join(STREAMING_MODES)}, not {self.data.streaming!r}"),
+            (self.data.on_bad_shard in BAD_SHARD_POLICIES,
+             f"--on-bad-shard must be one of {', '.join(BAD_SHARD_POLICIES)}, not {self.data.on_bad_shard!r}"),
+            (len(set(self.data.classes)) == len(self.data.classes) and all(c.strip() for c in self.data.classes),
+             "--classes must be distinct, non-empty names"),
+            (not self.data.classes or len(self.data.classes) >= 2, "--classes needs at least two classes"),
+            *[(value >= 1, f"{flag} must be at least 1, not {value}") for flag, value in (
+                ("--stream-validation-rows", self.data.stream_validation_rows),
+                ("--vocabulary-sample", self.data.vocabulary_sample), ("--shuffle-buffer", self.data.shuffle_buffer))],
+            (self.train.steps_per_epoch is None or 1 <= self.train.steps_per_epoch <= MAX_INT32,
+             f"--steps-per-epoch must be between 1 and {MAX_INT32:,}, not {self.train.steps_per_epoch}"),
             (self.data.on_empty_text in EMPTY_TEXT_POLICIES,
              f"--on-empty-text must be one of {', '.join(EMPTY_TEXT_POLICIES)}, not {self.data.on_empty_text!r}"),
             *[(0 <= seed <= MAX_SEED, f"{flag} must be between 0 and {MAX_SEED}, not {seed}")

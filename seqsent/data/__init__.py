@@ -13,7 +13,20 @@ from seqsent.config import DataConfig
 from seqsent.data.dataset import Dataset, Split, build_dataset
 from seqsent.errors import DataError, UsageError
 
-__all__ = ["Dataset", "Split", "load_dataset", "load_test_split"]
+__all__ = ["Dataset", "Split", "load_dataset", "load_test_split", "open_data"]
+
+
+def open_data(config: DataConfig, notify=None, need_counts: bool = True):
+    """The data of a training run: a Dataset in memory, or (--streaming, or large or sharded table data) a
+    StreamingDataset read from its shards when needed; see seqsent.data.streaming."""
+    from seqsent.data.streaming import open_stream, wants_streaming
+
+    if wants_streaming(config):
+        if config.limit is not None or config.train_limit is not None:
+            raise UsageError("--limit and --train-limit go with data held in memory, not streamed data "
+                             "(--streaming off, or `seqsent prepare` a smaller sample)")
+        return open_stream(config, notify, need_counts)
+    return load_dataset(config)
 
 
 def load_dataset(config: DataConfig) -> Dataset:

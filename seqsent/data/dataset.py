@@ -37,6 +37,9 @@ class Dataset:
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    def split_sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
+
 
 def class_names_for(labels: Sequence[str]) -> list[str]:
     """Sorted distinct labels; numeric labels sort by value so '2' comes before '10'."""

@@ -19,26 +19,12 @@ from seqsent.evaluation.scoring import Evaluation
 from seqsent.files import staged_directory
 from seqsent.layout import version_dir_of
 
-ERRORS_KEPT = 100
 ERRORS_SHOWN = 10
 
 
-def confident_errors(evaluation: Evaluation, limit: int = ERRORS_KEPT) -> list[dict]:
-    """Wrong test predictions, most confident first."""
-    probabilities = evaluation.probabilities
-    predicted = predicted_classes(probabilities, evaluation.threshold)
-    wrong = np.flatnonzero(predicted != evaluation.labels)
-    confidence = probabilities[wrong, predicted[wrong]]
-    rows = []
-    for rank, i in enumerate(wrong[np.argsort(-confidence, kind="stable")][:limit], start=1):
-        rows.append({
-            "rank": rank, "index": int(i), "true_label": evaluation.class_names[evaluation.labels[i]],
-            "predicted_label": evaluation.class_names[predicted[i]],
-            "predicted_probability": round(float(probabilities[i, predicted[i]]), 6),
-            "true_label_probability": round(float(probabilities[i, evaluation.labels[i]]), 6),
-            "words": len(evaluation.texts[i].split()), "text": evaluation.texts[i],
-        })
-    return rows
+def confident_errors(evaluation: Evaluation) -> list[dict]:
+    """Wrong test predictions, most confident first (kept while scoring: the texts need not be held)."""
+    return evaluation.scores.errors
 
 
 # ---------------------------------------------------------------- the report

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
 from seqsent.config import DataConfig, recorded_data_config
 from seqsent.data import Split
-from seqsent.errors import SeqsentError, UsageError
-from seqsent.evaluation.metrics import best_f1_threshold, compute_metrics, per_class_metrics
+from seqsent.errors import DataError, SeqsentError, UsageError
+from seqsent.evaluation.metrics import best_f1_threshold, compute_metrics, per_class_metrics, predicted_classes
+
+
+ERRORS_KEPT = 100
 
 
 @dataclass
@@ -28,6 +32,8 @@ class Scores:
     per_class: dict
     threshold: float | None
     """The decision threshold on P(class 1) used (2 classes), or None for the argmax."""
+    errors: list[dict] = field(default_factory=list)
+    """The most confidently wrong predictions (at most ERRORS_KEPT), most confident first, with their texts."""
 
 
 def check_threshold(model, threshold: float | None) -> None:
@@ -37,21 +43,65 @@ def check_threshold(model, threshold: float | None) -> None:
         raise UsageError("--threshold must be between 0 and 1")
 
 
-def score(model, split: Split, threshold: float | None = None) -> Scores:
-    """Predict `split` with `model` (a LoadedModel) and measure; labels must be in the model's class order."""
+def score(model, split, threshold: float | None = None) -> Scores:
+    """Predict a split with `model` (a LoadedModel) and measure; labels must be in the model's class order.
+
+    `split`: a Split, or (streamed data) an iterable of (texts, labels) chunks: only the probabilities and the
+    most confident mistakes are kept, never the texts.
+    """
     check_threshold(model, threshold)
     names = model.class_names
-    probabilities = model.predict_proba(split.texts)
-    labels = np.asarray(split.labels)
+    chunks = [(split.texts, split.labels)] if isinstance(split, Split) else split
+    probabilities, labels, errors, seen = [], [], ConfidentErrors(names, threshold), 0
+    for texts, chunk_labels in chunks:
+        chunk_probabilities = model.predict_proba(texts)
+        chunk_labels = np.asarray(chunk_labels, dtype=np.int64)
+        errors.add(texts, chunk_labels, chunk_probabilities, first_index=seen)
+        probabilities.append(chunk_probabilities)
+        labels.append(chunk_labels)
+        seen += len(texts)
+    if not seen:
+        raise DataError("the test split has no examples to score")
+    probabilities, labels = np.concatenate(probabilities), np.concatenate(labels)
     return Scores(labels, probabilities, compute_metrics(labels, probabilities, names, threshold),
-                  per_class_metrics(labels, probabilities, names, threshold), threshold if len(names) == 2 else None)
+                  per_class_metrics(labels, probabilities, names, threshold), threshold if len(names) == 2 else None,
+                  errors.rows())
+
+
+class ConfidentErrors:
+    """The ERRORS_KEPT most confidently wrong predictions of a stream (ties: the earlier example first)."""
+
+    def __init__(self, class_names: list[str], threshold: float | None, limit: int = ERRORS_KEPT):
+        self.class_names, self.threshold, self.limit = class_names, threshold, limit
+        self.heap: list[tuple[float, int, dict]] = []
+
+    def add(self, texts, labels: np.ndarray, probabilities: np.ndarray, first_index: int) -> None:
+        import heapq
+
+        predicted = predicted_classes(probabilities, self.threshold)
+        for i in np.flatnonzero(predicted != labels):
+            confidence = float(probabilities[i, predicted[i]])
+            entry = (confidence, -(first_index + int(i)))
+            if len(self.heap) < self.limit or entry > self.heap[0][:2]:
+                row = {"index": first_index + int(i), "true_label": self.class_names[labels[i]],
+                       "predicted_label": self.class_names[predicted[i]],
+                       "predicted_probability": round(confidence, 6),
+                       "true_label_probability": round(float(probabilities[i, labels[i]]), 6),
+                       "words": len(texts[i].split()), "text": texts[i]}
+                item = (*entry, row)
+                heapq.heappush(self.heap, item) if len(self.heap) < self.limit else heapq.heapreplace(self.heap, item)
+
+    def rows(self) -> list[dict]:
+        ordered = sorted(self.heap, key=lambda item: (-item[0], -item[1]))
+        return [{"rank": rank, **row} for rank, (_, _, row) in enumerate(ordered, start=1)]
 
 
 @dataclass
 class EvaluationData:
     """What a saved model is scored on: the test split, and the validation split to tune a threshold on."""
 
-    test: Split
+    test: Split | Iterable[tuple[list[str], list[int]]]
+    """A Split, or (streamed data) chunks of (texts, class ids) read as they are scored."""
     description: str
     validation: Split | None = None
     notes: list[str] = field(default_factory=list)
@@ -66,6 +116,10 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
     data = data or trained_on or DataConfig()
     names = model.class_names
     with_validation = with_validation and len(names) == 2
+    from seqsent.data.streaming import wants_streaming
+
+    if wants_streaming(data):
+        return _streamed_evaluation_data(data, names, with_validation)
     if with_validation and trained_on is not None and data == trained_on:
         dataset = load_dataset(data)  # one load gives both the test and the validation split
         return EvaluationData(in_class_order(dataset.test, dataset.class_names, names), dataset.description,
@@ -83,6 +137,23 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
     except SeqsentError as exc:
         result.notes.append(f"no validation split to tune the threshold on: {exc}")
     return result
+
+
+def _streamed_evaluation_data(data: DataConfig, names: list[str], with_validation: bool) -> EvaluationData:
+    """Test (and validation) chunks of streamed data, its labels read as the model's classes."""
+    import dataclasses
+
+    from seqsent.data.streaming import open_stream
+
+    stream = open_stream(dataclasses.replace(data, classes=list(names)), need_counts=False)
+    validation = None
+    if with_validation:
+        texts, labels = [], []
+        for chunk_texts, chunk_labels in stream.chunks("validation", limit=data.stream_validation_rows):
+            texts += chunk_texts
+            labels += chunk_labels
+        validation = Split(texts, np.asarray(labels, dtype=np.int64)) if texts else None
+    return EvaluationData(stream.chunks("test"), stream.description, validation, list(stream.notes))
 
 
 def in_class_order(split: Split, dataset_names: list[str], model_names: list[str]) -> Split:
@@ -143,5 +214,6 @@ def evaluate_model(model, data: DataConfig | None = None, threshold: float | Non
     if chosen.validation is not None:
         best = best_f1_threshold(chosen.validation.labels, model.predict_proba(chosen.validation.texts)[:, 1])
     history, history_source = recorded_history(model.metadata)
-    return Evaluation(model.path, chosen.description, model.class_names, list(chosen.test.texts), scores, best,
-                      history, history_source, chosen.notes)
+    texts = list(chosen.test.texts) if isinstance(chosen.test, Split) else []  # streamed texts are not kept
+    return Evaluation(model.path, chosen.description, model.class_names, texts, scores, best, history, history_source,
+                      chosen.notes)

@@ -23,7 +23,8 @@ from seqsent.layout import MEMBERS_DIR
 from seqsent.models import Features
 from seqsent.models.baselines import adapt_bag_features
 from seqsent.models.layers import WeightedLogOdds
-from seqsent.training.fit import FitResult, encode_splits, fit_one
+from seqsent.training.fit import FitResult, fit_one
+from seqsent.training.inputs import encode_splits
 
 # Candidate shares of the recurrent models' (mean) log-odds; the NBSVM gets 1 - w.
 WEIGHT_GRID = np.round(np.linspace(0.0, 1.0, 21), 2)

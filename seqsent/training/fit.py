@@ -19,12 +19,13 @@ from seqsent.config import RunConfig
 from seqsent.data import Dataset
 from seqsent.errors import TrainingError, UsageError
 from seqsent.layout import BACKUP_DIR
-from seqsent.models import Features, build_classifier, build_features, build_text_model, pretrained_embeddings
+from seqsent.data.streaming import StreamingDataset
+from seqsent.models import Features, build_classifier, build_text_model, pretrained_embeddings
 from seqsent.models.recurrent import cudnn_blockers
 from seqsent.training.backup import TrainingState, restore
 from seqsent.training.callbacks import make_callbacks
 from seqsent.training.multi_worker import keras_multi_worker_fixes
-from seqsent.training.pipeline import encode_texts, evaluation_dataset, training_dataset, with_unlabelled
+from seqsent.training.inputs import EncodedSplits, Inputs, prepare_inputs
 from seqsent.training.strategy import Distribution, set_numeric_policy
 
 
@@ -52,43 +53,18 @@ class FitResult:
     """The trained classifier inside text_model (classifier input -> probabilities)."""
 
 
-@dataclass
-class EncodedSplits:
-    """The feature step learned on train (or taken from an encoder) and the splits run through it, once."""
-    features: Features
-    train: tf.RaggedTensor | tf.SparseTensor
-    validation: tf.RaggedTensor | tf.SparseTensor
-    unlabelled: tf.RaggedTensor | None = None
-    """The dataset's unlabelled texts (for --vat / --entropy-weight), when the run uses them."""
+def fit_one(config: RunConfig, dataset: Dataset | StreamingDataset, work_dir: Path, verbose: int = 1,
+            extra_callbacks: tuple = (), *, distribution: Distribution, notify, warnings: list[str],
+            encoded: Inputs | None = None) -> FitResult:
+    """Train one classifier on the train split, early-stopping on validation; its backup lives in work_dir.
 
-
-def encode_splits(config: RunConfig, dataset: Dataset, features: Features | None = None) -> EncodedSplits:
-    """Learn the arch's feature step on train (or take `features`, or an --encoder's vocabulary) and encode
-    train, validation (and the unlabelled texts a semi-supervised run uses); models sharing a feature step share
-    this too."""
-    if features is None and config.model.encoder_path:
-        from seqsent.pretraining.encoder import encoder_features, read_encoder
-
-        features = encoder_features(read_encoder(config.model.encoder_path), config.text)
-    features = features or build_features(config.model.arch, config.text, dataset.train.texts, dataset.train.labels)
-    uses_unlabelled = config.semi.vat or config.semi.entropy_weight > 0
-    return EncodedSplits(features, encode_texts(dataset.train.texts, *features),
-                         encode_texts(dataset.validation.texts, *features),
-                         encode_texts(dataset.unlabelled, *features) if uses_unlabelled else None)
-
-
-def fit_one(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 1, extra_callbacks: tuple = (), *,
-            distribution: Distribution, notify, warnings: list[str], encoded: EncodedSplits | None = None
-            ) -> FitResult:
-    """Train one classifier on dataset.train, early-stopping on dataset.validation; its backup lives in work_dir.
-
-    `encoded` (from encode_splits) replaces learning and running the arch's feature step.
+    `encoded` (from prepare_inputs) replaces learning and running the arch's feature step.
     """
     _check_classes(config, dataset)
     keras.utils.set_random_seed(config.train.seed)
     policy, policy_warnings = set_numeric_policy(config.train.mixed_precision, distribution)
     warnings = list(warnings) + policy_warnings + _padding_warnings(config, distribution)
-    encoded = encoded or encode_splits(config, dataset)
+    encoded = encoded or prepare_inputs(config, dataset, notify)
     classifier, notes = _build_classifier(config, dataset.num_classes, encoded.features, distribution)
     model = _compile(classifier, config, dataset.num_classes, encoded, distribution)
     warnings += _compile_warnings(config, model)
@@ -99,8 +75,8 @@ def fit_one(config: RunConfig, dataset: Dataset, work_dir: Path, verbose: int = 
     _announce_resume(state, config, work_dir, distribution, notify)
     resumed_from = state.epoch  # the checkpoint callback moves state.epoch on as epochs finish
     started = time.perf_counter()
-    history = _train_remaining_epochs(model, config, dataset, encoded, state, work_dir, distribution,
-                                      verbose, extra_callbacks)
+    history = _train_remaining_epochs(model, config, encoded, state, work_dir, distribution, verbose,
+                                      extra_callbacks)
     seconds = time.perf_counter() - started
     if model is not classifier:
         classifier = model.bake()  # the plain classifier, embeddings normalised in place: no training-only op
@@ -147,7 +123,7 @@ def _build_classifier(config: RunConfig, num_classes: int, features: Features, d
     return classifier, notes
 
 
-def _compile(classifier: keras.Model, config: RunConfig, num_classes: int, encoded: EncodedSplits,
+def _compile(classifier: keras.Model, config: RunConfig, num_classes: int, encoded: Inputs,
              distribution: Distribution) -> keras.Model:
     """The model `fit` trains: the classifier, or (--vat, --adversarial, --entropy-weight) a
     SemiSupervisedClassifier around it, compiled in the strategy's scope with its optimizer built."""
@@ -195,8 +171,8 @@ def _announce_resume(state: TrainingState, config: RunConfig, work_dir: Path, di
            + (" and early stopping had ended training" if state.stopped else "") + " (--restart starts over)")
 
 
-def _train_remaining_epochs(classifier: keras.Model, config: RunConfig, dataset: Dataset, encoded: EncodedSplits,
-                            state: TrainingState, work_dir: Path, distribution: Distribution, verbose: int,
+def _train_remaining_epochs(classifier: keras.Model, config: RunConfig, inputs: Inputs, state: TrainingState,
+                            work_dir: Path, distribution: Distribution, verbose: int,
                             extra_callbacks: tuple) -> dict[str, list[float]]:
     """Keras fit over the epochs the backup has not done; leaves the best epoch's weights; returns the history."""
     callbacks, nan_guard, checkpoint = make_callbacks(config.train.patience, work_dir, state)
@@ -205,21 +181,10 @@ def _train_remaining_epochs(classifier: keras.Model, config: RunConfig, dataset:
         checkpoint.set_model(classifier)
         checkpoint.restore_best()
         return checkpoint.state.history
-    global_batch = config.train.batch_size * distribution.replicas
-    train_ds = training_dataset(
-        encoded.train, dataset.train.labels, dataset.num_classes, batch_size=global_batch,
-        max_length=config.text.sequence_length, padding=config.train.padding, seed=config.train.seed,
-        epochs=epochs_left,
-    )
-    if encoded.unlabelled is not None:
-        train_ds = with_unlabelled(train_ds, encoded.unlabelled, batch_size=global_batch, seed=config.train.seed,
-                                   epochs=epochs_left)
-    val_ds = evaluation_dataset(encoded.validation, dataset.validation.labels, dataset.num_classes,
-                                batch_size=global_batch, padding=config.train.padding,
-                                max_length=config.text.sequence_length)
+    train_ds, steps_per_epoch = inputs.training_data(config, epochs_left, distribution)
     with keras_multi_worker_fixes(distribution.strategy):
-        classifier.fit(train_ds, validation_data=val_ds, epochs=config.train.epochs, initial_epoch=state.epoch,
-                       steps_per_epoch=int(train_ds.cardinality()) // len(epochs_left),
+        classifier.fit(train_ds, validation_data=inputs.validation_data(config, distribution), epochs=config.train.epochs,
+                       initial_epoch=state.epoch, steps_per_epoch=steps_per_epoch,
                        callbacks=callbacks + list(extra_callbacks), verbose=verbose, shuffle=False)
     if nan_guard.bad_batch is not None:
         raise TrainingError(

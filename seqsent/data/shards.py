@@ -1,0 +1,166 @@
+"""Sharded table files, read row by row: CSV, TSV and JSON lines, each optionally gzip-compressed.
+
+The streaming path (seqsent.data.streaming) never holds a file in memory: `iter_rows` yields one
+(text, label, key) row at a time from one shard; a source is a file, a directory of shards, or a
+glob. Every problem names the file (and line) it is in: a missing column, a bad row, a truncated
+gzip stream, an unreadable file.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import gzip
+import io
+import json
+import sys
+import zlib
+from pathlib import Path
+from typing import Iterator, TextIO
+
+from seqsent.errors import DataError
+
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+MANIFEST_FILE = "manifest.json"
+
+
+def shard_format(path: Path) -> str | None:
+    """'csv', 'tsv' or 'jsonl' for a (possibly .gz) table file, else None."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return FORMATS.get(suffixes[-1]) if suffixes else None
+
+
+def is_glob(source: str) -> bool:
+    return any(char in source for char in "*?[")
+
+
+def find_shards(source: str) -> list[Path]:
+    """The table files of a source: a file, a directory of shards (sorted), or a glob; a DataError if none."""
+    if is_glob(source):
+        paths = [Path(p) for p in sorted(glob.glob(str(Path(source).expanduser())))]
+        where = f"--data {source}: the pattern"
+    else:
+        path = Path(source).expanduser()
+        paths = sorted(path.iterdir()) if path.is_dir() else [path]
+        where = f"--data {source}:"
+    shards = [p for p in paths if shard_format(p) and not p.name.startswith(".")]
+    if not shards:
+        raise DataError(f"{where} matches no .csv/.tsv/.jsonl file (optionally .gz)")
+    return shards
+
+
+def open_text(path: Path) -> TextIO:
+    """A shard as UTF-8 text (undecodable bytes replaced), decompressed on the fly if it ends in .gz."""
+    try:
+        raw = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+
+
+def iter_rows(path: Path, text_column: str, label_column: str, key_column: str | None = None,
+              on_empty: str = "skip", skipped: list[int] | None = None) -> Iterator[tuple[str, str, str]]:
+    """(text, label, key) per row of one shard; the key is `key_column`'s value, else the text.
+
+    Rows with an empty text or label are skipped (counted in `skipped[0]`) or, with on_empty='error', refused.
+    """
+    columns = [text_column, label_column] + ([key_column] if key_column else [])
+    fmt = shard_format(path)
+    try:
+        with open_text(path) as handle:
+            rows = json_rows(path, handle) if fmt == "jsonl" else delimited_rows(
+                path, handle, "\t" if fmt == "tsv" else ",", columns)
+            for line_no, row in rows:
+                text, label = cell(row.get(text_column)), cell(row.get(label_column))
+                if not text.strip() or not label.strip():
+                    if on_empty == "error":
+                        which = "text" if not text.strip() else "label"
+                        raise DataError(f"{path}:{line_no}: empty {which}; fix the row, or skip such rows with "
+                                        "--on-empty-text skip")
+                    if skipped is not None:
+                        skipped[0] += 1
+                    continue
+                if fmt == "jsonl" and (text_column not in row or label_column not in row):
+                    raise missing_column(f"{path}:{line_no}", text_column if text_column not in row else label_column,
+                                         list(map(str, row)))
+                yield text, label.strip(), cell(row.get(key_column)) if key_column else text
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DataError(f"{path}: truncated or corrupt gzip data ({exc.__class__.__name__}: {exc})") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def check_shard(path: Path, text_column: str, label_column: str, key_column: str | None = None) -> None:
+    """Fail before training if a shard cannot be opened or lacks a column (its header or first JSON line)."""
+    for _ in iter_rows(path, text_column, label_column, key_column):
+        return
+
+
+def cell(value) -> str:
+    """A table cell as text; JSON true/false labels as 1/0."""
+    if value is None:
+        return ""
+    return str(int(value)) if isinstance(value, bool) else str(value)
+
+
+def missing_column(path, column: str, existing: list[str]) -> DataError:
+    return DataError(f"{path}: no column {column!r}; columns are: {', '.join(existing) or '(none)'} "
+                     f"(choose with --text-column / --label-column)")
+
+
+def json_rows(path: Path, lines) -> Iterator[tuple[int, dict]]:
+    """(line number, object) per non-blank line. Lines end at "\\n" only: JSON strings may hold U+2028/U+0085,
+    which str.splitlines() also breaks at."""
+    pending = ""
+    line_no = 0
+    for chunk in lines:
+        pending += chunk
+        if not pending.endswith("\n"):
+            continue
+        for line in pending.split("\n")[:-1]:
+            line_no += 1
+            row = _json_row(path, line_no, line)
+            if row is not None:
+                yield line_no, row
+        pending = ""
+    if pending:
+        row = _json_row(path, line_no + 1, pending)
+        if row is not None:
+            yield line_no + 1, row
+
+
+def _json_row(path: Path, line_no: int, line: str) -> dict | None:
+    line = line.rstrip("\r")
+    if not line.strip():
+        return None
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{line_no}: not valid JSON ({exc.msg})") from None
+    if not isinstance(row, dict):
+        raise DataError(f"{path}:{line_no}: each line must be a JSON object")
+    return row
+
+
+def delimited_rows(path: Path, handle: TextIO, delimiter: str, columns: list[str]) -> Iterator[tuple[int, dict]]:
+    """(line number, row) of a CSV or TSV file whose header holds `columns`."""
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    reader = csv.DictReader(handle, delimiter=delimiter)
+    try:
+        header = reader.fieldnames
+    except csv.Error as exc:
+        raise DataError(f"{path}:1: malformed header row ({exc})") from None
+    if not header:
+        raise DataError(f"{path}: empty file (expected a header row)")
+    for column in columns:  # checked on the header, so a file with no rows still names its columns
+        if column not in header:
+            raise missing_column(path, column, list(header))
+    try:
+        for row in reader:
+            if None in row:
+                raise DataError(f"{path}:{reader.line_num}: more fields than the header has; is the delimiter right?")
+            yield reader.line_num, row
+    except csv.Error as exc:
+        raise DataError(f"{path}:{reader.line_num}: malformed row ({exc})") from None

@@ -1,0 +1,234 @@
+"""Data larger than memory: table shards streamed row by row, split by a hash of a row key.
+
+    data = open_stream(DataConfig(source="reviews-*.csv.gz", streaming="on", classes=["neg", "pos"]))
+    for texts, labels in data.chunks("test", 1024): ...        # the test split, never held whole
+
+Nothing here holds the data: rows are read from the shards when a split is iterated.
+- Splits need no index: a row goes to test (when there is no separate test data), validation or train
+  by a hash of its key (the --split-key column, e.g. the movie, so all of one movie's reviews land in
+  one split; default the text), seeded by --seed: stable across runs, machines and workers.
+- A prepared directory (`seqsent prepare`) has its splits in separate shards and a manifest with the
+  classes and the row counts, so nothing needs a first pass.
+- Otherwise the classes come from --classes, or from a first pass over the labels, which also counts
+  the rows (--steps-per-epoch skips the count).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from seqsent.config import DataConfig
+from seqsent.data.shards import MANIFEST_FILE, check_shard, find_shards, is_glob, iter_rows, shard_format
+from seqsent.errors import DataError, UsageError
+
+# --streaming auto streams a single table file from this size on (the in-memory path holds ~9x the file).
+STREAM_FROM_BYTES = 256 * 2**20
+MANIFEST_FORMAT = "seqsent-shards"
+SPLITS = ("train", "validation", "test")
+
+
+def wants_streaming(config: DataConfig) -> bool:
+    """--streaming on/off, or auto: a glob, a directory of table shards, a .gz table or a large table file."""
+    if config.streaming != "auto":
+        return config.streaming == "on"
+    if config.source in ("sample", "imdb"):
+        return False
+    if is_glob(config.source):
+        return True
+    path = Path(config.source).expanduser()
+    if path.is_dir():
+        return (path / MANIFEST_FILE).is_file() or any(shard_format(p) for p in path.iterdir())
+    if not shard_format(path):
+        return False
+    return path.name.lower().endswith(".gz") or (path.is_file() and path.stat().st_size >= STREAM_FROM_BYTES)
+
+
+def split_of(key: str, validation_fraction: float, test_fraction: float, seed: int) -> str:
+    """'test', 'validation' or 'train' from a seeded hash of the key: the same on every run and machine."""
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8, key=str(seed).encode()).digest()
+    position = int.from_bytes(digest, "big") / 2**64
+    if position < test_fraction:
+        return "test"
+    return "validation" if position < test_fraction + validation_fraction else "train"
+
+
+@dataclass
+class ShardReport:
+    """What reading the shards did, for the user: rows read per shard, shards skipped (and why), rows skipped."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    skipped_shards: dict[str, str] = field(default_factory=dict)
+    empty_rows: list[int] = field(default_factory=lambda: [0])
+
+    def notes(self) -> list[str]:
+        notes = [f"skipped shard {path}: {why}" for path, why in self.skipped_shards.items()]
+        if self.empty_rows[0]:
+            notes.append(f"skipped {self.empty_rows[0]:,} row(s) with an empty text or label")
+        return notes
+
+
+@dataclass
+class StreamingDataset:
+    """Sharded data read on demand; the streaming counterpart of seqsent.data.Dataset."""
+
+    config: DataConfig
+    shards: dict[str, list[Path]]
+    """Shards to read for each split: a prepared directory has one list per split; raw shards serve train and
+    validation (and test, when there is no separate test data), rows picked by hash."""
+    class_names: list[str]
+    description: str
+    counts: dict[str, int] | None = None
+    """Rows per split when known (a manifest, or a first pass), else None."""
+    hashed: bool = True
+    """Rows are assigned to splits by hash (raw shards) rather than by file (a prepared directory)."""
+    notes: list[str] = field(default_factory=list)
+    report: ShardReport = field(default_factory=ShardReport)
+    unlabelled: list[str] = field(default_factory=list)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def split_sizes(self) -> dict[str, int]:
+        """Rows per split, when counted (a manifest or a first pass); empty otherwise."""
+        return dict(self.counts or {})
+
+    @property
+    def validation_split(self) -> str:
+        if not self.hashed:
+            return "from the prepared directory"
+        return f"by a hash of {'the ' + self.config.split_key + ' column' if self.config.split_key else 'the text'}"
+
+    def rows(self, split: str, shards: list[Path] | None = None) -> Iterator[tuple[str, int]]:
+        """(text, class id) of the split's rows, shard after shard (a bad shard: an error, or skipped if asked)."""
+        index = {name: i for i, name in enumerate(self.class_names)}
+        config = self.config
+        test_fraction = config.test_fraction if (self.hashed and not config.test_source) else 0.0
+        for path in shards if shards is not None else self.shards[split]:
+            read = 0
+            try:
+                for text, label, key in iter_rows(path, config.text_column, config.label_column, config.split_key,
+                                                  config.on_empty_text, self.report.empty_rows):
+                    if self.hashed and split_of(key, config.validation_fraction, test_fraction,
+                                                config.seed) != split:
+                        continue
+                    if label not in index:
+                        raise DataError(f"{path}: label {label!r} is not one of the classes "
+                                        f"({', '.join(self.class_names)}); give every class with --classes")
+                    read += 1
+                    yield text, index[label]
+            except DataError as exc:
+                if config.on_bad_shard != "skip":
+                    raise
+                self.report.skipped_shards[str(path)] = str(exc)
+            self.report.rows[str(path)] = self.report.rows.get(str(path), 0) + read
+
+    def chunks(self, split: str, size: int = 1024, limit: int | None = None) -> Iterator[tuple[list[str], list[int]]]:
+        """The split in lists of at most `size` (texts, class ids), at most `limit` rows in all."""
+        texts, labels, seen = [], [], 0
+        for text, label in self.rows(split):
+            if limit is not None and seen >= limit:
+                break
+            texts.append(text)
+            labels.append(label)
+            seen += 1
+            if len(texts) == size:
+                yield texts, labels
+                texts, labels = [], []
+        if texts:
+            yield texts, labels
+
+
+def open_stream(config: DataConfig, notify=None, need_counts: bool = True) -> StreamingDataset:
+    """The shards of config.source (a prepared directory, a directory, a glob or a file), checked, with classes;
+    with `need_counts`, rows per split too (a first pass unless a manifest has them)."""
+    notify = notify or (lambda message: None)
+    source = Path(config.source).expanduser()
+    if not is_glob(config.source) and (source / MANIFEST_FILE).is_file():
+        return _prepared(source, config)
+    shards = find_shards(config.source)
+    test_shards = find_shards(config.test_source) if config.test_source else None
+    for path in shards + (test_shards or []):
+        _check(path, config)
+    data = StreamingDataset(config, {"train": shards, "validation": shards, "test": test_shards or shards},
+                            list(config.classes), _describe(config.source, shards, test_shards))
+    if test_shards:
+        data.shards["test"] = test_shards
+    if not data.class_names or need_counts:
+        _first_pass(data, notify)
+    if len(data.class_names) < 2:
+        raise DataError(f"--data {config.source}: the training data has a single class ({data.class_names[0]!r}); "
+                        "need 2 or more")
+    return data
+
+
+def _check(path: Path, config: DataConfig) -> None:
+    try:
+        check_shard(path, config.text_column, config.label_column, config.split_key)
+    except DataError:
+        if config.on_bad_shard != "skip":
+            raise
+
+
+def _describe(source: str, shards: list[Path], test_shards: list[Path] | None) -> str:
+    test = f"; test: {len(test_shards)} shard(s)" if test_shards else ""
+    return f"{source} ({len(shards)} shard(s), streamed{test})"
+
+
+def _first_pass(data: StreamingDataset, notify) -> None:
+    """Classes (unless --classes gave them) and rows per split, in one pass over the labels."""
+    config = data.config
+    started = time.perf_counter()
+    notify(f"Reading the labels of {len(data.shards['train'])} shard(s) once (--classes and --steps-per-epoch, or "
+           "`seqsent prepare`, skip this pass)")
+    labels: dict[str, None] = {}
+    counts = dict.fromkeys(SPLITS, 0)
+    test_fraction = 0.0 if config.test_source else config.test_fraction
+    for path in data.shards["train"]:
+        for _, label, key in iter_rows(path, config.text_column, config.label_column, config.split_key,
+                                       config.on_empty_text, data.report.empty_rows):
+            labels.setdefault(label)
+            counts[split_of(key, config.validation_fraction, test_fraction, config.seed)] += 1
+    if config.test_source:
+        counts["test"] = sum(1 for path in data.shards["test"] for _ in iter_rows(
+            path, config.text_column, config.label_column, None, config.on_empty_text))
+    if not data.class_names:
+        from seqsent.data.dataset import class_names_for
+
+        data.class_names = class_names_for(list(labels))
+    data.counts = counts
+    data.notes.append(f"first pass over the labels: {sum(counts.values()):,} rows in {time.perf_counter() - started:.0f} s")
+
+
+def _prepared(directory: Path, config: DataConfig) -> StreamingDataset:
+    """A directory written by `seqsent prepare`: its manifest gives the shards of each split, classes and counts."""
+    try:
+        manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise DataError(f"--data {directory}: its {MANIFEST_FILE} is unreadable or corrupt") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise DataError(f"--data {directory}: {MANIFEST_FILE} was not written by `seqsent prepare`")
+    if config.test_source:
+        raise UsageError("--test-data goes with raw table files; a prepared directory holds its own test split")
+    try:
+        shards = {split: [directory / name for name in manifest["shards"][split]] for split in SPLITS}
+        counts = {split: int(manifest["counts"][split]) for split in SPLITS}
+        classes = [str(c) for c in manifest["classes"]]
+    except (KeyError, TypeError, ValueError):
+        raise DataError(f"--data {directory}: {MANIFEST_FILE} lacks shards, counts or classes") from None
+    prepared_config = DataConfig(**{**config.__dict__, "text_column": "text", "label_column": "label",
+                                    "split_key": None})
+    for path in (p for split in SPLITS for p in shards[split]):
+        if not path.is_file():
+            raise DataError(f"--data {directory}: shard {path.name} listed in {MANIFEST_FILE} is missing")
+        _check(path, prepared_config)
+    if config.classes and list(config.classes) != classes:
+        raise UsageError(f"--classes {','.join(config.classes)} differs from the prepared data's {','.join(classes)}")
+    return StreamingDataset(prepared_config, shards, classes, f"{directory} (prepared: {counts['train']:,} train / "
+                            f"{counts['validation']:,} validation / {counts['test']:,} test rows, streamed)",
+                            counts=counts, hashed=False)
