@@ -59,6 +59,8 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, restart, tf_con
                f"{report.epochs_run} epoch(s){restored}, {report.strategy}, global batch {report.global_batch_size} "
                f"({report.per_replica_batch_size} per replica x {report.replicas})")
     if not report.chief:
+        for note in report.notes:
+            click.echo(f"Note: {note}")
         click.echo("This worker is done; the chief exports the model and scores it.")
         return
     from seqsent.evaluation.metrics import format_metrics

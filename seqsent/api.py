@@ -245,8 +245,13 @@ def _shard_notes(dataset) -> list[str]:
     report = getattr(dataset, "report", None)
     if report is None:
         return []
-    read = ", ".join(f"{Path(path).name} {rows:,}" for path, rows in sorted(report.rows.items()))
-    return ([f"rows read per shard by this process (all passes and splits): {read}"] if read else []) + report.notes()
+    notes = []
+    for purpose in ("vocabulary", "train", "validation", "test"):
+        read = ", ".join(f"{Path(path).name} {rows:,}" for (kind, path), rows in sorted(report.rows.items())
+                         if kind == purpose)
+        if read:
+            notes.append(f"{purpose} rows read per shard by this process: {read}")
+    return notes + report.notes()
 
 
 def _divergence_warnings(history: dict) -> list[str]:

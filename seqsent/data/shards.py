@@ -43,6 +43,8 @@ def find_shards(source: str) -> list[Path]:
         where = f"--data {source}: the pattern"
     else:
         path = Path(source).expanduser()
+        if not path.exists():
+            raise DataError(f"--data {source}: no such file or directory")
         paths = sorted(path.iterdir()) if path.is_dir() else [path]
         where = f"--data {source}:"
     shards = [p for p in paths if shard_format(p) and not p.name.startswith(".")]

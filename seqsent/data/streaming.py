@@ -59,9 +59,9 @@ def split_of(key: str, validation_fraction: float, test_fraction: float, seed: i
 
 @dataclass
 class ShardReport:
-    """What reading the shards did, for the user: rows read per shard, shards skipped (and why), rows skipped."""
+    """What reading the shards did, for the user: rows read per (purpose, shard), shards skipped, rows skipped."""
 
-    rows: dict[str, int] = field(default_factory=dict)
+    rows: dict[tuple[str, str], int] = field(default_factory=dict)
     skipped_shards: dict[str, str] = field(default_factory=dict)
     empty_rows: list[int] = field(default_factory=lambda: [0])
 
@@ -104,8 +104,12 @@ class StreamingDataset:
             return "from the prepared directory"
         return f"by a hash of {'the ' + self.config.split_key + ' column' if self.config.split_key else 'the text'}"
 
-    def rows(self, split: str, shards: list[Path] | None = None) -> Iterator[tuple[str, int]]:
-        """(text, class id) of the split's rows, shard after shard (a bad shard: an error, or skipped if asked)."""
+    def rows(self, split: str, shards: list[Path] | None = None, purpose: str | None = None
+             ) -> Iterator[tuple[str, int]]:
+        """(text, class id) of the split's rows, shard after shard (a bad shard: an error, or skipped if asked).
+
+        The rows read are tallied per (purpose, shard) in self.report; purpose defaults to the split.
+        """
         index = {name: i for i, name in enumerate(self.class_names)}
         config = self.config
         test_fraction = config.test_fraction if (self.hashed and not config.test_source) else 0.0
@@ -126,7 +130,24 @@ class StreamingDataset:
                 if config.on_bad_shard != "skip":
                     raise
                 self.report.skipped_shards[str(path)] = str(exc)
-            self.report.rows[str(path)] = self.report.rows.get(str(path), 0) + read
+            tally = (purpose or split, str(path))
+            self.report.rows[tally] = self.report.rows.get(tally, 0) + read
+
+    def interleaved_rows(self, split: str, limit: int, purpose: str) -> Iterator[tuple[str, int]]:
+        """At most `limit` rows of the split, one from each shard in turn: a bounded sample drawn from every shard
+        (the same on every worker)."""
+        readers = [self.rows(split, [path], purpose) for path in self.shards[split]]
+        taken = 0
+        while readers and taken < limit:
+            for reader in list(readers):
+                row = next(reader, None)
+                if row is None:
+                    readers.remove(reader)
+                    continue
+                yield row
+                taken += 1
+                if taken >= limit:
+                    return
 
     def chunks(self, split: str, size: int = 1024, limit: int | None = None) -> Iterator[tuple[list[str], list[int]]]:
         """The split in lists of at most `size` (texts, class ids), at most `limit` rows in all."""
@@ -151,14 +172,11 @@ def open_stream(config: DataConfig, notify=None, need_counts: bool = True) -> St
     source = Path(config.source).expanduser()
     if not is_glob(config.source) and (source / MANIFEST_FILE).is_file():
         return _prepared(source, config)
-    shards = find_shards(config.source)
-    test_shards = find_shards(config.test_source) if config.test_source else None
-    for path in shards + (test_shards or []):
-        _check(path, config)
+    report = ShardReport()
+    shards = _usable(find_shards(config.source), config, report)
+    test_shards = _usable(find_shards(config.test_source), config, report) if config.test_source else None
     data = StreamingDataset(config, {"train": shards, "validation": shards, "test": test_shards or shards},
-                            list(config.classes), _describe(config.source, shards, test_shards))
-    if test_shards:
-        data.shards["test"] = test_shards
+                            list(config.classes), _describe(config.source, shards, test_shards), report=report)
     if not data.class_names or need_counts:
         _first_pass(data, notify)
     if len(data.class_names) < 2:
@@ -167,12 +185,33 @@ def open_stream(config: DataConfig, notify=None, need_counts: bool = True) -> St
     return data
 
 
+CHECKED_ROWS = 100  # rows of each shard read before training: a wrong column or label fails now, not an hour in
+
+
+def _usable(paths: list[Path], config: DataConfig, report: ShardReport) -> list[Path]:
+    """The shards that pass _check; with --on-bad-shard skip the others are left out and reported."""
+    usable = []
+    for path in paths:
+        try:
+            _check(path, config)
+            usable.append(path)
+        except DataError as exc:
+            if config.on_bad_shard != "skip":
+                raise
+            report.skipped_shards[str(path)] = str(exc)
+    if not usable:
+        raise DataError(f"--data {config.source}: no readable shard left")
+    return usable
+
+
 def _check(path: Path, config: DataConfig) -> None:
-    try:
-        check_shard(path, config.text_column, config.label_column, config.split_key)
-    except DataError:
-        if config.on_bad_shard != "skip":
-            raise
+    """A shard opens, has the columns, and (with --classes) its first rows' labels are among them."""
+    check_shard(path, config.text_column, config.label_column, config.split_key)
+    rows = iter_rows(path, config.text_column, config.label_column, config.split_key, config.on_empty_text)
+    for _, (_, label, _) in zip(range(CHECKED_ROWS), rows):
+        if config.classes and label not in config.classes:
+            raise DataError(f"{path}: label {label!r} is not one of the classes ({', '.join(config.classes)}); "
+                            "give every class with --classes")
 
 
 def _describe(source: str, shards: list[Path], test_shards: list[Path] | None) -> str:

@@ -133,11 +133,9 @@ _BAG_ARCHS = ("bow", "tfidf", "ngram", "bm25", "nbsvm")
 
 def stream_inputs(config: RunConfig, data: StreamingDataset, notify) -> StreamInputs:
     """The bounded passes before training: the vocabulary sample and the validation split."""
-    import itertools
-
     from seqsent.training.stream_pipeline import validation_texts
 
-    sample = [(t, y) for t, y in itertools.islice(data.rows("train"), config.data.vocabulary_sample)]
+    sample = list(data.interleaved_rows("train", config.data.vocabulary_sample, purpose="vocabulary"))
     if not sample:
         raise DataError(f"--data {config.data.source}: the train split has no rows")
     notify(f"Vocabulary learned from the first {len(sample):,} train texts of the shards (--vocabulary-sample)")

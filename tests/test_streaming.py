@@ -1,0 +1,227 @@
+"""Data larger than memory: shards read row by row, hash splits, `seqsent prepare`, streamed training that resumes
+exactly, bad shards, and two workers that each read only their own shards."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import tiny_run_config, tiny_texts, write_csv
+from seqsent.config import DataConfig
+from seqsent.data.shards import find_shards, iter_rows
+from seqsent.data.streaming import open_stream, split_of, wants_streaming
+from seqsent.errors import DataError
+
+SEQSENT = Path(sys.executable).parent / "seqsent"
+QUIET_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def write_shards(root: Path, count: int = 4, per_shard: int = 60, gz: bool = True, sort: bool = False) -> list[Path]:
+    """`count` CSV shards of good/bad reviews with a movie column (10 reviews a movie)."""
+    root.mkdir(parents=True, exist_ok=True)
+    rows = tiny_texts(("good", "bad"), per_class=count * per_shard // 2, seed=3)
+    rows = sorted(rows, key=lambda row: row[1]) if sort else rows
+    paths = []
+    for shard in range(count):
+        path = root / f"part-{shard}.csv{'.gz' if gz else ''}"
+        with (gzip.open(path, "wt", newline="") if gz else open(path, "w", newline="")) as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["text", "label", "movie"])
+            for i, (text, label) in enumerate(rows[shard * per_shard : (shard + 1) * per_shard]):
+                writer.writerow([f"{text} #{shard}-{i}", label, f"m{(shard * per_shard + i) // 10}"])
+        paths.append(path)
+    return paths
+
+
+# ---------------------------------------------------------------- reading and splitting
+
+
+def test_shards_of_every_format_read_row_by_row(tmp_path):
+    (tmp_path / "a.tsv").write_text("text\tlabel\nfine film\tpos\n", encoding="utf-8")
+    with gzip.open(tmp_path / "b.jsonl.gz", "wt") as handle:
+        handle.write(json.dumps({"text": "dull", "label": "neg"}) + "\n\n" + json.dumps({"text": "ok", "label": True}))
+    (tmp_path / "notes.txt").write_text("not a shard")
+    shards = find_shards(str(tmp_path))
+    assert [p.name for p in shards] == ["a.tsv", "b.jsonl.gz"]
+    assert [row for p in shards for row in iter_rows(p, "text", "label")] == [
+        ("fine film", "pos", "fine film"), ("dull", "neg", "dull"), ("ok", "1", "ok")]
+    assert [p.name for p in find_shards(str(tmp_path / "*.tsv"))] == ["a.tsv"]
+    assert wants_streaming(DataConfig(source=str(tmp_path / "*.tsv")))
+    assert wants_streaming(DataConfig(source=str(tmp_path / "b.jsonl.gz")))
+    assert not wants_streaming(DataConfig(source=str(tmp_path / "a.tsv")))  # small: held in memory
+    assert wants_streaming(DataConfig(source=str(tmp_path / "a.tsv"), streaming="on"))
+
+
+def test_hash_split_is_stable_keeps_keys_together_and_honours_the_fractions():
+    splits = [split_of(f"movie {i % 500}", 0.1, 0.2, seed=7) for i in range(5000)]
+    assert splits == [split_of(f"movie {i % 500}", 0.1, 0.2, seed=7) for i in range(5000)]  # another run, same
+    by_key = {}
+    for i, split in enumerate(splits):
+        by_key.setdefault(i % 500, set()).add(split)
+    assert all(len(found) == 1 for found in by_key.values())  # a movie's reviews share one split
+    shares = {s: splits.count(s) / len(splits) for s in ("train", "validation", "test")}
+    assert abs(shares["test"] - 0.2) < 0.05 and abs(shares["validation"] - 0.1) < 0.05
+    assert splits != [split_of(f"movie {i % 500}", 0.1, 0.2, seed=8) for i in range(5000)]  # the seed matters
+
+
+def test_a_stream_finds_its_classes_and_counts_in_one_pass_or_takes_them_as_given(tmp_path):
+    write_shards(tmp_path / "raw")
+    config = DataConfig(source=str(tmp_path / "raw"), split_key="movie", test_fraction=0.2)
+    counted = open_stream(config)
+    assert counted.class_names == ["bad", "good"] and sum(counted.split_sizes().values()) == 240
+    given = open_stream(DataConfig(**{**config.__dict__, "classes": ["good", "bad"]}), need_counts=False)
+    assert given.class_names == ["good", "bad"] and given.split_sizes() == {}
+    rows = {split: list(given.rows(split)) for split in ("train", "validation", "test")}
+    assert sum(len(r) for r in rows.values()) == 240
+    assert {len(r) for r in rows.values()} == set(counted.split_sizes()[s] for s in rows)
+
+
+# ---------------------------------------------------------------- bad shards
+
+
+def test_bad_shards_are_named_in_one_error_or_skipped_and_counted(tmp_path):
+    paths = write_shards(tmp_path / "raw", per_shard=400)
+    data = paths[1].read_bytes()
+    paths[1].write_bytes(data[: len(data) // 2])  # a gzip stream cut halfway: its first rows still read fine
+    config = DataConfig(source=str(tmp_path / "raw"), classes=["bad", "good"])
+    stream = open_stream(config, need_counts=False)
+    with pytest.raises(DataError, match="part-1.csv.gz: truncated or corrupt gzip"):
+        list(stream.rows("train"))
+    skipping = open_stream(DataConfig(**{**config.__dict__, "on_bad_shard": "skip"}), need_counts=False)
+    kept = list(skipping.rows("train"))
+    assert kept and any("part-1.csv.gz" in note and "truncated" in note for note in skipping.report.notes())
+    paths[2].write_bytes(data[:200])  # cut within its first rows: found before any training
+    with pytest.raises(DataError, match="part-2.csv.gz: truncated or corrupt gzip"):
+        open_stream(config, need_counts=False)
+    skipping = open_stream(DataConfig(**{**config.__dict__, "on_bad_shard": "skip"}), need_counts=False)
+    assert [p.name for p in skipping.shards["train"]] == ["part-0.csv.gz", "part-1.csv.gz", "part-3.csv.gz"]
+
+    other = write_shards(tmp_path / "other", count=2)
+    write_csv(tmp_path / "other" / "part-9.csv", [("text", "sentiment")] * 2, header=("review", "sentiment"))
+    with pytest.raises(DataError, match="part-9.csv: no column 'text'; columns are: review, sentiment"):
+        open_stream(DataConfig(source=str(other[0].parent), classes=["bad", "good"]), need_counts=False)
+
+
+def test_an_unreadable_shard_among_many_is_an_error_naming_it(tmp_path):
+    paths = write_shards(tmp_path / "raw", gz=False)
+    paths[2].unlink()
+    paths[2].mkdir()  # not a file: cannot be read
+    with pytest.raises(DataError, match="part-2.csv"):
+        open_stream(DataConfig(source=str(tmp_path / "raw" / "part-*"), classes=["bad", "good"]), need_counts=False)
+
+
+# ---------------------------------------------------------------- prepare
+
+
+def test_prepare_shuffles_a_sorted_source_into_shards_with_the_same_splits_as_streaming_it(tmp_path):
+    from seqsent.data.prepare import prepare
+
+    write_shards(tmp_path / "raw", count=1, per_shard=400, gz=False, sort=True)  # all "bad" rows first
+    config = DataConfig(source=str(tmp_path / "raw" / "part-0.csv"), split_key="movie")
+    report = prepare(config, tmp_path / "prepared", shards=4)
+    manifest = json.loads((tmp_path / "prepared" / "manifest.json").read_text())
+    assert manifest["classes"] == ["bad", "good"] and report.shards["train"] == 4
+    raw = open_stream(DataConfig(**{**config.__dict__, "streaming": "on"}))
+    assert manifest["counts"] == raw.split_sizes()
+    prepared = open_stream(DataConfig(source=str(tmp_path / "prepared")))
+    assert sorted(t for t, _ in prepared.rows("validation")) == sorted(t for t, _ in raw.rows("validation"))
+    first = [label for _, label in prepared.rows("train", prepared.shards["train"][:1])][:40]
+    assert 5 < sum(first) < 35, "the first rows of a shard should mix the classes of a sorted source"
+
+
+# ---------------------------------------------------------------- streamed training
+
+
+@pytest.fixture
+def stream_run(tmp_path):
+    from seqsent.data.prepare import prepare
+
+    write_shards(tmp_path / "raw", count=1, per_shard=240, gz=False)
+    prepare(DataConfig(source=str(tmp_path / "raw" / "part-0.csv"), split_key="movie"), tmp_path / "prepared", shards=3)
+
+    def config():
+        run = tiny_run_config(tmp_path / "prepared", name="s", output_dir=str(tmp_path / "models"),
+                              runs_dir=str(tmp_path / "runs"))
+        run.train.batch_size, run.train.epochs, run.train.patience = 16, 3, 3
+        run.data.shuffle_buffer = 50
+        return run.validate()
+
+    return config, open_stream(config().data)
+
+
+def test_a_streamed_run_resumed_after_a_crash_equals_an_uninterrupted_one(stream_run, tmp_path):
+    from test_resume import CrashAfterEpoch
+
+    from seqsent.training.trainer import fit
+
+    config, data = stream_run
+    whole = fit(config(), data, tmp_path / "whole", verbose=0)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        fit(config(), data, tmp_path / "crashed", verbose=0, extra_callbacks=(CrashAfterEpoch(1),))
+    resumed = fit(config(), data, tmp_path / "crashed", verbose=0)
+    assert resumed.resumed_from_epoch == 1 and len(resumed.history["loss"]) == 3
+    for key in ("loss", "val_loss", "accuracy"):
+        assert resumed.history[key] == pytest.approx(whole.history[key], rel=1e-5, abs=1e-6), key
+    for a, b in zip(resumed.classifier.get_weights(), whole.classifier.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_streamed_training_exports_and_scores_the_test_split_it_never_held(stream_run):
+    from seqsent.api import evaluate, train
+
+    config, data = stream_run
+    report = train(config(), verbose=0)
+    assert report.test_metrics["examples"] == data.split_sizes()["test"]
+    assert any(note.startswith("train rows read per shard") for note in report.notes)
+    again = evaluate(report.export_dir)  # streams the same test split back
+    assert again.metrics == report.test_metrics and again.texts == []
+
+
+@pytest.mark.skipif(not SEQSENT.exists(), reason=f"{SEQSENT} not installed")
+def test_two_workers_each_read_only_their_own_shards_and_train_like_one_process(tmp_path):
+    from seqsent.data.prepare import prepare
+    from test_distribute import free_ports, tf_config
+
+    write_shards(tmp_path / "raw", count=1, per_shard=400, gz=False)
+    prepare(DataConfig(source=str(tmp_path / "raw" / "part-0.csv"), split_key="movie"), tmp_path / "prepared", shards=4)
+    common = ["--data", str(tmp_path / "prepared"), "--arch", "gru", "--units", "8", "--embedding-dim", "8",
+              "--max-tokens", "200", "--sequence-length", "20", "--epochs", "2", "--learning-rate", "0.02",
+              "--dropout", "0", "--embedding-dropout", "0", "--head-dropout", "0", "--name", "mw", "--quiet"]
+    cluster, single = tmp_path / "cluster", tmp_path / "single"
+    cluster.mkdir()
+    single.mkdir()
+    ports = free_ports(2)
+    procs = [subprocess.Popen([str(SEQSENT), "train", *common, "--strategy", "multi-worker", "--batch-size", "16",
+                               "--tf-config", tf_config(ports, index)], cwd=cluster, env=QUIET_ENV, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for index in (0, 1)]
+    procs.append(subprocess.Popen([str(SEQSENT), "train", *common, "--batch-size", "32"], cwd=single, env=QUIET_ENV,
+                                  text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    outputs = []
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, err[-3000:]
+            outputs.append(out)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+    read = [next(line for line in out.splitlines() if line.startswith("Note: train rows read per shard"))
+            for out in outputs[:2]]
+    shards = [{part.split()[0] for part in line.split(": ", 2)[2].split(", ")} for line in read]
+    assert shards[0] == {"train-00000-of-00004.jsonl.gz", "train-00002-of-00004.jsonl.gz"}, read[0]
+    assert shards[1] == {"train-00001-of-00004.jsonl.gz", "train-00003-of-00004.jsonl.gz"}, read[1]
+    distributed = json.loads((cluster / "runs" / "mw" / "1" / "metrics.json").read_text())
+    alone = json.loads((single / "runs" / "mw" / "1" / "metrics.json").read_text())
+    assert distributed["global_batch_size"] == alone["global_batch_size"] == 32
+    # Each worker draws its batches from its own shards, so the runs see different batches: the same accuracy
+    # within noise, not the same numbers (the words give these tiny reviews' classes away).
+    assert abs(distributed["test"]["accuracy"] - alone["test"]["accuracy"]) <= 0.1
