@@ -60,9 +60,10 @@ class Prediction:
 
 
 def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notify=None,
-          restart: bool = False) -> TrainReport:
+          restart: bool = False, callbacks: tuple = ()) -> TrainReport:
     """Load data, fit, export to output_dir/name/version, then score the export on the test split.
 
+    `callbacks`: Keras callbacks run by `fit` after seqsent's own (progress, timing, your own logging).
     `on_data(dataset)` is called once the data is loaded, before the long part starts;
     `notify(message)` hears about the strategy, warnings and resumed runs. A crash backup of the
     same config is resumed, unless `restart`. With --strategy multi-worker every worker calls this;
@@ -84,12 +85,12 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
     if on_data is not None:
         on_data(dataset)
     if not distribution.is_chief:
-        return _train_as_worker(config, dataset, verbose, distribution, notify)
+        return _train_as_worker(config, dataset, verbose, distribution, notify, callbacks)
     work_dir, lock = claim_run_dir(config.to_json(), config.runs_dir, config.name)
     try:
         if restart:
             _forget_backup(work_dir, notify)
-        return _train_in(work_dir, config, dataset, verbose, distribution, notify)
+        return _train_in(work_dir, config, dataset, verbose, distribution, notify, callbacks)
     except KeyboardInterrupt:
         raise Interrupted(_interrupted_message(work_dir)) from None
     finally:
@@ -160,26 +161,29 @@ def _interrupted_message(work_dir: Path) -> str:
             "run the same command again to resume from it")
 
 
-def _train_as_worker(config: RunConfig, dataset, verbose: int, distribution, notify) -> TrainReport:
+def _train_as_worker(config: RunConfig, dataset, verbose: int, distribution, notify, callbacks=()) -> TrainReport:
     """A worker other than the chief: trains in step with it, in a temporary directory removed afterwards."""
     from seqsent.training.trainer import fit
 
     work_dir = Path(tempfile.mkdtemp(prefix=f"seqsent-{distribution.worker}-"))
     try:
-        result = fit(config, dataset, work_dir, verbose=verbose, distribution=distribution, notify=notify)
+        result = fit(config, dataset, work_dir, verbose=verbose, extra_callbacks=tuple(callbacks),
+                     distribution=distribution, notify=notify)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     return _report(config, dataset, result, test_metrics={}, export_dir=None, run_dir=None, chief=False,
                    epochs_run=result.resumed_from_epoch + len(result.history.get("loss", [])))
 
 
-def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int, distribution, notify) -> TrainReport:
+def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int, distribution, notify,
+              callbacks=()) -> TrainReport:
     """The chief's run: fit, export and score the export, record the run, name its directory after the export."""
     from seqsent.training.trainer import fit
 
     config_file = write_run_config(work_dir, config.to_dict())
     try:
-        result = fit(config, dataset, work_dir, verbose=verbose, distribution=distribution, notify=notify)
+        result = fit(config, dataset, work_dir, verbose=verbose, extra_callbacks=tuple(callbacks),
+                     distribution=distribution, notify=notify)
     except TrainingError as exc:
         raise TrainingError(f"{exc} (the run's config: {config_file})") from None
     export_dir, test_metrics = _export_and_score(result, config, dataset)

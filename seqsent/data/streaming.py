@@ -113,13 +113,13 @@ class StreamingDataset:
         index = {name: i for i, name in enumerate(self.class_names)}
         config = self.config
         test_fraction = config.test_fraction if (self.hashed and not config.test_source) else 0.0
+        by_hash = self.hashed and not (split == "test" and config.test_source)  # a test file is test, whole
         for path in shards if shards is not None else self.shards[split]:
             read = 0
             try:
                 for text, label, key in iter_rows(path, config.text_column, config.label_column, config.split_key,
                                                   config.on_empty_text, self.report.empty_rows):
-                    if self.hashed and split_of(key, config.validation_fraction, test_fraction,
-                                                config.seed) != split:
+                    if by_hash and split_of(key, config.validation_fraction, test_fraction, config.seed) != split:
                         continue
                     if label not in index:
                         raise DataError(f"{path}: label {label!r} is not one of the classes "
