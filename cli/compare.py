@@ -7,6 +7,7 @@ import click
 from cli.main import import_tensorflow
 
 from cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, resolve_config
+from cli.output import Output, json_option, verbose_option
 from seqsent.config import ARCHS
 
 # Every training option but --arch (the architectures are what is compared) and those only recurrent archs take.
@@ -21,9 +22,11 @@ COMPARE_OPTIONS = DATA_OPTIONS + [spec for spec in TRAIN_OPTIONS
 @click.option("--output", type=click.Path(file_okay=False), default="comparison", show_default=True,
               help="Directory for compare.md, compare.csv and compare.png (written atomically).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing non-empty --output directory.")
-@click.option("--quiet", is_flag=True, help="No per-epoch progress (the per-architecture lines stay).")
+@click.option("--quiet", is_flag=True, help="No progress from Keras (the per-architecture lines stay).")
+@verbose_option
+@json_option
 @click.pass_context
-def command(ctx, archs, output, overwrite, quiet, **_):
+def command(ctx, archs, output, overwrite, quiet, verbose, as_json, **_):
     """Train each architecture on the same splits, budget and seed, and compare them.
 
     Measures trainable parameters, training seconds per epoch, inference speed, validation
@@ -33,6 +36,7 @@ def command(ctx, archs, output, overwrite, quiet, **_):
     from seqsent.compare import parse_archs
     from seqsent.files import check_output_dir
 
+    out = Output(as_json, verbose, quiet)
     arch_list = parse_archs(archs)
     config = resolve_config(ctx, COMPARE_OPTIONS)
     config.name = "compare"
@@ -42,27 +46,33 @@ def command(ctx, archs, output, overwrite, quiet, **_):
     from seqsent.compare import compare, format_table, write_comparison
 
     def on_data(dataset):
-        click.echo(f"Data: {dataset.description}")
-        click.echo(f"Splits: train {len(dataset.train):,} / validation {len(dataset.validation):,} / "
-                   f"test {len(dataset.test):,}; classes: {', '.join(dataset.class_names)}")
+        out.say(f"Data: {dataset.description}")
+        out.say(f"Splits: train {len(dataset.train):,} / validation {len(dataset.validation):,} / "
+                f"test {len(dataset.test):,}; classes: {', '.join(dataset.class_names)}")
         for note in dataset.notes:
-            click.echo(f"Note: {note}")
+            out.say(f"Note: {note}")
 
     def on_start(index, total, arch):
-        click.echo(f"[{index}/{total}] {arch}: training (at most {config.train.epochs} epoch(s))")
+        out.say(f"[{index}/{total}] {arch}: training (at most {config.train.epochs} epoch(s))")
 
     def on_result(index, total, r):
         if r.error:
-            click.echo(f"[{index}/{total}] {r.arch}: failed: {r.error}")
+            out.say(f"[{index}/{total}] {r.arch}: failed: {r.error}")
             return
-        click.echo(f"[{index}/{total}] {r.arch}: {r.trainable_parameters:,} parameters, {r.epochs_run} epoch(s) in "
-                   f"{r.train_seconds:.0f} s ({r.train_seconds_per_epoch:.1f} s/epoch), "
-                   f"{r.inference_reviews_per_second:,.0f} reviews/s, val acc {r.val_accuracy:.3f}, "
-                   f"test acc {r.test_accuracy:.3f}")
+        out.say(f"[{index}/{total}] {r.arch}: {r.trainable_parameters:,} parameters, {r.epochs_run} epoch(s) in "
+                f"{r.train_seconds:.0f} s ({r.train_seconds_per_epoch:.1f} s/epoch), "
+                f"{r.inference_reviews_per_second:,.0f} reviews/s, val acc {r.val_accuracy:.3f}, "
+                f"test acc {r.test_accuracy:.3f}")
 
-    comparison = compare(config, arch_list, verbose=0 if quiet else 2, on_data=on_data, on_start=on_start,
-                         on_result=on_result)
-    click.echo("")
-    click.echo(format_table(comparison))
+    with out.keras_progress():
+        comparison = compare(config, arch_list, verbose=out.verbose, on_data=on_data, on_start=on_start,
+                             on_result=on_result)
     written = write_comparison(comparison, output, overwrite)
-    click.echo(f"\nSaved {written / 'compare.md'}, {written / 'compare.csv'} and {written / 'compare.png'}")
+    if as_json:
+        out.result({"data": comparison.data_description, "class_names": comparison.class_names,
+                    "split_sizes": comparison.split_sizes, "rows": comparison.rows(), "output": str(written),
+                    "notes": comparison.notes})
+        return
+    out.say("")
+    out.say(format_table(comparison))
+    out.say(f"\nSaved {written / 'compare.md'}, {written / 'compare.csv'} and {written / 'compare.png'}")

@@ -49,7 +49,7 @@ def command(ctx, model, as_json, report_dir, threshold, overwrite, **_):
     if as_json:
         extra = {"best_threshold_on_validation": best, "report": str(written)} if written or best else {}
         click.echo(json.dumps({"model": str(evaluation.model_path), "data": evaluation.data_description,
-                               **evaluation.metrics, **extra}, indent=2))
+                               **evaluation.metrics, **extra, "notes": evaluation.notes}, indent=2))
         return
     click.echo(f"Model: {evaluation.model_path}")
     click.echo(f"Data: {evaluation.data_description} (test split)")

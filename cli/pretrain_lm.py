@@ -6,14 +6,16 @@ import click
 
 from cli.main import import_tensorflow
 from cli.options import PRETRAIN_LM_OPTIONS, add_options, config_from_options
+from cli.output import Output, verbose_option
 from seqsent.config import LanguageModelConfig
 
 
 @click.command("pretrain-lm")
 @add_options(PRETRAIN_LM_OPTIONS)
-@click.option("--quiet", is_flag=True, help="No per-step progress (the per-epoch perplexity lines stay).")
+@click.option("--quiet", is_flag=True, help="No progress from Keras (the per-epoch perplexity lines stay).")
+@verbose_option
 @click.option("--restart", is_flag=True, help="Start from epoch 1, deleting the crash backup of this command.")
-def command(quiet, restart, **options):
+def command(quiet, verbose, restart, **options):
     """Learn a recurrent language model from unlabelled text, to start classifiers from (`train --encoder`).
 
     Reads the train texts of --data (labels ignored, test never), an aclImdb archive's unlabelled
@@ -27,7 +29,8 @@ def command(quiet, restart, **options):
     import_tensorflow(click.get_current_context())
     from seqsent.api import pretrain_lm
 
-    report = pretrain_lm(config, verbose=0 if quiet else 2, notify=click.echo, restart=restart)
+    report = pretrain_lm(config, verbose=Output(verbose=verbose, quiet=quiet).verbose, notify=click.echo,
+                         restart=restart)
     restored = f", epochs 1-{report.resumed_from_epoch} from the backup" if report.resumed_from_epoch else ""
     shown = ", ".join(f"{name} {value:.1f}" for name, value in report.perplexity.items())
     click.echo(f"\nLearned a {report.arch} language model ({report.parameters:,} parameters) from {report.texts:,} texts "

@@ -7,6 +7,7 @@ import click
 from cli.main import import_tensorflow
 
 from cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, resolve_config
+from cli.output import Output, json_option, verbose_option
 from seqsent.config import RunConfig
 from seqsent.presets import PRESETS, preset_config
 
@@ -25,13 +26,15 @@ DEFAULTS = RunConfig()
 @click.option("--preset", type=click.Choice(list(PRESETS)),
               help="Named settings chosen by measurement (imdb-best: see docs/accuracy.md); a --config file and flags "
                    "given here override it.")
-@click.option("--quiet", is_flag=True, help="No per-epoch progress.")
+@click.option("--quiet", is_flag=True, help="No progress from Keras (the same as --verbose 0).")
+@verbose_option
+@json_option
 @click.option("--restart", is_flag=True,
               help="Start from epoch 1, deleting the crash backup that re-running the same command would resume.")
 @click.option("--tf-config", "tf_config", metavar="FILE_OR_JSON",
               help="Cluster of --strategy multi-worker, as JSON or a file of it: sets TF_CONFIG for this run.")
 @click.pass_context
-def command(ctx, name, output_dir, runs_dir, config_file, quiet, restart, tf_config, **_):
+def command(ctx, name, output_dir, runs_dir, config_file, quiet, verbose, as_json, restart, tf_config, **_):
     """Train a recurrent classifier, evaluate it on the test split and export it for TF Serving.
 
     With no options it trains a bidirectional LSTM on the bundled IMDB sample.
@@ -40,6 +43,7 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, restart, tf_con
     import_tensorflow(click.get_current_context())
     from seqsent.api import train
 
+    out = Output(as_json, verbose, quiet)
     preset = ctx.params.get("preset")
     config = resolve_config(ctx, DATA_OPTIONS + TRAIN_OPTIONS, config_file, preset_config(preset) if preset else None)
     for key, value in (("name", name), ("output_dir", output_dir), ("runs_dir", runs_dir)):
@@ -47,39 +51,56 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, restart, tf_con
             setattr(config, key, value)
     config.validate()
     if config.data.source == "sample":
-        click.echo("Training on the bundled IMDB sample (2,500 train / 2,500 test reviews). "
-                   "For the full dataset: --data imdb or --data path/to/aclImdb_v1.tar.gz")
+        out.say("Training on the bundled IMDB sample (2,500 train / 2,500 test reviews). "
+                "For the full dataset: --data imdb or --data path/to/aclImdb_v1.tar.gz")
     if tf_config:
         from seqsent.training.strategy import set_tf_config
 
         set_tf_config(tf_config)
-    report = train(config, verbose=0 if quiet else 2, on_data=_announce_data, notify=click.echo, restart=restart)
+    with out.keras_progress():
+        report = train(config, verbose=out.verbose, on_data=lambda dataset: _announce_data(dataset, out),
+                       notify=out.say, restart=restart)
+    if as_json:
+        out.result(_summary(report))
+        return
+    _print_summary(report, config, out)
+
+
+def _summary(report) -> dict:
+    """The JSON result of `train --json`: everything the text summary says, and the run's history."""
+    keys = ("data_description", "class_names", "split_sizes", "strategy", "global_batch_size", "parameters",
+            "train_seconds", "epochs_run", "resumed_from_epoch", "test_metrics", "export_dir", "run_dir",
+            "warnings", "notes", "data_notes", "chief", "history")
+    return {"name": report.config.name, **{key: getattr(report, key) for key in keys}}
+
+
+def _print_summary(report, config, out: Output) -> None:
     restored = f" (epochs 1-{report.resumed_from_epoch} from the backup)" if report.resumed_from_epoch else ""
-    click.echo(f"\nTrained {config.model.description} ({report.parameters:,} parameters) in {report.train_seconds:.0f} s, "
-               f"{report.epochs_run} epoch(s){restored}, {report.strategy}, global batch {report.global_batch_size} "
-               f"({report.per_replica_batch_size} per replica x {report.replicas})")
+    out.say(f"\nTrained {config.model.description} ({report.parameters:,} parameters) in {report.train_seconds:.0f} s, "
+            f"{report.epochs_run} epoch(s){restored}, {report.strategy}, global batch {report.global_batch_size} "
+            f"({report.per_replica_batch_size} per replica x {report.replicas})")
     if not report.chief:
         for note in report.notes:
-            click.echo(f"Note: {note}")
-        click.echo("This worker is done; the chief exports the model and scores it.")
+            out.say(f"Note: {note}")
+        out.say("This worker is done; the chief exports the model and scores it.")
         return
     from seqsent.evaluation.metrics import format_metrics
 
-    click.echo(f"\nTest metrics ({report.split_sizes['test']:,} examples, scored on the exported SavedModel):")
-    click.echo(format_metrics(report.test_metrics))
+    out.say(f"\nTest metrics ({report.test_metrics['examples']:,} examples, scored on the exported SavedModel):")
+    out.say(format_metrics(report.test_metrics))
     for note in report.notes:
-        click.echo(f"Note: {note}")
+        out.say(f"Note: {note}")
     for warning in report.warnings:
-        click.echo(f"Warning: {warning}")
-    click.echo(f"\nExported: {report.export_dir}")
-    click.echo(f"Run directory: {report.run_dir}  (tensorboard --logdir {report.run_dir / 'tensorboard'})")
+        out.warn(warning)
+    out.say(f"\nExported: {report.export_dir}")
+    out.say(f"Run directory: {report.run_dir}  (tensorboard --logdir {report.run_dir / 'tensorboard'})")
 
 
-def _announce_data(dataset) -> None:
-    click.echo(f"Data: {dataset.description}")
+def _announce_data(dataset, out: Output) -> None:
+    out.say(f"Data: {dataset.description}")
     sizes = dataset.split_sizes()
     counted = (f"train {sizes['train']:,} / validation {sizes['validation']:,} ({dataset.validation_split}) / "
                f"test {sizes['test']:,}" if sizes else f"validation {dataset.validation_split}, sizes not counted")
-    click.echo(f"Splits: {counted}; classes: {', '.join(dataset.class_names)}")
+    out.say(f"Splits: {counted}; classes: {', '.join(dataset.class_names)}")
     for note in dataset.notes:
-        click.echo(f"Note: {note}")
+        out.say(f"Note: {note}")

@@ -76,6 +76,8 @@ class Comparison:
     """Token-count terciles of the test set: short <= edges[0] < medium <= edges[1] < long."""
     bucket_sizes: dict
     f1_average: str
+    notes: list[str] = field(default_factory=list)
+    """What loading the data did that a user should hear about (rows skipped, bytes replaced)."""
 
     def rows(self) -> list[dict]:
         return [result.row() for result in self.results]
@@ -160,7 +162,7 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
         results=results, config=config, data_description=dataset.description, class_names=names,
         split_sizes={"train": len(dataset.train), "validation": len(dataset.validation), "test": len(dataset.test)},
         length_edges=edges, bucket_sizes={b: int(np.sum(buckets == i)) for i, b in enumerate(BUCKETS)},
-        f1_average="positive class" if len(names) == 2 else "macro",
+        f1_average="positive class" if len(names) == 2 else "macro", notes=list(dataset.notes),
     )
 
 

@@ -339,3 +339,28 @@ def test_console_script_reports_a_missing_data_path_in_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "seqsent: error: --data missing.csv: no such file or directory (or use 'sample' or 'imdb')"]
+
+
+def test_train_json_prints_one_json_result_on_stdout_and_the_progress_on_stderr(workdir, capsys, monkeypatch):
+    monkeypatch.chdir(workdir)
+    code, out, err = run_main(capsys, "train", "--data", workdir / "reviews.csv", "--arch", "gru", "--epochs", 1,
+                              "--units", 4, "--embedding-dim", 8, "--max-tokens", 200, "--sequence-length", 20,
+                              "--name", "j", "--output-dir", workdir / "models", "--runs-dir", workdir / "runs",
+                              "--json", "--verbose", "2")
+    assert code == 0, err
+    result = json.loads(out)  # nothing but the result on stdout, Keras' epoch lines included
+    assert result["name"] == "j" and result["test_metrics"]["examples"] > 0 and result["export_dir"]
+    assert set(result) >= {"notes", "data_notes", "warnings", "history", "split_sizes"}
+    assert "val_loss" in err and "Data:" in err  # Keras prints its epoch line to stderr here
+
+
+def test_compare_json_lists_each_arch_and_the_notes(workdir, capsys, monkeypatch):
+    monkeypatch.chdir(workdir)
+    code, out, err = run_main(capsys, "compare", "--data", workdir / "reviews.csv", "--archs", "gru,bow", "--epochs",
+                              1, "--units", 4, "--embedding-dim", 8, "--max-tokens", 200, "--sequence-length", 20,
+                              "--output", workdir / "cmp-json", "--json", "--quiet")
+    assert code == 0, err
+    result = json.loads(out)
+    assert [row["arch"] for row in result["rows"]] == ["gru", "bow"] and "notes" in result
+    assert all(0 <= row["test_accuracy"] <= 1 for row in result["rows"])
+    assert "[1/2] gru" in err
