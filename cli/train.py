@@ -90,9 +90,7 @@ def _print_summary(report, config, out: Output) -> None:
     out.say(format_metrics(report.test_metrics))
     for note in report.notes:
         out.say(f"Note: {note}")
-    for warning in report.warnings:
-        out.warn(warning)
-    out.say(f"\nExported: {report.export_dir}")
+    out.say(f"\nExported: {report.export_dir}")  # warnings were printed as they happened
     out.say(f"Run directory: {report.run_dir}  (tensorboard --logdir {report.run_dir / 'tensorboard'})")
 
 

@@ -13,7 +13,8 @@ from seqsent.version import __version__  # noqa: E402
 from seqsent.config import DataConfig, ModelConfig, RunConfig, TextConfig, TrainConfig  # noqa: E402
 
 __all__ = ["RunConfig", "DataConfig", "TextConfig", "ModelConfig", "TrainConfig",
-           "train", "evaluate", "report", "predict", "export", "pretrain_lm", "build_model", "__version__"]
+           "train", "evaluate", "report", "predict", "export", "pretrain_lm", "load", "from_python", "build_model",
+           "__version__"]
 
 
 def __getattr__(name):
@@ -21,6 +22,14 @@ def __getattr__(name):
         from seqsent import api
 
         return getattr(api, name)
+    if name == "load":
+        from seqsent.serving.inference import load_model
+
+        return load_model
+    if name == "from_python":
+        from seqsent.data.python import from_python
+
+        return from_python
     if name == "build_model":
         from seqsent.models import build_classifier
 

@@ -72,13 +72,17 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
     from seqsent.data import open_data
     from seqsent.training.strategy import start_distribution
 
-    notify = notify or (lambda message: None)
+    notify = notify or log_or_warn
     prepare_config(config, notify)
     # The strategy before the data: a multi-worker strategy must exist before TensorFlow runs any op.
     distribution, warnings = start_distribution(config.train.strategy)
     notify(f"Strategy: {distribution.describe()}")
     for warning in warnings:
         notify(f"Warning: {warning}")
+    if dataset is not None and dataset.description.startswith("Python data"):
+        from seqsent.data.python import PYTHON_SOURCE
+
+        config.data.source = PYTHON_SOURCE  # recorded with the run and the model: not a file to read again
     dataset = dataset or open_data(config.data, notify, need_counts=config.train.steps_per_epoch is None)
     _check_streaming(dataset, config)
     _add_unlabelled(dataset, config)
@@ -86,7 +90,7 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
         on_data(dataset)
     if not distribution.is_chief:
         return _train_as_worker(config, dataset, verbose, distribution, notify, callbacks)
-    work_dir, lock = claim_run_dir(config.to_json(), config.runs_dir, config.name)
+    work_dir, lock = claim_run_dir(run_key(config, dataset), config.runs_dir, config.name)
     try:
         if restart:
             _forget_backup(work_dir, notify)
@@ -95,6 +99,25 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
         raise Interrupted(_interrupted_message(work_dir)) from None
     finally:
         lock.close()
+
+
+def log_or_warn(message: str) -> None:
+    """The Python API's default `notify`: progress to the 'seqsent' logger, warnings through `warnings`."""
+    import logging
+    import warnings
+
+    from seqsent.errors import SeqsentWarning
+
+    if message.startswith("Warning: "):
+        warnings.warn(message[len("Warning: "):], SeqsentWarning, stacklevel=3)
+    else:
+        logging.getLogger("seqsent").info(message)
+
+
+def run_key(config: RunConfig, dataset) -> str:
+    """What a crash backup is kept under: the run's settings and its data, so a backup made on other data (a
+    changed file, other Python data) is never resumed."""
+    return config.to_json() + dataset.fingerprint()
 
 
 def prepare_config(config: RunConfig, notify=None) -> RunConfig:
@@ -190,6 +213,8 @@ def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int, distribu
     remove_training_leftovers(work_dir)
     write_run_results(work_dir, result.history, {"test": test_metrics, **_run_summary(result, dataset, export_dir)})
     run_dir = finish_run_dir(work_dir, Path(config.runs_dir) / config.name, export_dir.name)
+    for warning in _divergence_warnings(result.history):
+        notify(f"Warning: {warning}")
     return _report(config, dataset, result, test_metrics=test_metrics, export_dir=export_dir, run_dir=run_dir,
                    warnings=_divergence_warnings(result.history), epochs_run=len(result.history.get("loss", [])))
 
@@ -276,7 +301,7 @@ def pretrain_lm(config, verbose: int = 1, notify=None, restart: bool = False):
     seqsent.pretraining.pretrain.PretrainLMReport (held-out perplexity, sizes, times)."""
     from seqsent.pretraining.pretrain import pretrain_language_model
 
-    return pretrain_language_model(config, verbose=verbose, notify=notify, restart=restart)
+    return pretrain_language_model(config, verbose=verbose, notify=notify or log_or_warn, restart=restart)
 
 
 # ---------------------------------------------------------------- evaluate, report, predict, export

@@ -42,3 +42,8 @@ class Interrupted(KeyboardInterrupt):
     """
 
     exit_code = 130
+
+
+class SeqsentWarning(UserWarning):
+    """Something a library caller should hear about (a numeric policy that cannot apply, a diverged validation
+    loss): the Python API issues these through `warnings`; the CLI prints them as `Warning:` lines."""

@@ -155,14 +155,14 @@ def test_crash_then_fit_again_resumes_with_the_whole_history(tiny_run, tmp_path)
 
 
 def test_train_with_restart_says_it_removed_the_backup(tiny_run, tmp_path):
-    from seqsent.api import train
+    from seqsent.api import run_key, train
     from seqsent.layout import claim_run_dir
     from seqsent.training.trainer import fit
 
     config, load = tiny_run
     dataset = load(tmp_path)
     run = config(tmp_path, epochs=2)
-    work_dir, lock = claim_run_dir(run.validate().to_json(), run.runs_dir, run.name)  # the one `train` will pick
+    work_dir, lock = claim_run_dir(run_key(run.validate(), dataset), run.runs_dir, run.name)  # the one train picks
     lock.close()
     with pytest.raises(RuntimeError):
         fit(run, dataset, work_dir, verbose=0, extra_callbacks=(CrashAfterEpoch(1),))

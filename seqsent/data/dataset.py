@@ -40,6 +40,20 @@ class Dataset:
     def split_sizes(self) -> dict[str, int]:
         return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
 
+    def fingerprint(self) -> str:
+        """A hash of the train and validation texts and labels: a crash backup resumes only on the same data."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for split in (self.train, self.validation):
+            for text in split.texts:
+                digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+            digest.update(np.asarray(split.labels, dtype=np.int64).tobytes())
+        for text in self.unlabelled:
+            digest.update(text.encode("utf-8", "surrogatepass") + b"\1")
+        digest.update("\0".join(self.class_names).encode())
+        return digest.hexdigest()[:16]
+
 
 def class_names_for(labels: Sequence[str]) -> list[str]:
     """Sorted distinct labels; numeric labels sort by value so '2' comes before '10'."""

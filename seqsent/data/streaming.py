@@ -94,6 +94,17 @@ class StreamingDataset:
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    def fingerprint(self) -> str:
+        """A hash of the shards' names, sizes and modification times (their contents are not read again)."""
+        import hashlib
+
+        digest = hashlib.sha256("\0".join(self.class_names).encode())
+        for split in SPLITS:
+            for path in self.shards[split]:
+                stat = path.stat()
+                digest.update(f"{split}\0{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+        return digest.hexdigest()[:16]
+
     def split_sizes(self) -> dict[str, int]:
         """Rows per split, when counted (a manifest or a first pass); empty otherwise."""
         return dict(self.counts or {})

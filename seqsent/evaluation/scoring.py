@@ -113,6 +113,8 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
     from seqsent.data import load_dataset, load_test_split
 
     trained_on = recorded_data_config(model.metadata, model.path)
+    if data is None and trained_on is not None and trained_on.source == "python":
+        raise UsageError(f"{model.path} was trained on data given from Python: give the data to evaluate it on")
     data = data or trained_on or DataConfig()
     names = model.class_names
     with_validation = with_validation and len(names) == 2

@@ -8,6 +8,7 @@ the same command resumes, the best epoch by held-out loss kept), and write the e
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -70,7 +71,8 @@ def pretrain_language_model(config: LanguageModelConfig, verbose: int = 1, notif
     distribution, warnings = start_distribution(config.strategy)
     notify(f"Strategy: {distribution.describe()}")
     corpus = build_corpus(config, notify)
-    work_dir, lock = claim_run_dir(config.to_json(), config.runs_dir, _run_name(config))
+    data_key = hashlib.sha256(corpus.train.tobytes()).hexdigest()[:16]  # the same command on other texts: a new run
+    work_dir, lock = claim_run_dir(config.to_json() + data_key, config.runs_dir, _run_name(config))
     try:
         if restart:
             from seqsent.training.backup import remove_backup

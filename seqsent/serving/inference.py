@@ -31,17 +31,49 @@ class LoadedModel:
     resources: object | None = None
     """What must stay alive while predict_batch runs (a loaded SavedModel's lookup tables)."""
 
-    def predict_proba(self, texts: list[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
-        """[len(texts), classes]; batches hold texts of similar length, so little padding is computed."""
+    def predict_proba(self, texts, batch_size: int = BATCH_SIZE) -> np.ndarray:
+        """[len(texts), classes] for a list, NumPy array or pandas Series of texts; batches hold texts of similar
+        length, so little padding is computed."""
+        if isinstance(texts, (str, bytes)):
+            raise TypeError("predict_proba takes a list of texts; wrap a single text in a list")
         # UTF-8 bytes: a str holding lone surrogates (undecodable bytes from argv or a file name) cannot become a
         # tf.string, its bytes can; the model's standardisation replaces whatever is not valid UTF-8.
-        texts = [t if isinstance(t, bytes) else str(t).encode("utf-8", "surrogatepass") for t in texts]
+        texts = [t if isinstance(t, bytes) else str(t).encode("utf-8", "surrogatepass") for t in list(texts)]
         out = np.zeros((len(texts), len(self.class_names)), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
         for start in range(0, len(texts), batch_size):
             idx = order[start : start + batch_size]
             out[idx] = self.predict_batch([texts[i] for i in idx])
         return out
+
+    def predict(self, texts, threshold: float | None = None) -> list[str]:
+        """The predicted class name of each text (2 classes: the second when its probability >= threshold)."""
+        from seqsent.evaluation.metrics import predicted_classes
+
+        return [self.class_names[i] for i in predicted_classes(self.predict_proba(texts), threshold)]
+
+    def evaluate(self, data=None, labels=None, threshold: float | None = None):
+        """Metrics on labelled data: texts and `labels` (class names), a DataFrame with 'text' and 'label' columns,
+        a seqsent.config.DataConfig, or None (the data the model was trained on). A seqsent Evaluation."""
+        from seqsent.config import DataConfig
+        from seqsent.evaluation.scoring import Evaluation, evaluate_model, score
+        from seqsent.layout import recorded_history
+
+        if data is None or isinstance(data, DataConfig):
+            return evaluate_model(self, data, threshold)
+        split = _labelled_split(data, labels, self.class_names)
+        history, source = recorded_history(self.metadata)
+        return Evaluation(self.path, f"{len(split):,} texts given from Python", self.class_names, list(split.texts),
+                          score(self, split, threshold), None, history, source)
+
+
+def _labelled_split(data, labels, class_names: list[str]):
+    from seqsent.data import Split
+    from seqsent.data.dataset import encode_labels
+    from seqsent.data.python import _columns
+
+    texts, names = _columns(data, labels, "text", "label", "the evaluation data")
+    return Split(texts, encode_labels(names, class_names, "the evaluation data"))
 
 
 def in_memory_model(text_model, class_names: list[str], metadata: dict | None = None) -> LoadedModel:
