@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from imdb_bilstm import REFERENCE_FLAGS  # noqa: E402  (the Keras example, as the serving benchmark runs it)
 from paired_accuracy import mcnemar  # noqa: E402
 
-SEQSENT = [sys.executable, "-c", "from cli.main import main; main()"]
+SEQSENT = [sys.executable, "-c", "from seqsent_cli.main import main; main()"]
 EMBEDDINGS = "imdb-w2v.vec"
 ENCODER = "imdb-encoder"
 NBSVM = "b3"

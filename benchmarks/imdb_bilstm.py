@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SEQSENT = [sys.executable, "-c", "from cli.main import main; main()"]
+SEQSENT = [sys.executable, "-c", "from seqsent_cli.main import main; main()"]
 REFERENCE_FLAGS = ["--max-tokens", "20000", "--sequence-length", "200", "--truncation", "post", "--layers", "2",
                    "--pooling", "last", "--epochs", "2", "--patience", "2", "--embedding-dropout", "0",
                    "--dropout", "0", "--head-dropout", "0", "--learning-rate", "0.001", "--padding", "batch"]

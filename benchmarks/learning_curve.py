@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SEQSENT = [sys.executable, "-c", "from cli.main import main; main()"]
+SEQSENT = [sys.executable, "-c", "from seqsent_cli.main import main; main()"]
 ENCODER = "imdb-encoder"
 
 

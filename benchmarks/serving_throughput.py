@@ -30,7 +30,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parents[1]
-SEQSENT = [sys.executable, "-c", "from cli.main import main; main()"]
+SEQSENT = [sys.executable, "-c", "from seqsent_cli.main import main; main()"]
 
 
 def train_small_model(archive: Path, work: Path) -> Path:

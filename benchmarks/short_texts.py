@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 from paired_accuracy import mcnemar  # noqa: E402
 
-SEQSENT = [sys.executable, "-c", "from cli.main import main; main()"]
+SEQSENT = [sys.executable, "-c", "from seqsent_cli.main import main; main()"]
 SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
 

@@ -6,9 +6,9 @@ import json
 
 import click
 
-from cli.main import import_tensorflow
+from seqsent_cli.main import import_tensorflow
 
-from cli.options import DATA_OPTIONS, add_options
+from seqsent_cli.options import DATA_OPTIONS, add_options
 
 
 @click.command("evaluate")
@@ -29,7 +29,7 @@ def command(ctx, model, as_json, report_dir, threshold, overwrite, **_):
     Without data options, the data the model was trained on is used. With --report or
     --threshold, the threshold that maximises F1 on the validation split is printed too.
     """
-    from cli.options import resolve_data_config
+    from seqsent_cli.options import resolve_data_config
     from seqsent.files import check_output_dir
 
     data = resolve_data_config(ctx)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.main import import_tensorflow
+from seqsent_cli.main import import_tensorflow
 
 from seqsent.config import RunConfig
 

@@ -13,15 +13,15 @@ import sys
 import click
 
 COMMANDS = {
-    "train": ("cli.train", "Train a recurrent classifier, evaluate it on test and export it."),
-    "evaluate": ("cli.evaluate", "Score a trained model on a test split."),
-    "predict": ("cli.predict", "Label texts with a trained model."),
-    "export": ("cli.export", "Re-export a trained model as a new SavedModel version."),
-    "compare": ("cli.compare", "Train several architectures on the same splits and compare them."),
-    "serving-config": ("cli.serving_config", "Write a TF Serving models.config for the exported models."),
-    "prepare": ("cli.prepare", "Shuffle a large labelled source into compressed shards for streamed training."),
-    "pretrain-embeddings": ("cli.pretrain_embeddings", "Learn word vectors from training and unlabelled text."),
-    "pretrain-lm": ("cli.pretrain_lm", "Learn a language model from unlabelled text, to start classifiers from."),
+    "train": ("seqsent_cli.train", "Train a recurrent classifier, evaluate it on test and export it."),
+    "evaluate": ("seqsent_cli.evaluate", "Score a trained model on a test split."),
+    "predict": ("seqsent_cli.predict", "Label texts with a trained model."),
+    "export": ("seqsent_cli.export", "Re-export a trained model as a new SavedModel version."),
+    "compare": ("seqsent_cli.compare", "Train several architectures on the same splits and compare them."),
+    "serving-config": ("seqsent_cli.serving_config", "Write a TF Serving models.config for the exported models."),
+    "prepare": ("seqsent_cli.prepare", "Shuffle a large labelled source into compressed shards for streamed training."),
+    "pretrain-embeddings": ("seqsent_cli.pretrain_embeddings", "Learn word vectors from training and unlabelled text."),
+    "pretrain-lm": ("seqsent_cli.pretrain_lm", "Learn a language model from unlabelled text, to start classifiers from."),
 }
 
 

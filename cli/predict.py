@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from cli.main import import_tensorflow
+from seqsent_cli.main import import_tensorflow
 
 from seqsent.errors import DataError, UsageError
 

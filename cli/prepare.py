@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.options import DATA_OPTIONS, add_options, config_from_options
+from seqsent_cli.options import DATA_OPTIONS, add_options, config_from_options
 from seqsent.config import DataConfig
 
 # How SOURCE is read and split; the training options (--streaming, --classes, ...) apply to the prepared result.

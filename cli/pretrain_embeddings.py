@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from cli.main import import_tensorflow
-from cli.options import PRETRAIN_EMBEDDINGS_OPTIONS, add_options, config_from_options
+from seqsent_cli.main import import_tensorflow
+from seqsent_cli.options import PRETRAIN_EMBEDDINGS_OPTIONS, add_options, config_from_options
 from seqsent.config import WordVectorConfig
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from cli.main import import_tensorflow
-from cli.options import PRETRAIN_LM_OPTIONS, add_options, config_from_options
-from cli.output import Output, verbose_option
+from seqsent_cli.main import import_tensorflow
+from seqsent_cli.options import PRETRAIN_LM_OPTIONS, add_options, config_from_options
+from seqsent_cli.output import Output, verbose_option
 from seqsent.config import LanguageModelConfig
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from cli.main import import_tensorflow
+from seqsent_cli.main import import_tensorflow
 
-from cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, resolve_config
-from cli.output import Output, json_option, verbose_option
+from seqsent_cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, resolve_config
+from seqsent_cli.output import Output, json_option, verbose_option
 from seqsent.config import RunConfig
 from seqsent.presets import PRESETS, preset_config
 

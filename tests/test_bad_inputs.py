@@ -1,7 +1,7 @@
 """Bad input never costs a traceback: one table of bad inputs, each through the real CLI entry point.
 
 Every case asserts the exit code (2: usage, 1: data or model), a single stderr line starting
-`seqsent: error:` that names the problem, and no traceback. Most run `cli.main.main` in
+`seqsent: error:` that names the problem, and no traceback. Most run `seqsent_cli.main.main` in
 process; cases marked "cli" run the installed console script in a subprocess.
 
 Set SEQSENT_BAD_INPUTS_TABLE=path to append each case's observed (code, message) to a
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.options import DATA_OPTIONS, TRAIN_OPTIONS
+from seqsent_cli.options import DATA_OPTIONS, TRAIN_OPTIONS
 from conftest import make_tiny_text_model, tiny_texts, write_csv, write_jsonl
 
 SEQSENT = Path(sys.executable).parent / "seqsent"
@@ -36,7 +36,7 @@ class Case:
     code: int
     fragment: str
     stdin: bytes | None = None
-    via: str = "main"  # "main": cli.main.main in process; "cli": the console script in a subprocess
+    via: str = "main"  # "main": seqsent_cli.main.main in process; "cli": the console script in a subprocess
     root_skips: bool = False  # chmod cannot make a file unreadable for root
     empty_stdout: bool = False  # e.g. evaluate --json prints nothing half-way
 
@@ -418,7 +418,7 @@ def run_case(c: Case, paths: dict, capsys, monkeypatch) -> tuple[int, str, str]:
         result = subprocess.run([str(SEQSENT), *args], capture_output=True, text=True, env=QUIET_ENV,
                                 cwd=paths["tmp"], timeout=120, input=(c.stdin or b"").decode())
         return result.returncode, result.stdout, result.stderr
-    from cli.main import main
+    from seqsent_cli.main import main
 
     if c.stdin is not None:
         monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(c.stdin)))
@@ -471,7 +471,7 @@ def test_bad_input_leaves_no_run_or_model_directory(paths):
 
 def test_archive_over_the_total_size_limit_is_refused(paths, capsys, monkeypatch, tmp_path):
     import seqsent.data.aclimdb as aclimdb
-    from cli.main import main
+    from seqsent_cli.main import main
 
     monkeypatch.setattr(aclimdb, "MAX_TOTAL_BYTES", 100)  # the test archive's reviews hold 2 KB or so
     archive = make_tar(tmp_path / "many.tar.gz", acl_members())
@@ -487,7 +487,7 @@ def test_archive_over_the_total_size_limit_is_refused(paths, capsys, monkeypatch
 
 
 def test_empty_text_rows_and_bad_bytes_are_skipped_and_replaced_with_notes(paths, capsys, monkeypatch, tmp_path):
-    from cli.main import main
+    from seqsent_cli.main import main
 
     data = tmp_path / "messy.csv"
     rows = [f"{text},{label}".encode() for text, label in tiny_texts(per_class=3)]

@@ -13,8 +13,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from cli.main import COMMANDS, group, main
-from cli.options import DATA_OPTIONS, TRAIN_OPTIONS
+from seqsent_cli.main import COMMANDS, group, main
+from seqsent_cli.options import DATA_OPTIONS, TRAIN_OPTIONS
 from conftest import REPO_ROOT, tiny_texts, write_csv
 from seqsent.config import RunConfig, default_of
 
@@ -29,7 +29,7 @@ def invoke(*args, input=None):
 
 
 def run_main(capsys, *args):
-    """cli.main.main as the console script runs it: returns (exit code, stdout, stderr)."""
+    """seqsent_cli.main.main as the console script runs it: returns (exit code, stdout, stderr)."""
     with pytest.raises(SystemExit) as excinfo:
         main([str(a) for a in args])
     out, err = capsys.readouterr()
@@ -102,7 +102,7 @@ def test_help_defaults_come_from_the_config_dataclasses(command, specs):
 
 
 def test_help_does_not_import_tensorflow():
-    code = ("import sys\nfrom cli.main import main, COMMANDS\n"
+    code = ("import sys\nfrom seqsent_cli.main import main, COMMANDS\n"
             "for args in [['--help']] + [[c, '--help'] for c in COMMANDS]:\n"
             "    try:\n        main(args)\n    except SystemExit as e:\n        assert e.code == 0, args\n"
             "print('tensorflow' in sys.modules)\n")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli.main import main
+from seqsent_cli.main import main
 from conftest import tiny_texts, write_csv
 from seqsent.config import ModelConfig, RunConfig
 from seqsent.models.pretrained_vectors import align_embeddings, load_vectors, sniff_format, vector_dimension

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import tiny_texts, write_csv
-from cli.main import main
+from seqsent_cli.main import main
 from seqsent.config import ModelConfig, RunConfig, TextConfig
 from seqsent.errors import UsageError
 

@@ -179,7 +179,7 @@ def test_nan_loss_stops_training_with_a_message_naming_the_config(tmp_path, monk
     import numpy as np
 
     import seqsent.training.fit as trainer
-    from cli.main import main
+    from seqsent_cli.main import main
 
     build = trainer.build_classifier
 

@@ -41,7 +41,7 @@ QUIET_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 TENSORFLOW_ONLY_SCRIPT = r"""
 import json, sys
 
-BLOCKED = ("keras", "tf_keras", "seqsent", "cli", "tensorflow_text")
+BLOCKED = ("keras", "tf_keras", "seqsent", "seqsent_cli", "cli", "tensorflow_text")
 for name in BLOCKED:
     sys.modules[name] = None  # `import name` now fails as if it were not installed
 import tensorflow as tf
@@ -399,7 +399,7 @@ def test_serving_config_command_writes_the_file_atomically_and_exports_refresh_i
         tmp_path, binary_text_model, monkeypatch):
     from click.testing import CliRunner
 
-    from cli.main import group
+    from seqsent_cli.main import group
 
     root = fake_versions(tmp_path / "saved_models", {"old": [1]})
     result = CliRunner().invoke(group, ["serving-config", "--output-dir", str(root), "--base-path", "/models"])
@@ -435,7 +435,7 @@ def test_serving_config_command_writes_the_file_atomically_and_exports_refresh_i
 
 
 def test_serving_config_command_errors_are_one_line(tmp_path, capsys):
-    from cli.main import main
+    from seqsent_cli.main import main
 
     with pytest.raises(SystemExit) as excinfo:
         main(["serving-config", "--output-dir", str(tmp_path)])
