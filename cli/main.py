@@ -82,6 +82,9 @@ def group(ctx, debug):
     `seqsent predict` on the exported model under saved_models/.
     """
     ctx.obj = {"debug": debug}
+    from seqsent.errors import check_keras_backend
+
+    check_keras_backend()
     quiet_tensorflow(debug)
 
 

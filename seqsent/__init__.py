@@ -18,6 +18,11 @@ __all__ = ["RunConfig", "DataConfig", "TextConfig", "ModelConfig", "TrainConfig"
 
 
 def __getattr__(name):
+    if name in ("train", "evaluate", "report", "predict", "export", "pretrain_lm", "load", "from_python",
+                "build_model"):
+        from seqsent.errors import check_keras_backend
+
+        check_keras_backend()
     if name in ("train", "evaluate", "report", "predict", "export", "pretrain_lm"):
         from seqsent import api
 

@@ -47,3 +47,14 @@ class Interrupted(KeyboardInterrupt):
 class SeqsentWarning(UserWarning):
     """Something a library caller should hear about (a numeric policy that cannot apply, a diverged validation
     loss): the Python API issues these through `warnings`; the CLI prints them as `Warning:` lines."""
+
+
+def check_keras_backend() -> None:
+    """seqsent runs on Keras' TensorFlow backend (tf.distribute, SavedModel export, tf.data pipelines): refuse any
+    other before Keras is imported and fails later with a stranger message."""
+    import os
+
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow").strip().lower()
+    if backend != "tensorflow":
+        raise UsageError(f"KERAS_BACKEND is {os.environ['KERAS_BACKEND']!r}: seqsent needs Keras' TensorFlow backend "
+                         "(unset KERAS_BACKEND or set it to tensorflow)")

@@ -364,3 +364,23 @@ def test_compare_json_lists_each_arch_and_the_notes(workdir, capsys, monkeypatch
     assert [row["arch"] for row in result["rows"]] == ["gru", "bow"] and "notes" in result
     assert all(0 <= row["test_accuracy"] <= 1 for row in result["rows"])
     assert "[1/2] gru" in err
+
+
+def test_another_keras_backend_is_refused_in_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    code, _, err = run_main(capsys, "train")
+    assert_one_line_error(code, err, 2, "KERAS_BACKEND is 'jax': seqsent needs Keras' TensorFlow backend")
+
+
+def test_shell_completion_lists_the_commands():
+    """The completion script README documents (_SEQSENT_COMPLETE=bash_source) completes command names."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    seqsent = Path(sys.executable).parent / "seqsent"
+    done = subprocess.run([str(seqsent)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "_SEQSENT_COMPLETE": "bash_complete", "COMP_WORDS": "seqsent pre",
+                               "COMP_CWORD": "1"})
+    assert {"plain,prepare", "plain,pretrain-embeddings", "plain,pretrain-lm"} <= set(done.stdout.split()), done

@@ -23,6 +23,20 @@ import contextlib
 import numpy as np
 import tensorflow as tf
 
+# The Keras releases the two corrections were written and tested against (they replace Keras internals).
+TESTED_KERAS = ("3.15",)
+
+
+def untested_keras_warning() -> str | None:
+    """A warning when this Keras is not one the multi-worker corrections were tested with."""
+    import keras
+
+    if keras.__version__.startswith(TESTED_KERAS):
+        return None
+    return (f"--strategy multi-worker corrects two Keras internals tested with Keras {', '.join(TESTED_KERAS)}.x; this "
+            f"is Keras {keras.__version__}: check tests/test_distribute.py passes before relying on it")
+
+
 try:  # Keras internals: the module the fixes apply to
     from keras.src import tree
     from keras.src.backend.tensorflow import trainer as keras_tf_trainer

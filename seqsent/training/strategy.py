@@ -122,6 +122,9 @@ def start_distribution(name: str) -> tuple[Distribution, list[str]]:
         warnings.append(f"TF_CONFIG is set but --strategy is {name}: this process trains alone "
                         "(--strategy multi-worker trains with the cluster it describes)")
     if name == "multi-worker":
+        from seqsent.training.multi_worker import untested_keras_warning
+
+        warnings += [w for w in [untested_keras_warning()] if w]
         return _multi_worker(tf_config), warnings
     if name == "tpu":
         return Distribution(_tpu_strategy(), "tpu"), warnings
