@@ -26,10 +26,10 @@ def open_data(config: DataConfig, notify=None, need_counts: bool = True):
             raise UsageError("--limit and --train-limit go with data held in memory, not streamed data "
                              "(--streaming off, or `seqsent prepare` a smaller sample)")
         return open_stream(config, notify, need_counts)
-    return load_dataset(config)
+    return load_dataset(config, notify)
 
 
-def load_dataset(config: DataConfig) -> Dataset:
+def load_dataset(config: DataConfig, notify=None) -> Dataset:
     source = config.source
     if source == "sample":
         from seqsent.data.sample import DESCRIPTION, read_sample, sample_class_names
@@ -59,7 +59,7 @@ def load_dataset(config: DataConfig) -> Dataset:
     from seqsent.data.aclimdb import CLASS_NAMES, is_archive, read_reviews
 
     if path.is_dir() or is_archive(path):
-        return _from_reviews(read_reviews(path), f"aclImdb reviews from {path}", config, CLASS_NAMES)
+        return _from_reviews(read_reviews(path, notify), f"aclImdb reviews from {path}", config, CLASS_NAMES)
     raise DataError(
         f"--data {source}: unsupported file type; use .csv, .tsv, .jsonl, an aclImdb directory or .tar.gz, 'sample' or 'imdb'"
     )

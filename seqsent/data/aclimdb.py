@@ -31,12 +31,13 @@ def is_archive(path: Path) -> bool:
     return path.name.endswith((".tar.gz", ".tgz", ".tar"))
 
 
-def read_reviews(path: Path) -> Reviews:
-    """{'train': (texts, labels), 'test': (texts, labels)} from an aclImdb dir or archive."""
+def read_reviews(path: Path, notify=None) -> Reviews:
+    """{'train': (texts, labels), 'test': (texts, labels)} from an aclImdb dir or archive; `notify` hears how far
+    reading a large archive has got."""
     if path.is_dir():
         reviews = _read_directory(path)
     elif path.is_file() and is_archive(path):
-        reviews = _read_archive(path)
+        reviews = _read_archive(path, notify)
     else:
         raise DataError(f"{path}: not an aclImdb directory or .tar.gz archive")
     for split in ("train", "test"):
@@ -112,12 +113,16 @@ def _read_directory(root: Path) -> Reviews:
     return collector.result()
 
 
-def _read_archive(path: Path) -> Reviews:
+def _read_archive(path: Path, notify=None) -> Reviews:
+    from seqsent.progress import Ticker
+
     collector = _Collector()
     total = 0
+    ticker = Ticker(notify, f"Reading {path.name}", unit="archive members")
     try:
         with tarfile.open(path, "r:gz" if path.name.endswith((".gz", ".tgz")) else "r:*") as archive:
-            for member in archive:
+            for seen, member in enumerate(archive, start=1):
+                ticker.update(seen)
                 if member.isfile() and (_urls_key(tuple(member.name.split("/"))) or _classify(tuple(member.name.split("/")))):
                     total += member.size
                     if total > MAX_TOTAL_BYTES:
@@ -149,12 +154,14 @@ def _read_archive(path: Path) -> Reviews:
     return collector.result()
 
 
-def read_unlabelled(path: Path) -> list[str]:
+def read_unlabelled(path: Path, notify=None) -> list[str]:
     """The unlabelled reviews (train/unsup/*.txt: 50,000 in aclImdb) of an aclImdb dir or archive.
 
     Same rules as read_reviews: archive members are read, never extracted; links are never
     followed; '..' or absolute member paths, oversized members and archives are refused.
     """
+    from seqsent.progress import Ticker
+
     texts: list[tuple[int, str]] = []
 
     def add(file_name: str, data: bytes) -> None:
@@ -174,8 +181,10 @@ def read_unlabelled(path: Path) -> list[str]:
     elif path.is_file() and is_archive(path):
         total = 0
         try:
+            ticker = Ticker(notify, f"Reading the unlabelled reviews of {path.name}", unit="archive members")
             with tarfile.open(path, "r:gz" if path.name.endswith((".gz", ".tgz")) else "r:*") as archive:
-                for member in archive:
+                for seen, member in enumerate(archive, start=1):
+                    ticker.update(seen)
                     parts = tuple(member.name.split("/"))
                     if "unsup" in parts and (".." in parts or os.path.isabs(member.name)):
                         raise DataError(f"{path}: refusing unsafe member path {member.name!r}")

@@ -20,7 +20,7 @@ def read_text_lines(path: Path) -> list[str]:
         raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from None
 
 
-def read_unlabelled_source(source: str) -> list[str]:
+def read_unlabelled_source(source: str, notify=None) -> list[str]:
     """Texts of an --unlabelled source: an aclImdb dir/archive (its train/unsup) or a text file (one per line)."""
     from seqsent.data.aclimdb import is_archive, read_unlabelled
 
@@ -28,14 +28,14 @@ def read_unlabelled_source(source: str) -> list[str]:
     if not path.exists():
         raise DataError(f"--unlabelled {source}: no such file or directory")
     if path.is_dir() or is_archive(path):
-        texts = read_unlabelled(path)
+        texts = read_unlabelled(path, notify)
         if not texts:
             raise DataError(f"--unlabelled {source}: no train/unsup/*.txt reviews in it")
         return texts
     return read_text_lines(path)
 
 
-def collect_texts(data_source: str, unlabelled: list[str], include_unsup: bool = True
+def collect_texts(data_source: str, unlabelled: list[str], include_unsup: bool = True, notify=None
                   ) -> tuple[list[str], list[str], list[str]]:
     """Texts to learn from without labels, one description per source, and notes: the train texts of
     `data_source` (labels ignored, test never read), its train/unsup reviews when it is an aclImdb dir/archive
@@ -44,17 +44,17 @@ def collect_texts(data_source: str, unlabelled: list[str], include_unsup: bool =
     from seqsent.data import load_dataset
     from seqsent.data.aclimdb import is_archive, read_unlabelled
 
-    dataset = load_dataset(DataConfig(source=data_source))
+    dataset = load_dataset(DataConfig(source=data_source), notify)
     texts = dataset.train.texts + dataset.validation.texts
     sources = [f"{len(texts):,} train texts of {dataset.description} (labels not used; test not read)"]
     path = Path(data_source).expanduser()
     if include_unsup and data_source not in ("sample", "imdb") and (path.is_dir() or is_archive(path)):
-        unsup = read_unlabelled(path)
+        unsup = read_unlabelled(path, notify)
         if unsup:
             texts += unsup
             sources.append(f"{len(unsup):,} unlabelled reviews (train/unsup) of {path}")
     for source in unlabelled:
-        extra = read_unlabelled_source(source)
+        extra = read_unlabelled_source(source, notify)
         texts += extra
         sources.append(f"{len(extra):,} texts of {source}")
     test = set(dataset.test.texts)
@@ -63,12 +63,12 @@ def collect_texts(data_source: str, unlabelled: list[str], include_unsup: bool =
     return kept, sources, notes
 
 
-def read_unlabelled_sources(sources: list[str], test_texts: list[str]) -> tuple[list[str], list[str]]:
+def read_unlabelled_sources(sources: list[str], test_texts: list[str], notify=None) -> tuple[list[str], list[str]]:
     """The texts of every --unlabelled source, and notes for the user: how many were read, and how many are also
     test texts (learning from those would leak the test split into training: they are dropped)."""
     texts: list[str] = []
     for source in sources:
-        texts += read_unlabelled_source(source)
+        texts += read_unlabelled_source(source, notify)
     test = set(test_texts)
     kept = [text for text in texts if text not in test]
     notes = [f"unlabelled: {len(kept):,} texts from {', '.join(sources)}"]

@@ -17,6 +17,7 @@ from seqsent.config import DataConfig, recorded_data_config
 from seqsent.data import Split
 from seqsent.errors import DataError, SeqsentError, UsageError
 from seqsent.evaluation.metrics import best_f1_threshold, compute_metrics, per_class_metrics, predicted_classes
+from seqsent.progress import Ticker
 
 
 ERRORS_KEPT = 100
@@ -43,7 +44,10 @@ def check_threshold(model, threshold: float | None) -> None:
         raise UsageError("--threshold must be between 0 and 1")
 
 
-def score(model, split, threshold: float | None = None) -> Scores:
+SCORE_CHUNK = 4096
+
+
+def score(model, split, threshold: float | None = None, notify=None) -> Scores:
     """Predict a split with `model` (a LoadedModel) and measure; labels must be in the model's class order.
 
     `split`: a Split, or (streamed data) an iterable of (texts, labels) chunks: only the probabilities and the
@@ -51,8 +55,10 @@ def score(model, split, threshold: float | None = None) -> Scores:
     """
     check_threshold(model, threshold)
     names = model.class_names
-    chunks = [(split.texts, split.labels)] if isinstance(split, Split) else split
+    total = len(split) if isinstance(split, Split) else None
+    chunks = _in_chunks(split) if isinstance(split, Split) else split
     probabilities, labels, errors, seen = [], [], ConfidentErrors(names, threshold), 0
+    ticker = Ticker(notify, "Scoring", total=total, unit="examples")
     for texts, chunk_labels in chunks:
         chunk_probabilities = model.predict_proba(texts)
         chunk_labels = np.asarray(chunk_labels, dtype=np.int64)
@@ -60,12 +66,18 @@ def score(model, split, threshold: float | None = None) -> Scores:
         probabilities.append(chunk_probabilities)
         labels.append(chunk_labels)
         seen += len(texts)
+        ticker.update(seen)
     if not seen:
         raise DataError("the test split has no examples to score")
     probabilities, labels = np.concatenate(probabilities), np.concatenate(labels)
     return Scores(labels, probabilities, compute_metrics(labels, probabilities, names, threshold),
                   per_class_metrics(labels, probabilities, names, threshold), threshold if len(names) == 2 else None,
                   errors.rows())
+
+
+def _in_chunks(split: Split):
+    for start in range(0, len(split), SCORE_CHUNK):
+        yield split.texts[start : start + SCORE_CHUNK], split.labels[start : start + SCORE_CHUNK]
 
 
 class ConfidentErrors:
@@ -204,14 +216,14 @@ class Evaluation:
 
 
 def evaluate_model(model, data: DataConfig | None = None, threshold: float | None = None,
-                   tune_threshold: bool = False) -> Evaluation:
+                   tune_threshold: bool = False, notify=None) -> Evaluation:
     """Score a loaded model on the test split of `data`; with `tune_threshold`, also find the F1-best threshold on
     the validation split of its training data (2 classes)."""
     from seqsent.layout import recorded_history
 
     check_threshold(model, threshold)
     chosen = evaluation_data(model, data, with_validation=tune_threshold)
-    scores = score(model, chosen.test, threshold)
+    scores = score(model, chosen.test, threshold, notify)
     best = None
     if chosen.validation is not None:
         best = best_f1_threshold(chosen.validation.labels, model.predict_proba(chosen.validation.texts)[:, 1])

@@ -96,7 +96,7 @@ def build_corpus(config: LanguageModelConfig, notify) -> Corpus:
     from seqsent.data.unlabelled import collect_texts
     from seqsent.text import adapt_vectorizer
 
-    texts, sources, notes = collect_texts(config.data, config.unlabelled, config.include_unsup)
+    texts, sources, notes = collect_texts(config.data, config.unlabelled, config.include_unsup, notify)
     for source in sources:
         notify(f"Read {source}")
     for note in notes:
@@ -105,8 +105,9 @@ def build_corpus(config: LanguageModelConfig, notify) -> Corpus:
     held = min(config.heldout_texts, len(texts) // 10)
     heldout_texts = [texts[i] for i in order[:held]]
     train_texts = [texts[i] for i in order[held:]]
+    notify(f"Learning a vocabulary of {config.max_tokens:,} words from {len(train_texts):,} texts")
     vectorizer = adapt_vectorizer(TextConfig(max_tokens=config.max_tokens), train_texts)
-    train_stream = token_stream(_encode(vectorizer, train_texts))
+    train_stream = token_stream(_encode(vectorizer, train_texts, notify))
     train = stream_rows(train_stream, config.window)
     heldout = stream_rows(token_stream(_encode(vectorizer, heldout_texts)), config.window) if held else train[:0]
     if len(train) < config.batch_size or not len(heldout):
@@ -116,9 +117,13 @@ def build_corpus(config: LanguageModelConfig, notify) -> Corpus:
     return Corpus(train, heldout, vectorizer.get_vocabulary(), sources, len(train_texts), held, len(train_stream))
 
 
-def _encode(vectorizer, texts: list[str]) -> tf.RaggedTensor:
+def _encode(vectorizer, texts: list[str], notify=None) -> tf.RaggedTensor:
+    from seqsent.progress import Ticker
+
     chunks = []
+    ticker = Ticker(notify, "Vectorising", total=len(texts), unit="texts")
     for start in range(0, len(texts), 1024):
+        ticker.update(start)
         ids = vectorizer(tf.constant(texts[start : start + 1024], dtype=tf.string))
         chunks.append(tf.RaggedTensor.from_tensor(ids, padding=0))
     return tf.concat(chunks, axis=0)

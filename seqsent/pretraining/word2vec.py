@@ -17,6 +17,7 @@ from pathlib import Path
 from seqsent.config import WordVectorConfig
 from seqsent.errors import DataError
 from seqsent.files import check_creatable, replace_atomically
+from seqsent.progress import Ticker
 
 
 @dataclass
@@ -32,7 +33,7 @@ class PretrainReport:
     seconds: float
 
 
-def pretrain_embeddings(config: WordVectorConfig) -> PretrainReport:
+def pretrain_embeddings(config: WordVectorConfig, notify=None) -> PretrainReport:
     """Learn word vectors with gensim on the collected texts and write them atomically to config.output."""
     from seqsent.data.unlabelled import collect_texts
     from seqsent.text import tokenize
@@ -41,13 +42,17 @@ def pretrain_embeddings(config: WordVectorConfig) -> PretrainReport:
     output = Path(config.output).expanduser()
     check_creatable(output, "--output", directory=False)
     started = time.perf_counter()
-    texts, sources, notes = collect_texts(config.data, config.unlabelled, config.include_unsup)
+    texts, sources, notes = collect_texts(config.data, config.unlabelled, config.include_unsup, notify)
     sources += notes
-    sentences = list(tokenize(texts))
+    ticker = Ticker(notify, "Tokenising", total=len(texts), unit="texts")
+    sentences = []
+    for sentence in tokenize(texts):
+        sentences.append(sentence)
+        ticker.update(len(sentences))
     tokens = sum(len(s) for s in sentences)
     if tokens == 0:
         raise DataError("the texts hold no tokens to learn word vectors from")
-    words = train_vectors(sentences, config)
+    words = train_vectors(sentences, config, notify)
     if not words.index_to_key:
         raise DataError(f"no word occurs {config.min_count} times or more; lower --min-count or give more text")
     with replace_atomically(output) as tmp:
@@ -56,12 +61,24 @@ def pretrain_embeddings(config: WordVectorConfig) -> PretrainReport:
                           texts=len(texts), tokens=tokens, sources=sources, seconds=time.perf_counter() - started)
 
 
-def train_vectors(sentences: list[list[str]], config: WordVectorConfig):
-    """gensim KeyedVectors learned by skip-gram word2vec or fastText."""
+def train_vectors(sentences: list[list[str]], config: WordVectorConfig, notify=None):
+    """gensim KeyedVectors learned by skip-gram word2vec or fastText; `notify` hears each epoch's end."""
     from gensim.models import FastText, Word2Vec
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    class EpochLines(CallbackAny2Vec):
+        def __init__(self):
+            self.epoch, self.started = 0, time.perf_counter()
+
+        def on_epoch_end(self, model):
+            self.epoch += 1
+            if notify is not None:
+                notify(f"{config.method} epoch {self.epoch}/{config.epochs} done "
+                       f"({time.perf_counter() - self.started:.0f} s)")
 
     model_cls = Word2Vec if config.method == "word2vec" else FastText
     workers = config.workers or os.cpu_count() or 1
     model = model_cls(sentences=sentences, vector_size=config.dim, window=config.window, min_count=config.min_count,
-                      sg=1, negative=config.negative, epochs=config.epochs, workers=workers, seed=config.seed)
+                      sg=1, negative=config.negative, epochs=config.epochs, workers=workers, seed=config.seed,
+                      callbacks=[EpochLines()])
     return model.wv

@@ -66,17 +66,18 @@ class EncodedSplits:
                                   padding=config.train.padding, max_length=config.text.sequence_length)
 
 
-def encode_splits(config: RunConfig, dataset: Dataset, features: Features | None = None) -> EncodedSplits:
+def encode_splits(config: RunConfig, dataset: Dataset, features: Features | None = None,
+                  notify=None) -> EncodedSplits:
     """Learn the arch's feature step on train (or take `features`, or an --encoder's vocabulary) and encode
     train, validation (and the unlabelled texts a semi-supervised run uses); models sharing a feature step share
     this too."""
     features = features or _encoder_features(config)
     features = features or build_features(config.model.arch, config.text, dataset.train.texts, dataset.train.labels)
     uses_unlabelled = config.semi.vat or config.semi.entropy_weight > 0
-    return EncodedSplits(features, encode_texts(dataset.train.texts, *features),
+    return EncodedSplits(features, encode_texts(dataset.train.texts, *features, notify),
                          encode_texts(dataset.validation.texts, *features), dataset.train.labels,
                          dataset.validation.labels, dataset.num_classes,
-                         encode_texts(dataset.unlabelled, *features) if uses_unlabelled else None)
+                         encode_texts(dataset.unlabelled, *features, notify) if uses_unlabelled else None)
 
 
 def _encoder_features(config: RunConfig) -> Features | None:
@@ -151,4 +152,4 @@ def stream_inputs(config: RunConfig, data: StreamingDataset, notify) -> StreamIn
 def prepare_inputs(config: RunConfig, dataset, notify) -> Inputs:
     if isinstance(dataset, StreamingDataset):
         return stream_inputs(config, dataset, notify or (lambda message: None))
-    return encode_splits(config, dataset)
+    return encode_splits(config, dataset, notify=notify)

@@ -27,13 +27,17 @@ ENCODE_CHUNK = 1024
 SORT_WINDOW_BATCHES = 32
 
 
-def encode_texts(texts: list[str], vectorizer, truncation) -> tf.RaggedTensor | tf.SparseTensor:
+def encode_texts(texts: list[str], vectorizer, truncation, notify=None) -> tf.RaggedTensor | tf.SparseTensor:
     """Token ids per text, padding stripped, with the same layers the exported model uses.
 
     Baseline archs' layers make sparse bag-of-words rows instead, kept sparse.
     """
+    from seqsent.progress import Ticker
+
     chunks = []
+    ticker = Ticker(notify, "Vectorising", total=len(texts), unit="texts")
     for start in range(0, len(texts), ENCODE_CHUNK):
+        ticker.update(start)
         batch = tf.constant(texts[start : start + ENCODE_CHUNK], dtype=tf.string)
         encoded = truncation(vectorizer(batch))
         chunks.append(encoded if isinstance(encoded, tf.SparseTensor) else tf.RaggedTensor.from_tensor(encoded, padding=0))

@@ -1,0 +1,31 @@
+"""Progress of a long step, said at most every few seconds: a person never waits in silence for long.
+
+    ticker = Ticker(notify, "Reading the archive", total=100_000)
+    for i, item in enumerate(items, 1):
+        ...
+        ticker.update(i)          # "Reading the archive: 41,230 of 100,000 (41%)" every 10 s at most
+
+A step that ends within the interval says nothing; `notify` None says nothing at all.
+"""
+
+from __future__ import annotations
+
+import time
+
+EVERY_SECONDS = 10.0
+
+
+class Ticker:
+    def __init__(self, notify, what: str, total: int | None = None, every: float = EVERY_SECONDS, unit: str = ""):
+        self.notify, self.what, self.total, self.every, self.unit = notify, what, total, every, unit
+        self.last = time.monotonic()
+
+    def update(self, done: int) -> None:
+        if self.notify is None or time.monotonic() - self.last < self.every:
+            return
+        self.last = time.monotonic()
+        unit = f" {self.unit}" if self.unit else ""
+        if self.total:
+            self.notify(f"{self.what}: {done:,} of {self.total:,}{unit} ({100 * done / self.total:.0f}%)")
+        else:
+            self.notify(f"{self.what}: {done:,}{unit}")
