@@ -45,28 +45,10 @@ def command(ctx, archs, output, overwrite, quiet, verbose, as_json, **_):
     import_tensorflow(click.get_current_context())
     from seqsent.compare import compare, format_table, write_comparison
 
-    def on_data(dataset):
-        out.say(f"Data: {dataset.description}")
-        out.say(f"Splits: train {len(dataset.train):,} / validation {len(dataset.validation):,} / "
-                f"test {len(dataset.test):,}; classes: {', '.join(dataset.class_names)}")
-        for note in dataset.notes:
-            out.say(f"Note: {note}")
-
-    def on_start(index, total, arch):
-        out.say(f"[{index}/{total}] {arch}: training (at most {config.train.epochs} epoch(s))")
-
-    def on_result(index, total, r):
-        if r.error:
-            out.say(f"[{index}/{total}] {r.arch}: failed: {r.error}")
-            return
-        out.say(f"[{index}/{total}] {r.arch}: {r.trainable_parameters:,} parameters, {r.epochs_run} epoch(s) in "
-                f"{r.train_seconds:.0f} s ({r.train_seconds_per_epoch:.1f} s/epoch), "
-                f"{r.inference_reviews_per_second:,.0f} reviews/s, val acc {r.val_accuracy:.3f}, "
-                f"test acc {r.test_accuracy:.3f}")
-
+    progress = _Progress(out, config.train.epochs)
     with out.keras_progress():
-        comparison = compare(config, arch_list, verbose=out.verbose, on_data=on_data, on_start=on_start,
-                             on_result=on_result)
+        comparison = compare(config, arch_list, verbose=out.verbose, on_data=progress.data, on_start=progress.start,
+                             on_result=progress.result)
     written = write_comparison(comparison, output, overwrite)
     if as_json:
         out.result({"data": comparison.data_description, "class_names": comparison.class_names,
@@ -76,3 +58,29 @@ def command(ctx, archs, output, overwrite, quiet, verbose, as_json, **_):
     out.say("")
     out.say(format_table(comparison))
     out.say(f"\nSaved {written / 'compare.md'}, {written / 'compare.csv'} and {written / 'compare.png'}")
+
+
+class _Progress:
+    """The per-architecture lines of `seqsent compare`."""
+
+    def __init__(self, out: Output, epochs: int):
+        self.out, self.epochs = out, epochs
+
+    def data(self, dataset) -> None:
+        self.out.say(f"Data: {dataset.description}")
+        self.out.say(f"Splits: train {len(dataset.train):,} / validation {len(dataset.validation):,} / "
+                     f"test {len(dataset.test):,}; classes: {', '.join(dataset.class_names)}")
+        for note in dataset.notes:
+            self.out.say(f"Note: {note}")
+
+    def start(self, index: int, total: int, arch: str) -> None:
+        self.out.say(f"[{index}/{total}] {arch}: training (at most {self.epochs} epoch(s))")
+
+    def result(self, index: int, total: int, r) -> None:
+        if r.error:
+            self.out.say(f"[{index}/{total}] {r.arch}: failed: {r.error}")
+            return
+        self.out.say(f"[{index}/{total}] {r.arch}: {r.trainable_parameters:,} parameters, {r.epochs_run} epoch(s) in "
+                     f"{r.train_seconds:.0f} s ({r.train_seconds_per_epoch:.1f} s/epoch), "
+                     f"{r.inference_reviews_per_second:,.0f} reviews/s, val acc {r.val_accuracy:.3f}, "
+                     f"test acc {r.test_accuracy:.3f}")

@@ -155,56 +155,55 @@ def _read_archive(path: Path, notify=None) -> Reviews:
 
 
 def read_unlabelled(path: Path, notify=None) -> list[str]:
-    """The unlabelled reviews (train/unsup/*.txt: 50,000 in aclImdb) of an aclImdb dir or archive.
+    """The unlabelled reviews (train/unsup/*.txt: 50,000 in aclImdb) of an aclImdb dir or archive, in review order.
 
     Same rules as read_reviews: archive members are read, never extracted; links are never
     followed; '..' or absolute member paths, oversized members and archives are refused.
     """
-    from seqsent.progress import Ticker
-
-    texts: list[tuple[int, str]] = []
-
-    def add(file_name: str, data: bytes) -> None:
-        review_id = file_name.split("_", 1)[0]
-        texts.append((int(review_id) if review_id.isdigit() else -1, data.decode("utf-8", errors="replace")))
-
-    def is_unsup(parts: tuple[str, ...]) -> bool:
-        return len(parts) >= 3 and parts[-3] == "train" and parts[-2] == "unsup" and parts[-1].endswith(".txt")
-
     if path.is_dir():
         root = path / "aclImdb" if (path / "aclImdb").is_dir() else path
         folder = root / "train" / "unsup"
-        if folder.is_dir():
-            for file in sorted(folder.iterdir()):
-                if file.suffix == ".txt" and file.is_file() and not file.is_symlink():
-                    add(file.name, file.read_bytes())
+        files = sorted(folder.iterdir()) if folder.is_dir() else []
+        found = [(file.name, file.read_bytes()) for file in files
+                 if file.suffix == ".txt" and file.is_file() and not file.is_symlink()]
     elif path.is_file() and is_archive(path):
-        total = 0
-        try:
-            ticker = Ticker(notify, f"Reading the unlabelled reviews of {path.name}", unit="archive members")
-            with tarfile.open(path, "r:gz" if path.name.endswith((".gz", ".tgz")) else "r:*") as archive:
-                for seen, member in enumerate(archive, start=1):
-                    ticker.update(seen)
-                    parts = tuple(member.name.split("/"))
-                    if "unsup" in parts and (".." in parts or os.path.isabs(member.name)):
-                        raise DataError(f"{path}: refusing unsafe member path {member.name!r}")
-                    if not is_unsup(parts):
-                        continue
-                    if not member.isfile():
-                        continue  # links and devices are never followed
-                    if member.size > MAX_MEMBER_BYTES:
-                        raise DataError(f"{path}: member {member.name!r} is {member.size} bytes, "
-                                        f"over the {MAX_MEMBER_BYTES} limit")
-                    total += member.size
-                    if total > MAX_TOTAL_BYTES:
-                        raise DataError(f"{path}: the unlabelled reviews exceed {MAX_TOTAL_BYTES:,} bytes; refusing it")
-                    handle = archive.extractfile(member)
-                    if handle is not None:
-                        add(parts[-1], handle.read())
-        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-            reason = " ".join(str(exc).split())[:200]
-            raise DataError(f"{path}: cannot read the archive ({exc.__class__.__name__}: {reason}); "
-                            "is it truncated or corrupt?") from None
+        found = _unsup_members(path, notify)
     else:
         raise DataError(f"{path}: not an aclImdb directory or .tar.gz archive")
-    return [text for _, text in sorted(texts, key=lambda item: item[0])]
+    numbered = []
+    for file_name, data in found:
+        review_id = file_name.split("_", 1)[0]
+        numbered.append((int(review_id) if review_id.isdigit() else -1, data.decode("utf-8", errors="replace")))
+    return [text for _, text in sorted(numbered, key=lambda item: item[0])]
+
+
+def _unsup_members(path: Path, notify=None) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of the archive's train/unsup/*.txt members, read with the archive rules."""
+    from seqsent.progress import Ticker
+
+    found, total = [], 0
+    ticker = Ticker(notify, f"Reading the unlabelled reviews of {path.name}", unit="archive members")
+    try:
+        with tarfile.open(path, "r:gz" if path.name.endswith((".gz", ".tgz")) else "r:*") as archive:
+            for seen, member in enumerate(archive, start=1):
+                ticker.update(seen)
+                parts = tuple(member.name.split("/"))
+                if "unsup" in parts and (".." in parts or os.path.isabs(member.name)):
+                    raise DataError(f"{path}: refusing unsafe member path {member.name!r}")
+                is_unsup = len(parts) >= 3 and parts[-3:-1] == ("train", "unsup") and parts[-1].endswith(".txt")
+                if not is_unsup or not member.isfile():
+                    continue  # links and devices are never followed
+                if member.size > MAX_MEMBER_BYTES:
+                    raise DataError(f"{path}: member {member.name!r} is {member.size} bytes, "
+                                    f"over the {MAX_MEMBER_BYTES} limit")
+                total += member.size
+                if total > MAX_TOTAL_BYTES:
+                    raise DataError(f"{path}: the unlabelled reviews exceed {MAX_TOTAL_BYTES:,} bytes; refusing it")
+                handle = archive.extractfile(member)
+                if handle is not None:
+                    found.append((parts[-1], handle.read()))
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise DataError(f"{path}: cannot read the archive ({exc.__class__.__name__}: {reason}); "
+                        "is it truncated or corrupt?") from None
+    return found
