@@ -158,6 +158,14 @@ def resolve_data_config(ctx: click.Context):
     return data
 
 
-def config_from_options(cls, option_specs, options: dict):
-    """A settings dataclass (e.g. LanguageModelConfig) from a command's parsed options."""
-    return cls(**{spec.field: _value(options[_param_name(spec.flag)]) for spec in option_specs})
+def config_from_options(cls, option_specs, options: dict, ctx: click.Context | None = None, base=None):
+    """A settings dataclass (e.g. LanguageModelConfig) from a command's parsed options; with `base` (a preset), only
+    the options given on the command line override it."""
+    import dataclasses
+
+    values = dataclasses.asdict(base) if base is not None else {}
+    for spec in option_specs:
+        name = _param_name(spec.flag)
+        if base is None or (ctx is not None and ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE):
+            values[spec.field] = _value(options[name])
+    return cls(**values)

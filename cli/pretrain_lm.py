@@ -8,14 +8,18 @@ from seqsent_cli.main import import_tensorflow
 from seqsent_cli.options import PRETRAIN_LM_OPTIONS, add_options, config_from_options
 from seqsent_cli.output import Output, verbose_option
 from seqsent.config import LanguageModelConfig
+from seqsent.presets import LM_PRESETS, lm_preset_config
 
 
 @click.command("pretrain-lm")
 @add_options(PRETRAIN_LM_OPTIONS)
+@click.option("--preset", type=click.Choice(list(LM_PRESETS)),
+              help="The language model of `seqsent train --preset` of the same name (flags given here override it).")
 @click.option("--quiet", is_flag=True, help="No progress from Keras (the per-epoch perplexity lines stay).")
 @verbose_option
 @click.option("--restart", is_flag=True, help="Start from epoch 1, deleting the crash backup of this command.")
-def command(quiet, verbose, restart, **options):
+@click.pass_context
+def command(ctx, preset, quiet, verbose, restart, **options):
     """Learn a recurrent language model from unlabelled text, to start classifiers from (`train --encoder`).
 
     Reads the train texts of --data (labels ignored, test never), an aclImdb archive's unlabelled
@@ -25,7 +29,8 @@ def command(quiet, verbose, restart, **options):
         seqsent pretrain-lm --data aclImdb_v1.tar.gz --output imdb-encoder
         seqsent train --data aclImdb_v1.tar.gz --encoder imdb-encoder
     """
-    config = config_from_options(LanguageModelConfig, PRETRAIN_LM_OPTIONS, options).validate()
+    base = lm_preset_config(preset) if preset else None
+    config = config_from_options(LanguageModelConfig, PRETRAIN_LM_OPTIONS, options, ctx, base).validate()
     import_tensorflow(click.get_current_context())
     from seqsent.api import pretrain_lm
 

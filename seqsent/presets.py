@@ -29,6 +29,20 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# `seqsent pretrain-lm --preset NAME`: the language model a `seqsent train --preset NAME` classifier starts from
+# (the same recurrent shape, so that --encoder fits it).
+LM_PRESETS: dict[str, dict[str, Any]] = {}
+
+
+def lm_preset_config(name: str):
+    """The LanguageModelConfig defaults with the preset's settings applied."""
+    from seqsent.config import LanguageModelConfig
+
+    if name not in LM_PRESETS:
+        raise UsageError(f"--preset must be one of {', '.join(LM_PRESETS) or '(none)'}, not {name!r}")
+    return LanguageModelConfig(**{**LanguageModelConfig().to_dict(), **copy.deepcopy(LM_PRESETS[name])})
+
+
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """`override` on top of `base`, section by section (a nested dict is merged, not replaced)."""
     merged = copy.deepcopy(base)
