@@ -104,13 +104,12 @@ def test_split(archive: Path):
 
 def member_accuracies(export: Path, archive: Path) -> dict[str, float]:
     """Test accuracy of each model inside an ensemble export ({} for a single model)."""
-    import keras
     import numpy as np
 
-    import seqsent.models  # noqa: F401  (registers seqsent's layers with Keras)
-    from seqsent.layout import KERAS_FILE
+    from seqsent.layout import keras_file
+    from seqsent.serving.inference import load_model
 
-    keras_model = keras.models.load_model(export / "assets.extra" / KERAS_FILE)
+    keras_model = load_model(keras_file(export)).text_model  # keras_model.json (or an older export's model.keras)
     if "ensemble_members" not in [layer.name for layer in keras_model.layers]:
         return {}
     test = test_split(archive)

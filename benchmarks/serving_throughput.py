@@ -7,7 +7,7 @@ MODEL is an export (version directory, or a model directory for its newest versi
 it, a small model is trained first (`seqsent train --limit 2000 --epochs 1`, in a temporary
 directory). The same reviews, in the same order and batches, go through:
 - SavedModel: the `serving_default` signature loaded with tf.saved_model.load (what TF Serving runs);
-- Keras predict: `model.predict(reviews, batch_size=B)` on the model.keras kept in the export;
+- Keras predict: `model.predict(reviews, batch_size=B)` on the Keras model kept in the export;
 - Keras call: `model(batch, training=False)` per batch, eagerly (the recurrent loop runs step
   by step in Python: slow, so it stops after --max-seconds and says how many reviews it timed).
 Each is run once on a batch first (tracing, caches), then timed; SavedModel and predict are

@@ -85,7 +85,7 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
         config.data.source = PYTHON_SOURCE  # recorded with the run and the model: not a file to read again
     dataset = dataset or open_data(config.data, notify, need_counts=config.train.steps_per_epoch is None)
     _check_streaming(dataset, config)
-    _add_unlabelled(dataset, config)
+    _add_unlabelled(dataset, config, notify)
     if on_data is not None:
         on_data(dataset)
     if not distribution.is_chief:
@@ -156,13 +156,13 @@ def _check_streaming(dataset, config: RunConfig) -> None:
         raise UsageError("--wide-training separate needs data held in memory, not streamed data")
 
 
-def _add_unlabelled(dataset, config: RunConfig) -> None:
+def _add_unlabelled(dataset, config: RunConfig, notify=None) -> None:
     """The --unlabelled texts, read once for the run (an ensemble's recurrent models share them)."""
     if not config.semi.unlabelled or dataset.unlabelled:
         return
     from seqsent.data.unlabelled import read_unlabelled_sources
 
-    dataset.unlabelled, notes = read_unlabelled_sources(config.semi.unlabelled, dataset.test.texts)
+    dataset.unlabelled, notes = read_unlabelled_sources(config.semi.unlabelled, dataset.test.texts, notify)
     dataset.notes.extend(notes)
 
 
@@ -209,7 +209,7 @@ def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int, distribu
                      distribution=distribution, notify=notify)
     except TrainingError as exc:
         raise TrainingError(f"{exc} (the run's config: {config_file})") from None
-    export_dir, test_metrics = _export_and_score(result, config, dataset)
+    export_dir, test_metrics = _export_and_score(result, config, dataset, notify)
     remove_training_leftovers(work_dir)
     write_run_results(work_dir, result.history, {"test": test_metrics, **_run_summary(result, dataset, export_dir)})
     run_dir = finish_run_dir(work_dir, Path(config.runs_dir) / config.name, export_dir.name)
@@ -219,20 +219,21 @@ def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int, distribu
                    warnings=_divergence_warnings(result.history), epochs_run=len(result.history.get("loss", [])))
 
 
-def _export_and_score(result, config: RunConfig, dataset) -> tuple[Path, dict]:
+def _export_and_score(result, config: RunConfig, dataset, notify=None) -> tuple[Path, dict]:
     """Export, then score the artifact that ships (not the in-memory model) on the test split; the metrics go into
     its metadata before the version appears, so a version never changes once TF Serving can see it."""
     from seqsent.evaluation.scoring import score
-    from seqsent.layout import write_model_metadata
-    from seqsent.serving.export import new_version, write_saved_model
+    from seqsent.serving.export import new_version, write_export_metadata, write_saved_model
     from seqsent.serving.inference import load_model
 
-    metadata = model_metadata(dataset.class_names, config.to_dict(), history=result.history)
+    data = {"description": dataset.description, "split_sizes": _split_sizes(dataset),
+            "validation_split": dataset.validation_split}
+    metadata = model_metadata(dataset.class_names, config.to_dict(), history=result.history, data=data)
     test = dataset.chunks("test") if hasattr(dataset, "chunks") else dataset.test  # streamed: never held whole
     with new_version(config.output_dir, config.name) as staged:
-        write_saved_model(staged.path, result.text_model, metadata, config.name)
-        test_metrics = score(load_model(staged.path), test).metrics
-        write_model_metadata(staged.path, {**metadata, "test_metrics": test_metrics})
+        metadata = write_saved_model(staged.path, result.text_model, metadata, config.name)
+        test_metrics = score(load_model(staged.path), test, notify=notify).metrics
+        write_export_metadata(staged.path, {**metadata, "test_metrics": test_metrics})  # seqsent.json, model card
     return staged.published, test_metrics
 
 
@@ -308,7 +309,7 @@ def pretrain_lm(config, verbose: int = 1, notify=None, restart: bool = False):
 
 
 def evaluate(model_path: str | Path, data: DataConfig | None = None, threshold: float | None = None,
-             tune_threshold: bool = False):
+             tune_threshold: bool = False, notify=None):
     """Score a model on the test split of `data` (default: the data it was trained on, else the bundled sample).
 
     With `tune_threshold` (2 classes), also the threshold that maximises F1 on the validation split.
@@ -319,7 +320,7 @@ def evaluate(model_path: str | Path, data: DataConfig | None = None, threshold: 
 
     model = load_model(model_path)
     check_threshold(model, threshold)
-    return evaluate_model(model, data, threshold, tune_threshold)
+    return evaluate_model(model, data, threshold, tune_threshold, notify)
 
 
 def report(model_path: str | Path, out_dir: str | Path, data: DataConfig | None = None,
@@ -348,13 +349,17 @@ def predict(model_path: str | Path, texts: list[str]) -> list[Prediction]:
 
 def export(model_path: str | Path, output_dir: str | Path = "saved_models", name: str | None = None,
            version: int | None = None) -> Path:
-    """Re-export a trained model (a .keras file or an export) as a new SavedModel version."""
+    """Re-export a trained model (an export, its keras_model.json, or a .keras file) as a new SavedModel version.
+
+    The new version is written in the current layout (weights stored once, a model card), whatever the old one's."""
+    from seqsent.layout import KERAS_FILE, LEGACY_KERAS_FILE
     from seqsent.serving.export import export_saved_model
     from seqsent.serving.inference import load_model
 
     model = load_model(model_path)
     if model.keras_path is None:
-        raise ModelError(f"{model.path}: has no model.keras to re-export from")
+        raise ModelError(f"{model.path}: has no Keras model to re-export from "
+                         f"(assets.extra/{KERAS_FILE}, or {LEGACY_KERAS_FILE} in an older export)")
     keras_model = model if model.kind == "keras" else load_model(model.keras_path)
     return export_saved_model(keras_model.text_model, model.metadata, output_dir, _export_name(model, name), version)
 

@@ -2,9 +2,12 @@
 
 An export, OUTPUT_DIR/NAME/VERSION/ (what TF Serving loads):
 
-    saved_model.pb, variables/     the SavedModel (serving_default: raw strings in)
-    assets.extra/seqsent.json      class names, resolved config, training history, test metrics, versions
-    assets.extra/model.keras       the Keras model, to re-export or fine-tune
+    saved_model.pb, variables/     the SavedModel (serving_default: raw strings in); each weight stored once
+    assets/vocabulary-N.txt.gz     the vocabularies, one token a line, gzip (SavedModel assets the graph reads)
+    assets.extra/seqsent.json      class names, resolved config, data, model summary, history, test metrics, versions
+    assets.extra/keras_model.json  the Keras architecture; with variables/ and assets/, the Keras model, to
+                                   re-export or fine-tune (exports written before it hold model.keras instead)
+    assets.extra/README.md         the model card: what it is, data, test metrics, intended use and limits
     assets.extra/tf_serving_warmup_requests
 
 A run, RUNS_DIR/NAME/VERSION/ (named after the export it made; `in-progress-HASH` while it trains):
@@ -35,7 +38,11 @@ FORMAT = "seqsent-model"
 FORMAT_VERSION = 1
 EXTRA_DIR = "assets.extra"
 METADATA_FILE = "seqsent.json"
-KERAS_FILE = "model.keras"
+KERAS_FILE = "keras_model.json"
+"""The Keras model's architecture; its weights are the SavedModel's variables, its vocabularies its assets."""
+LEGACY_KERAS_FILE = "model.keras"
+"""What exports written before keras_model.json held instead: a whole .keras file (weights, optimizer state)."""
+MODEL_CARD_FILE = "README.md"
 # TF Serving replays the PredictionLog records of this file (at most 1,000) before a version goes live.
 WARMUP_FILE = "tf_serving_warmup_requests"
 
@@ -44,12 +51,21 @@ def metadata_file(version_dir: Path) -> Path:
     return Path(version_dir) / EXTRA_DIR / METADATA_FILE
 
 
-def keras_file(version_dir: Path) -> Path:
-    return Path(version_dir) / EXTRA_DIR / KERAS_FILE
+def keras_file(version_dir: Path) -> Path | None:
+    """The Keras model of an export: keras_model.json, else an older export's model.keras, else None."""
+    for name in (KERAS_FILE, LEGACY_KERAS_FILE):
+        path = Path(version_dir) / EXTRA_DIR / name
+        if path.is_file():
+            return path
+    return None
+
+
+def model_card_file(version_dir: Path) -> Path:
+    return Path(version_dir) / EXTRA_DIR / MODEL_CARD_FILE
 
 
 def version_dir_of(model_path: Path) -> Path | None:
-    """The export version a model path belongs to (the directory, or the one holding its model.keras)."""
+    """The export version a model path belongs to (the directory, or the one holding its Keras model)."""
     model_path = Path(model_path)
     if model_path.is_dir():
         return model_path
@@ -57,8 +73,9 @@ def version_dir_of(model_path: Path) -> Path | None:
 
 
 def model_metadata(class_names: list[str], config: dict, *, history: dict | None = None,
-                   test_metrics: dict | None = None) -> dict:
-    """The contents of seqsent.json for a new export."""
+                   test_metrics: dict | None = None, data: dict | None = None) -> dict:
+    """The contents of seqsent.json for a new export. `data`: what it was trained on (description, split sizes, how
+    validation was split), for the model card; the export adds a summary of the model ("model")."""
     import keras
     import tensorflow as tf
 
@@ -73,6 +90,7 @@ def model_metadata(class_names: list[str], config: dict, *, history: dict | None
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "class_names": list(class_names),
         "config": config,
+        "data": data,
         "history": history,
         "test_metrics": test_metrics,
     }

@@ -158,7 +158,9 @@ def test_exported_baseline_serves_raw_strings_like_the_keras_model(trained_basel
     assert signature_input.dtype == tf.string and signature_input.shape.as_list() == [None]
     outputs = served(text=tf.constant(PROBE))
     assert set(outputs) == {"probabilities", "label_id", "label"}
-    keras_model = keras.saving.load_model(report.export_dir / "assets.extra" / "model.keras", safe_mode=True)
+    from seqsent.serving.inference import load_model
+
+    keras_model = load_model(report.export_dir / "assets.extra" / "keras_model.json").text_model  # safe mode
     p_pos = keras_model(tf.constant(PROBE), training=False).numpy()[:, 0]
     np.testing.assert_allclose(outputs["probabilities"].numpy(), np.stack([1 - p_pos, p_pos], axis=1), atol=1e-6)
     names = np.array(report.class_names)
@@ -170,7 +172,7 @@ def test_exported_tfidf_model_loads_in_a_fresh_process(trained_baselines):
     export_dir = trained_baselines["tfidf"].export_dir
     code = ("import json, sys\nfrom seqsent.serving.inference import load_model\n"
             "m = load_model(sys.argv[1])\nprint(json.dumps(m.predict_proba(['great film', '']).tolist()))\n")
-    keras_file = export_dir / "assets.extra" / "model.keras"
+    keras_file = export_dir / "assets.extra" / "keras_model.json"
     result = subprocess.run([sys.executable, "-c", code, str(keras_file)], capture_output=True, text=True,
                             cwd=REPO_ROOT, timeout=120, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": ""})
     assert result.returncode == 0, result.stderr[-2000:]

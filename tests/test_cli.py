@@ -230,7 +230,7 @@ def test_export_refuses_an_existing_version(trained, capsys):
 
 
 def test_export_from_a_keras_file_under_a_new_name(trained, tmp_path):
-    keras_file = trained["export"] / "assets.extra" / "model.keras"
+    keras_file = trained["export"] / "assets.extra" / "keras_model.json"
     output = invoke("export", keras_file, "--name", "renamed", "--output-dir", tmp_path).output
     assert f"Exported: {tmp_path / 'renamed' / '1'}" in output
     output = invoke("predict", tmp_path / "renamed", "--json", "superb").output

@@ -311,7 +311,8 @@ def test_numeric_policy_per_device():
 def test_tf_config_from_json_or_file_sets_the_environment(tmp_path, monkeypatch):
     from seqsent.training.strategy import TF_CONFIG, parse_tf_config, set_tf_config
 
-    monkeypatch.delenv(TF_CONFIG, raising=False)
+    monkeypatch.setenv(TF_CONFIG, "{}")  # recorded, so the variable set_tf_config writes is removed afterwards
+    monkeypatch.delenv(TF_CONFIG)
     text = json.dumps({"cluster": {"chief": ["a:1"], "worker": ["b:2", "c:3"]}, "task": {"type": "worker", "index": 1}})
     file = tmp_path / "cluster.json"
     file.write_text(text)

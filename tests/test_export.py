@@ -11,7 +11,8 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from seqsent.errors import ModelError, UsageError  # noqa: E402
-from seqsent.layout import EXTRA_DIR, KERAS_FILE, METADATA_FILE, model_metadata  # noqa: E402
+from seqsent.layout import (EXTRA_DIR, KERAS_FILE, LEGACY_KERAS_FILE, METADATA_FILE, MODEL_CARD_FILE,  # noqa: E402
+                            WARMUP_FILE, model_metadata)
 from seqsent.serving.export import export_saved_model  # noqa: E402
 from seqsent.serving.inference import load_model  # noqa: E402
 
@@ -213,3 +214,189 @@ def test_train_publishes_a_version_that_is_complete_readable_and_never_changes(t
     modes = {path: mode for path, (mode, content) in seen_at_publication.items()}
     assert all(mode == (0o755 if content == "dir" else 0o644) for path, (mode, content) in seen_at_publication.items()), modes
     assert not [p for p in (tmp_path / "models" / "m").iterdir() if p.name.startswith(".")], "staging or lock left"
+    # The model card was written with the test metrics, before the version appeared, and the report links to it.
+    card = (report.export_dir / EXTRA_DIR / MODEL_CARD_FILE).read_text(encoding="utf-8")
+    assert seen_at_publication[f"{EXTRA_DIR}/{MODEL_CARD_FILE}"][1] != "dir"
+    assert f"| accuracy | {report.test_metrics['accuracy']:.4f} |" in card
+    sizes = report.split_sizes
+    assert f"train {sizes['train']:,}, validation {sizes['validation']:,}, test {sizes['test']:,} (validation: " in card
+    for part in ("## Intended use and limits", "Not for decisions about people", "not calibrated",
+                 "seqsent train --config config.json", f"{report.parameters:,}", "1 x GRU(4) over 8-d word embeddings",
+                 f"TensorFlow {tf.__version__}"):
+        assert part in card, part
+    from seqsent.api import report as write_evaluation_report
+
+    _, out = write_evaluation_report(report.export_dir, tmp_path / "report")
+    card_path = (report.export_dir / EXTRA_DIR / MODEL_CARD_FILE).resolve()
+    assert f"(<{card_path}>)" in (out / "report.md").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- each weight once: exports as small as the model
+
+# What an export holds besides its weights and vocabularies, bounded from measurements on these models. None of it
+# grows with the weights: the graph captures the variables and reads the vocabularies from assets/, holding no copy
+# (checked below: no constant over 16 KB); the warmup requests are fixed texts; the rest is JSON and markdown.
+GRAPH_BYTES = 512_000  # saved_model.pb: 250 KB for a tiny BiLSTM, 530 KB for imdb-best's 3 models (benchmark)
+WARMUP_BYTES = 8_000  # tf_serving_warmup_requests: 4.5 KB
+TEXT_BYTES = 64_000  # keras_model.json (the architecture), seqsent.json, README.md: 13 KB here, 28 KB for imdb-best
+
+
+def export_parts(version) -> dict[str, int]:
+    return {str(p.relative_to(version)): p.stat().st_size for p in version.rglob("*") if p.is_file()}
+
+
+def weights_float32_bytes(text_model) -> int:
+    return 4 * int(sum(np.prod(w.shape) for w in text_model.weights))
+
+
+def largest_graph_constant(version) -> int:
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel.FromString((version / "saved_model.pb").read_bytes())
+    graph = proto.meta_graphs[0].graph_def
+    nodes = list(graph.node) + [node for function in graph.library.function for node in function.node_def]
+    return max(node.ByteSize() for node in nodes if node.op == "Const")
+
+
+def test_export_is_at_most_1_3x_its_weights_plus_a_fixed_overhead_and_still_re_exports(tmp_path):
+    from conftest import make_tiny_text_model
+    from seqsent.api import export
+
+    # Wide enough that the weights (0.7 MB) outweigh what is fixed: the old layout (weights twice in variables/, a
+    # third time in model.keras) would be 2.5 MB here, over the bound.
+    text_model = make_tiny_text_model(2, embedding_dim=256, units=64)
+    version = export_saved_model(text_model, model_metadata(BINARY_NAMES, {"name": "wide"}), tmp_path, "wide")
+    parts, weights = export_parts(version), weights_float32_bytes(text_model)
+    variables = sum(size for path, size in parts.items() if path.startswith("variables/"))
+    vocabularies = sum(size for path, size in parts.items() if path.startswith("assets/"))
+    extra = {path: size for path, size in parts.items() if path.startswith(EXTRA_DIR)}
+    total = sum(parts.values())
+    print(f"\nexport {total:,} bytes for {weights:,} bytes of float32 weights ({total / weights:.3f}x): "
+          + ", ".join(f"{path} {size:,}" for path, size in sorted(parts.items())))
+    assert weights > 600_000
+    assert variables <= 1.01 * weights + 16_000  # each weight once
+    assert parts["saved_model.pb"] <= GRAPH_BYTES and largest_graph_constant(version) < 16_000
+    assert extra.pop(f"{EXTRA_DIR}/{WARMUP_FILE}") <= WARMUP_BYTES
+    assert sorted(extra) == sorted(f"{EXTRA_DIR}/{f}" for f in (KERAS_FILE, METADATA_FILE, MODEL_CARD_FILE))
+    assert sum(extra.values()) <= TEXT_BYTES  # no weights, no optimizer state
+    assert vocabularies < 1_000  # 24 words, gzip
+    assert total <= 1.3 * weights + GRAPH_BYTES + WARMUP_BYTES + TEXT_BYTES
+
+    # Everything it is for still works: serving, its Keras model, and `seqsent export` of it.
+    expected = text_model(tf.constant(TEXTS), training=False).numpy()[:, 0]
+    keras_model = load_model(version / EXTRA_DIR / KERAS_FILE)
+    assert keras_model.kind == "keras" and load_model(version).keras_path == version / EXTRA_DIR / KERAS_FILE
+    again = export(version, tmp_path, name="again")
+    for model in (load_model(version), keras_model, load_model(again)):
+        np.testing.assert_allclose(model.predict_proba(TEXTS)[:, 1], expected, atol=1e-6)
+    assert sum(export_parts(again).values()) <= total + 4_000  # the same model, the same size (the card may differ)
+
+
+def write_legacy_export(base, name, text_model, metadata):
+    """A version as seqsent wrote them before keras_model.json: ExportArchive tracking the Keras variables (each
+    weight stored twice) and the whole Keras model in assets.extra/model.keras."""
+    import keras
+
+    from seqsent.layout import write_model_metadata
+    from seqsent.serving.export import SIGNATURE, serving_function, write_warmup_requests
+
+    version = base / name / "1"
+    archive = keras.export.ExportArchive()
+    archive.track(text_model)
+    archive.add_endpoint(SIGNATURE, serving_function(text_model, metadata["class_names"]),
+                         input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    archive.write_out(str(version), verbose=False)
+    (version / EXTRA_DIR).mkdir()
+    write_warmup_requests(version / EXTRA_DIR / WARMUP_FILE, name)
+    text_model.save(version / EXTRA_DIR / LEGACY_KERAS_FILE)
+    write_model_metadata(version, metadata)
+    return version
+
+
+def test_an_export_written_before_keras_model_json_still_loads_and_re_exports_lean(tmp_path, binary_text_model):
+    from seqsent.api import export
+
+    old = write_legacy_export(tmp_path / "old", "bin", binary_text_model, model_metadata(BINARY_NAMES, {"name": "bin"}))
+    expected = binary_text_model(tf.constant(TEXTS), training=False).numpy()[:, 0]
+    served = load_model(old)
+    assert served.kind == "savedmodel" and served.keras_path == old / EXTRA_DIR / LEGACY_KERAS_FILE
+    new = export(old, tmp_path / "new")
+    assert new == tmp_path / "new" / "bin" / "1"
+    assert (new / EXTRA_DIR / KERAS_FILE).is_file() and not (new / EXTRA_DIR / LEGACY_KERAS_FILE).exists()
+    assert sum(export_parts(new).values()) < sum(export_parts(old).values())
+    for model in (served, load_model(old / EXTRA_DIR / LEGACY_KERAS_FILE), load_model(new),
+                  load_model(new / EXTRA_DIR / KERAS_FILE)):
+        np.testing.assert_allclose(model.predict_proba(TEXTS)[:, 1], expected, atol=1e-6)
+
+
+def make_ensemble(binary_text_model):
+    """--wide-training separate: an NBSVM of 1-3-grams beside the recurrent model, one vocabulary each."""
+    import keras
+
+    from conftest import TINY_TEXT_CONFIG, tiny_texts
+    from seqsent.config import ModelConfig, TextConfig
+    from seqsent.models import build_classifier, build_features, build_text_model
+    from seqsent.training.ensemble import ensemble_members, ensemble_text_model
+
+    rows = tiny_texts(("good", "bad"), per_class=6)
+    texts, labels = [t for t, _ in rows], [int(label == "good") for _, label in rows]
+    vectorizer, weighting = build_features("nbsvm", TextConfig(**TINY_TEXT_CONFIG), texts, labels)
+    classifier = build_classifier(ModelConfig(arch="nbsvm"), vectorizer.vocabulary_size(), 2, seed=7)
+    recurrent = next(layer for layer in binary_text_model.layers if isinstance(layer, keras.Model))
+    wide = build_text_model(vectorizer, weighting, classifier)
+    members = ensemble_members([recurrent], binary_text_model.get_layer("vectorizer"),
+                               binary_text_model.get_layer("truncate"), wide)
+    return ensemble_text_model(members, 0.4)
+
+
+def test_ensemble_export_stores_both_vocabularies_once_and_rebuilds_its_keras_model(tmp_path, binary_text_model):
+    from seqsent.api import export
+
+    ensemble = make_ensemble(binary_text_model)
+    version = export_saved_model(ensemble, model_metadata(BINARY_NAMES, {"name": "ens"}), tmp_path, "ens")
+    assert sorted(p.name for p in (version / "assets").iterdir()) == ["vocabulary-0.txt.gz", "vocabulary-1.txt.gz"]
+    description = json.loads((version / EXTRA_DIR / KERAS_FILE).read_text(encoding="utf-8"))
+    assert [v["layer"] for v in description["vocabularies"]] == ["ensemble_members/vectorizer",
+                                                                 "ensemble_members/nbsvm_model/vectorizer"]
+    architecture = json.dumps(description["model"])
+    assert architecture.count('"vocabulary": null') == 2 and "superb" not in architecture  # vocabularies: assets/
+    keras_model = load_model(version / EXTRA_DIR / KERAS_FILE).text_model
+    rebuilt = keras_model.get_layer("ensemble_members").get_layer("vectorizer")
+    assert rebuilt.get_vocabulary() == binary_text_model.get_layer("vectorizer").get_vocabulary()
+    expected = ensemble(tf.constant(TEXTS), training=False).numpy()
+    np.testing.assert_allclose(keras_model(tf.constant(TEXTS), training=False).numpy(), expected, atol=1e-6)
+    again = load_model(export(version, tmp_path, name="ens-again"))
+    np.testing.assert_allclose(again.predict_proba(TEXTS)[:, 1], expected[:, 0], atol=1e-6)
+
+
+def test_an_incomplete_or_tampered_keras_model_is_refused_with_a_clear_message(exports, tmp_path):
+    def copy_of(name):
+        copy = tmp_path / name / "1"
+        shutil.copytree(exports["binary"], copy)
+        return copy, copy / EXTRA_DIR / KERAS_FILE
+
+    version, keras_file = copy_of("no-vocabulary")
+    next((version / "assets").iterdir()).unlink()
+    with pytest.raises(ModelError, match="lacks the vocabulary assets/vocabulary-0.txt.gz"):
+        load_model(keras_file)
+
+    version, keras_file = copy_of("outside")
+    description = json.loads(keras_file.read_text(encoding="utf-8"))
+    description["vocabularies"][0]["file"] = "../../../../etc/passwd"
+    keras_file.write_text(json.dumps(description), encoding="utf-8")
+    with pytest.raises(ModelError, match="lacks the vocabulary"):
+        load_model(keras_file)
+
+    version, keras_file = copy_of("other-weights")
+    description = json.loads(keras_file.read_text(encoding="utf-8"))
+    description["weight_shapes"][0][0][0] += 1
+    keras_file.write_text(json.dumps(description), encoding="utf-8")
+    with pytest.raises(ModelError, match="do not match"):
+        load_model(keras_file)
+
+    version, keras_file = copy_of("no-keras")
+    keras_file.unlink()
+    from seqsent.api import export
+
+    with pytest.raises(ModelError, match="no Keras model to re-export from"):
+        export(version, tmp_path / "out")

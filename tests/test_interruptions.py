@@ -82,7 +82,7 @@ def test_two_concurrent_trains_to_one_name_give_two_complete_versions(tmp_path):
     assert not list((tmp_path / "models" / "X").glob(".staging-*"))
     for version in ("1", "2"):
         export = tmp_path / "models" / "X" / version
-        for part in ("saved_model.pb", "variables/variables.index", "assets.extra/model.keras",
+        for part in ("saved_model.pb", "variables/variables.index", "assets.extra/keras_model.json",
                      "assets.extra/seqsent.json", "assets.extra/tf_serving_warmup_requests"):
             assert (export / part).is_file(), f"{export} lacks {part}"
         assert json.loads((export / "assets.extra" / "seqsent.json").read_text())["test_metrics"]["examples"] == 6

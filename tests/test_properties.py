@@ -110,7 +110,7 @@ def models(tmp_path_factory, three_class_text_model):
     keras_model = tf.function(lambda text: three_class_text_model(text, training=False),  # traced once, not eager
                               input_signature=[tf.TensorSpec([None], tf.string)])
     return {"keras": keras_model, "export": load_model(export),
-            "keras_file": load_model(export / "assets.extra" / "model.keras"),
+            "keras_file": load_model(export / "assets.extra" / "keras_model.json"),
             "signature": tf.saved_model.load(str(export)).signatures["serving_default"]}
 
 

@@ -165,7 +165,7 @@ def test_history_travels_in_the_exports_metadata(binary_export, three_class_expo
     from seqsent.layout import recorded_history
     from seqsent.serving.inference import load_model
 
-    for path in (binary_export, binary_export / EXTRA_DIR / "model.keras"):
+    for path in (binary_export, binary_export / EXTRA_DIR / "keras_model.json"):
         assert recorded_history(load_model(path).metadata) == (HISTORY, "the model's metadata")
     history, source = recorded_history(load_model(three_class_export).metadata)
     assert history is None and "records no training history" in source

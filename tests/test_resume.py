@@ -81,7 +81,7 @@ def test_sigkill_after_first_epoch_then_same_command_resumes_at_epoch_two_like_a
     assert "3 epoch(s) (epochs 1-1 from the backup)" in resumed_out
 
     export = victim_dir / "saved_models" / "R" / "1"
-    for part in ("saved_model.pb", "variables/variables.index", "assets.extra/model.keras",
+    for part in ("saved_model.pb", "variables/variables.index", "assets.extra/keras_model.json",
                  "assets.extra/seqsent.json", "assets.extra/tf_serving_warmup_requests"):
         assert (export / part).is_file(), f"{export} lacks {part}"
     assert not list((victim_dir / "runs" / "R").glob("in-progress-*"))  # the backup is gone once exported

@@ -259,14 +259,15 @@ model = make_tiny_text_model(2)
 metadata = model_metadata(["neg", "pos"], {"name": "m"})
 if mode == "hold":
     export_saved_model(model, metadata, base, "m")  # version 1, complete
-    save = keras.Model.save
+    import seqsent.serving.export as export_module
+    write_warmup = export_module.write_warmup_requests
 
-    def save_then_hold(self, *args, **kwargs):  # keeps the second export midway until it is killed
-        save(self, *args, **kwargs)
+    def warmup_then_hold(*args, **kwargs):  # keeps the second export midway (SavedModel written) until it is killed
+        write_warmup(*args, **kwargs)
         open(os.path.join(base, "holding"), "w").close()
         time.sleep(300)
 
-    keras.Model.save = save_then_hold
+    export_module.write_warmup_requests = warmup_then_hold
 export_saved_model(model, metadata, base, "m")
 """
 

@@ -17,7 +17,7 @@ import numpy as np
 from seqsent.evaluation.metrics import predicted_classes
 from seqsent.evaluation.scoring import Evaluation
 from seqsent.files import staged_directory
-from seqsent.layout import version_dir_of
+from seqsent.layout import model_card_file, version_dir_of
 
 ERRORS_SHOWN = 10
 
@@ -79,9 +79,10 @@ def _markdown(e: Evaluation, errors: list[dict]) -> str:
     binary = len(e.class_names) == 2
     rule = (f"class `{e.class_names[1]}` when its probability ≥ {e.threshold:.4f}" if e.threshold is not None
             else "the most probable class")
+    card = model_card_file(version_dir_of(e.model_path) or e.model_path)  # an export's assets.extra/README.md
     lines = [
         "# Evaluation report", "",
-        f"- Model: `{e.model_path}`",
+        f"- Model: `{e.model_path}`" + (f" (model card: [{card}](<{card.resolve()}>))" if card.is_file() else ""),
         f"- Data: {e.data_description} — {m['examples']:,} test examples",
         f"- Decision: {rule}",
     ]

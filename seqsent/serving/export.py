@@ -1,13 +1,20 @@
 """The SavedModel contract for TensorFlow Serving, written atomically under NAME/VERSION.
 
 serving_default: text (1-D tf.string) -> probabilities [batch, classes] float32,
-label_id int64, label tf.string. Standardisation, vocabulary and class names are in
-the graph, built from core TF ops only, so stock TF Serving runs it without Python.
+label_id int64, label tf.string. Standardisation and class names are in the graph, the
+vocabularies in its assets, read by core TF ops only, so stock TF Serving runs it without Python.
 
 A version is complete and immutable when it appears: `new_version` builds it in a hidden
 staging directory beside the versions (TF Serving only watches all-digit names), the caller
 writes everything into it (the SavedModel, then anything measured on it, such as test metrics),
 and only then is it flushed and renamed into place in one step.
+
+Each weight is stored once, in the SavedModel's variables/ (float32, as trained, no optimizer state), and each
+vocabulary once, as a SavedModel asset (assets/vocabulary-N.txt.gz: one token a line, gzip; the graph's lookup table
+reads it with core ops, in TF Serving too). The Keras model, to re-export or fine-tune, is rebuilt from
+assets.extra/keras_model.json (its architecture, which vocabulary file each TextVectorization reads, the shapes of its
+weights), its vocabularies read from assets/ and its weights restored from variables/: `load_keras_copy`. Exports
+written before this layout hold a whole assets.extra/model.keras instead; they still load and re-export.
 
 TensorFlow and Keras are imported inside the functions that need them.
 """
@@ -15,6 +22,7 @@ TensorFlow and Keras are imported inside the functions that need them.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import time
@@ -26,7 +34,10 @@ from typing import TYPE_CHECKING, Iterator
 
 from seqsent.errors import ModelError, SeqsentError, UsageError
 from seqsent.files import fsync_path, fsync_tree, umask_mode
-from seqsent.layout import EXTRA_DIR, KERAS_FILE, WARMUP_FILE, existing_versions, write_model_metadata
+from seqsent.layout import (EXTRA_DIR, KERAS_FILE, MODEL_CARD_FILE, WARMUP_FILE, existing_versions,
+                            write_model_metadata)
+from seqsent.serving.keras_copy import model_summary, servable_copy
+from seqsent.serving.model_card import model_card
 
 if TYPE_CHECKING:
     import keras
@@ -49,12 +60,13 @@ STALE_STAGING_SECONDS = 15 * 60
 
 
 def serving_function(text_model: keras.Model, class_names: list[str]):
+    """serving_default as a Python function; ExportArchive.add_endpoint traces it once, on a flat batch of strings
+    `text` (a tf.function here would be traced a second time inside the endpoint's, and the SavedModel hold both)."""
     import tensorflow as tf
 
     names = tf.constant(class_names, dtype=tf.string)
     binary = len(class_names) == 2
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=INPUT_NAME)])
     def serve(text):
         probabilities = tf.cast(text_model(text, training=False), tf.float32)
         if binary:  # one sigmoid output -> [P(class 0), P(class 1)]
@@ -65,19 +77,48 @@ def serving_function(text_model: keras.Model, class_names: list[str]):
     return serve
 
 
-def write_saved_model(directory: Path, text_model: keras.Model, metadata: dict, name: str) -> None:
-    """The SavedModel, the warmup requests, the Keras model and seqsent.json, into `directory`."""
-    import keras
+def write_saved_model(directory: Path, text_model: keras.Model, metadata: dict, name: str) -> dict:
+    """The SavedModel, the warmup requests, the Keras description, seqsent.json and the model card, into `directory`.
 
-    archive = keras.export.ExportArchive()
-    archive.track(text_model)
-    archive.add_endpoint(SIGNATURE, serving_function(text_model, metadata["class_names"]))
-    archive.write_out(str(directory), verbose=False)
+    What is served is a copy of `text_model` rebuilt from the description the export holds (architecture, vocabulary
+    files, weights), checked to give the same outputs: so the Keras model an export restores is the one it serves.
+    Returns the metadata written (`metadata` with a summary of the model added).
+    """
+    import tempfile
+
+    import keras
+    import tensorflow as tf
+
     extra = directory / EXTRA_DIR
+    with tempfile.TemporaryDirectory(prefix=".vocabularies-", dir=directory) as vocabularies:
+        served, description = servable_copy(text_model, Path(vocabularies), WARMUP_TEXTS)
+        archive = keras.export.ExportArchive()
+        archive.track(served)  # its lookup tables (vocabularies)
+        # ExportArchive.track lists the Keras variables, which SavedModel saves apart from the tf.Variables the
+        # graph captures (_all_variables): every weight twice. Listing the tf.Variables themselves stores each once,
+        # in the order of `served.weights`, which is how load_keras_copy finds them.
+        for collection, weights in (("variables", served.weights), ("trainable_variables", served.trainable_weights),
+                                    ("non_trainable_variables", served.non_trainable_weights)):
+            archive.add_variable_collection(collection, [weight.value for weight in weights])
+        archive.add_endpoint(SIGNATURE, serving_function(served, metadata["class_names"]),
+                             input_signature=[tf.TensorSpec([None], tf.string, name=INPUT_NAME)])
+        archive.write_out(str(directory), verbose=False)
+    for vocabulary in description["vocabularies"]:
+        if "file" in vocabulary and not (directory / vocabulary["file"]).is_file():
+            raise ModelError(f"the SavedModel lacks its vocabulary asset {vocabulary['file']}")
     extra.mkdir(exist_ok=True)
     write_warmup_requests(extra / WARMUP_FILE, name)
-    text_model.save(extra / KERAS_FILE)
+    (extra / KERAS_FILE).write_text(json.dumps(description), encoding="utf-8")
+    metadata = {**metadata, "model": model_summary(served, description)}
+    write_export_metadata(directory, metadata)
+    return metadata
+
+
+def write_export_metadata(directory: Path, metadata: dict) -> None:
+    """seqsent.json and the model card made from it (README.md), written together so they always agree."""
     write_model_metadata(directory, metadata)
+    card = directory / EXTRA_DIR / MODEL_CARD_FILE
+    card.write_text(model_card(metadata), encoding="utf-8")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Load a trained model, exported SavedModel or .keras file, and turn texts into probabilities."""
+"""Load a trained model, exported SavedModel, its Keras model or a .keras file, and turn texts into probabilities."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ class LoadedModel:
     predict_batch: Callable[[list[bytes]], np.ndarray]
     """UTF-8 texts -> [texts, classes] probabilities."""
     keras_path: Path | None = None
+    """Where the Keras model is: an export's assets.extra/keras_model.json (or model.keras, in an older export)."""
     text_model: object | None = None
-    """The Keras string-in model (a .keras file or a model in memory); None for a SavedModel."""
+    """The Keras string-in model (a Keras model loaded or in memory); None for a SavedModel."""
     resources: object | None = None
     """What must stay alive while predict_batch runs (a loaded SavedModel's lookup tables)."""
 
@@ -98,7 +99,7 @@ def keras_predictor(text_model, num_classes: int) -> Callable[[list[bytes]], np.
 
 
 def resolve_model_path(path: str | Path) -> Path:
-    """A version dir, a model base dir (newest version), a .keras file, or a run's export."""
+    """A version dir, a model base dir (newest version), a .keras file, an export's keras_model.json."""
     from seqsent.layout import existing_versions
 
     path = Path(path).expanduser()
@@ -113,12 +114,18 @@ def resolve_model_path(path: str | Path) -> Path:
 
 
 def load_model(path: str | Path) -> LoadedModel:
+    """An export (served by its SavedModel), or a Keras model: an export's assets.extra/keras_model.json (rebuilt,
+    its weights read from the export's variables/) or a .keras file."""
+    from seqsent.layout import KERAS_FILE
+
     path = resolve_model_path(path)
     if path.is_dir():
         return _load_saved_model(path)
     if path.suffix == ".keras":
         return _load_keras(path)
-    raise ModelError(f"{path}: not a seqsent model (expected an exported directory or a .keras file)")
+    if path.name == KERAS_FILE:
+        return _load_keras_copy(path)
+    raise ModelError(f"{path}: not a seqsent model (expected an exported directory, its {KERAS_FILE} or a .keras file)")
 
 
 def _load_saved_model(path: Path) -> LoadedModel:
@@ -136,9 +143,20 @@ def _load_saved_model(path: Path) -> LoadedModel:
     def predict_batch(texts: list[str]) -> np.ndarray:
         return serve(text=tf.constant(texts, dtype=tf.string))["probabilities"].numpy()
 
-    keras_path = keras_file(path)
-    return LoadedModel(path, "savedmodel", list(metadata["class_names"]), metadata, predict_batch,
-                       keras_path if keras_path.is_file() else None, resources=loaded)
+    return LoadedModel(path, "savedmodel", list(metadata["class_names"]), metadata, predict_batch, keras_file(path),
+                       resources=loaded)
+
+
+def _load_keras_copy(path: Path) -> LoadedModel:
+    """An export's Keras model: assets.extra/keras_model.json, rebuilt with the export's vocabularies and weights."""
+    from seqsent.layout import METADATA_FILE, read_model_metadata
+    from seqsent.serving.keras_copy import load_keras_copy
+
+    metadata = read_model_metadata(path.parent / METADATA_FILE, path)
+    text_model = load_keras_copy(path.parent.parent)
+    names = list(metadata["class_names"])
+    return LoadedModel(path, "keras", names, metadata, keras_predictor(text_model, len(names)), path,
+                       text_model=text_model)
 
 
 def _load_keras(path: Path) -> LoadedModel:
