@@ -145,3 +145,17 @@ def staged_directory(target: str | Path, overwrite: bool = False) -> Iterator[Pa
         shutil.rmtree(staging, ignore_errors=True)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def read_json(file: Path, where: str, error=None):
+    """A JSON file's value; a file that is missing, unreadable or not JSON is `error` (default ModelError) saying so,
+    prefixed by `where` (the path or option the user gave)."""
+    from seqsent.errors import ModelError
+
+    error = error or ModelError
+    try:
+        return json.loads(Path(file).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{where}: {Path(file).name} is missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise error(f"{where}: its {Path(file).name} is unreadable or corrupt") from None

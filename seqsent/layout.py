@@ -23,14 +23,13 @@ from __future__ import annotations
 import datetime
 import fcntl
 import hashlib
-import json
 import os
 import shutil
 from pathlib import Path
 from typing import IO
 
 from seqsent.errors import ModelError
-from seqsent.files import write_json_atomic
+from seqsent.files import read_json, write_json_atomic
 
 # ---------------------------------------------------------------- exports
 
@@ -106,10 +105,7 @@ def read_model_metadata(file: Path, model_path: Path) -> dict:
     """seqsent.json, checked: a seqsent model of this format, with usable class names."""
     if not file.is_file():
         raise ModelError(f"{model_path}: not a seqsent model (no {file.name} beside it)")
-    try:
-        metadata = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        raise ModelError(f"{model_path}: its {file.name} is unreadable or corrupt") from None
+    metadata = read_json(file, str(model_path))
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise ModelError(f"{model_path}: not a seqsent model ({file.name} does not describe one)")
     if metadata.get("format_version") != FORMAT_VERSION:

@@ -16,7 +16,6 @@ Nothing here holds the data: rows are read from the shards when a split is itera
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Iterator
 from seqsent.config import DataConfig
 from seqsent.data.shards import MANIFEST_FILE, check_shard, find_shards, is_glob, iter_rows, shard_format
 from seqsent.errors import DataError, UsageError
+from seqsent.files import read_json
 
 # --streaming auto streams a single table file from this size on (the in-memory path holds ~9x the file).
 STREAM_FROM_BYTES = 256 * 2**20
@@ -257,10 +257,7 @@ def _first_pass(data: StreamingDataset, notify) -> None:
 
 def _prepared(directory: Path, config: DataConfig) -> StreamingDataset:
     """A directory written by `seqsent prepare`: its manifest gives the shards of each split, classes and counts."""
-    try:
-        manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        raise DataError(f"--data {directory}: its {MANIFEST_FILE} is unreadable or corrupt") from None
+    manifest = read_json(directory / MANIFEST_FILE, f"--data {directory}", DataError)
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise DataError(f"--data {directory}: {MANIFEST_FILE} was not written by `seqsent prepare`")
     if config.test_source:

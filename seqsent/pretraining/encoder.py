@@ -19,6 +19,7 @@ from pathlib import Path
 
 from seqsent.config import RECURRENT_ARCHS, RunConfig, TextConfig, default_of
 from seqsent.errors import ModelError, UsageError
+from seqsent.files import read_json
 
 FORMAT = "seqsent-encoder"
 FORMAT_VERSION = 1
@@ -97,10 +98,7 @@ def read_encoder(path: str | Path) -> Encoder:
 def _read_json(file: Path, where: str):
     if not file.is_file():
         raise ModelError(f"{where}: not a seqsent encoder (no {file.name} in it)")
-    try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        raise ModelError(f"{where}: its {file.name} is unreadable or corrupt") from None
+    return read_json(file, where)
 
 
 def _check_shape(metadata: dict, where: str) -> None:

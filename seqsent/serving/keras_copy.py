@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from seqsent.errors import ModelError
+from seqsent.files import read_json
 from seqsent.layout import EXTRA_DIR, KERAS_FILE
 
 if TYPE_CHECKING:
@@ -196,10 +197,7 @@ def load_keras_copy(version_dir: Path) -> keras.Model:
 
     version_dir = Path(version_dir)
     path = version_dir / EXTRA_DIR / KERAS_FILE
-    try:
-        description = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        raise ModelError(f"{path}: unreadable or corrupt") from None
+    description = read_json(path, str(version_dir))
     if not isinstance(description, dict) or description.get("format") != KERAS_DESCRIPTION_FORMAT:
         raise ModelError(f"{path}: not a seqsent Keras description")
     if description.get("format_version") != KERAS_DESCRIPTION_VERSION:
