@@ -19,6 +19,7 @@ COMMANDS = {
     "export": ("seqsent_cli.export", "Re-export a trained model as a new SavedModel version."),
     "compare": ("seqsent_cli.compare", "Train several architectures on the same splits and compare them."),
     "serving-config": ("seqsent_cli.serving_config", "Write a TF Serving models.config for the exported models."),
+    "ensemble": ("seqsent_cli.ensemble", "Combine trained models into one export (log-odds averaged on validation)."),
     "prepare": ("seqsent_cli.prepare", "Shuffle a large labelled source into compressed shards for streamed training."),
     "pretrain-embeddings": ("seqsent_cli.pretrain_embeddings", "Learn word vectors from training and unlabelled text."),
     "pretrain-lm": ("seqsent_cli.pretrain_lm", "Learn a language model from unlabelled text, to start classifiers from."),

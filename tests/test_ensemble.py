@@ -142,3 +142,38 @@ def test_restart_forgets_the_backups_of_every_model_of_an_ensemble(tmp_path):
     assert [p.parent.name for p in backup_dirs(tmp_path)] == ["1-nbsvm", "2-recurrent"]
     assert remove_backup(tmp_path)
     assert not (tmp_path / MEMBERS_DIR).exists() and backup_dirs(tmp_path) == [tmp_path / "backup"]
+
+
+# ---------------------------------------------------------------- seqsent ensemble: trained models combined
+
+
+def test_simplex_grid_weights_sum_to_one_and_the_best_mix_is_found():
+    from seqsent.training.ensemble import choose_log_odds_weights, simplex_grid
+
+    grid = simplex_grid(3)
+    assert len(grid) == 231 and np.allclose(grid.sum(axis=1), 1.0) and grid.min() >= 0
+    labels = np.array([1, 0] * 50)
+    good = np.where(labels == 1, 0.9, 0.1)
+    useless = np.full(100, 0.5)
+    weights, accuracy = choose_log_odds_weights(np.stack([useless, good]), labels)
+    assert weights == [0.0, 1.0] and accuracy["ensemble"] == 1.0 and accuracy["model 1"] == 0.5  # a coin
+
+
+def test_ensemble_combines_trained_exports_into_one_that_serves(tmp_path, capsys, monkeypatch):
+    from test_cli import assert_one_line_error, run_main
+
+    monkeypatch.chdir(tmp_path)
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=30))
+    tiny = ["--units", "4", "--embedding-dim", "8", "--max-tokens", "200", "--sequence-length", "20", "--quiet"]
+    for arch, name in (("nbsvm", "nb"), ("gru", "rnn")):
+        code, _, err = run_main(capsys, "train", "--data", data, "--arch", arch, "--epochs", "2", "--name", name, *tiny)
+        assert code == 0, err
+    code, out, err = run_main(capsys, "ensemble", "saved_models/nb", "saved_models/rnn", "--name", "both")
+    assert code == 0, err
+    assert "Weights chosen on the validation split" in out and "Exported: saved_models/both/1" in out
+    metadata = json.loads((tmp_path / "saved_models" / "both" / "1" / "assets.extra" / "seqsent.json").read_text())
+    assert metadata["test_metrics"]["examples"] > 0 and metadata["class_names"] == ["bad", "good"]
+    code, out, err = run_main(capsys, "predict", "saved_models/both", "great superb", "awful dull")
+    assert code == 0 and len(out.strip().splitlines()) == 2, err
+    code, _, err = run_main(capsys, "ensemble", "saved_models/nb", "--name", "alone")
+    assert_one_line_error(code, err, 2, "give two or more models to combine")

@@ -166,3 +166,47 @@ def ensemble_text_model(members: keras.Model, weight: float) -> keras.Model:
     text = keras.Input(shape=(), dtype="string", name="text")
     probabilities = WeightedLogOdds(_weights(weight, len(members.outputs) - 1), name="probabilities")(members(text))
     return keras.Model(text, probabilities, name="seqsent_ensemble")
+
+
+# ---------------------------------------------------------------- ensembles of trained models (`seqsent ensemble`)
+
+
+def simplex_grid(models: int, step: float = 0.05) -> np.ndarray:
+    """Every weight vector of `models` non-negative weights summing to 1, in steps of `step`."""
+    units = round(1 / step)
+
+    def compositions(total, parts):
+        if parts == 1:
+            yield (total,)
+            return
+        for first in range(total + 1):
+            for rest in compositions(total - first, parts - 1):
+                yield (first, *rest)
+
+    return np.array(list(compositions(units, models)), dtype=np.float64) / units
+
+
+def choose_log_odds_weights(probabilities: np.ndarray, labels) -> tuple[list[float], dict[str, float]]:
+    """Weights of the models' log-odds with the lowest validation log loss (grid of step 0.05 for up to three
+    models, equal weights beyond), and the validation accuracy of each model and of the mix.
+
+    probabilities: [models, texts] of P(positive class).
+    """
+    labels = np.asarray(labels)
+    logits = _logit(np.asarray(probabilities, dtype=np.float64))
+    grid = simplex_grid(len(logits)) if len(logits) <= 3 else np.full((1, len(logits)), 1 / len(logits))
+    mixed = grid @ logits  # [candidates, texts]
+    losses = np.mean(np.logaddexp(0.0, -mixed) * labels + np.logaddexp(0.0, mixed) * (1 - labels), axis=1)
+    best = int(np.argmin(losses))
+    accuracy = {f"model {i}": float(np.mean((row > 0) == labels)) for i, row in enumerate(logits, start=1)}
+    accuracy["ensemble"] = float(np.mean((mixed[best] > 0) == labels))
+    return [float(w) for w in grid[best]], accuracy
+
+
+def log_odds_ensemble(text_models: list[keras.Model], weights: list[float]) -> keras.Model:
+    """Raw strings [batch] -> P(positive) [batch, 1]: trained string-in models' log-odds averaged with `weights`;
+    each model keeps its own tokenisation."""
+    text = keras.Input(shape=(), dtype="string", name="text")
+    outputs = [_renamed(model, f"member_{index}")(text) for index, model in enumerate(text_models, start=1)]
+    probabilities = WeightedLogOdds([w if w > 0 else 0.0 for w in weights], name="probabilities")(outputs)
+    return keras.Model(text, probabilities, name="seqsent_log_odds_ensemble")

@@ -1,0 +1,34 @@
+"""`seqsent ensemble MODEL MODEL...`: trained models -> one export averaging their log-odds -> printed summary."""
+
+from __future__ import annotations
+
+import click
+
+from seqsent_cli.main import import_tensorflow
+from seqsent_cli.options import DATA_OPTIONS, add_options, resolve_data_config
+from seqsent.config import RunConfig
+
+
+@click.command("ensemble")
+@click.argument("models", nargs=-1, required=True)
+@click.option("--name", required=True, help="Name of the combined model: it is exported to OUTPUT_DIR/NAME/VERSION.")
+@click.option("--output-dir", default=RunConfig().output_dir, show_default=True, help="Base directory of exports.")
+@add_options(DATA_OPTIONS)
+@click.pass_context
+def command(ctx, models, name, output_dir, **_):
+    """Combine trained two-class MODELS into one export, no model trained again.
+
+    Their log-odds are averaged with weights chosen on the validation split of the data the first model was
+    trained on (or --data), by the lowest log loss; the result is scored on that data's test split and
+    exported as `seqsent train` exports. E.g. an NBSVM and a recurrent model trained by two commands.
+    """
+    data = resolve_data_config(ctx)
+    import_tensorflow(click.get_current_context())
+    from seqsent.api import ensemble
+    from seqsent.evaluation.metrics import format_metrics
+
+    report = ensemble(list(models), name, output_dir, notify=click.echo, data=data)
+    click.echo(f"\nTest metrics ({report.test_metrics['examples']:,} examples of {report.data_description}, scored on "
+               "the exported SavedModel):")
+    click.echo(format_metrics(report.test_metrics))
+    click.echo(f"\nExported: {report.export_dir}")
