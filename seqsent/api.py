@@ -230,8 +230,11 @@ def _export_and_score(result, config: RunConfig, dataset, notify=None) -> tuple[
             "validation_split": dataset.validation_split}
     metadata = model_metadata(dataset.class_names, config.to_dict(), history=result.history, data=data)
     test = dataset.chunks("test") if hasattr(dataset, "chunks") else dataset.test  # streamed: never held whole
+    notify = notify or (lambda message: None)
     with new_version(config.output_dir, config.name) as staged:
+        notify(f"Exporting {config.name} under {config.output_dir}")
         metadata = write_saved_model(staged.path, result.text_model, metadata, config.name)
+        notify("Scoring the export on the test split")
         test_metrics = score(load_model(staged.path), test, notify=notify).metrics
         write_export_metadata(staged.path, {**metadata, "test_metrics": test_metrics})  # seqsent.json, model card
     return staged.published, test_metrics

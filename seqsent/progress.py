@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-EVERY_SECONDS = 10.0
+EVERY_SECONDS = 8.0  # a person hears of a long step at least every ~10 s
 
 
 class Ticker:

@@ -112,8 +112,8 @@ def _from_tables(path: Path, config: DataConfig) -> Dataset:
     )
 
 
-def load_test_split(config: DataConfig, class_names: list[str], trained_on: DataConfig | None = None
-                    ) -> tuple[Split, str, list[str]]:
+def load_test_split(config: DataConfig, class_names: list[str], trained_on: DataConfig | None = None,
+                    notify=None) -> tuple[Split, str, list[str]]:
     """The examples to score a trained model on, labels encoded in the model's class order.
 
     IMDB-style sources: their test split. A table file: --test-data if given; the held-out
@@ -127,7 +127,7 @@ def load_test_split(config: DataConfig, class_names: list[str], trained_on: Data
     if config.source not in ("sample", "imdb") and path.is_file() and is_table(path):
         same_file = trained_on is not None and not config.test_source and _same_path(trained_on.source, path)
         if same_file:
-            dataset = load_dataset(config)
+            dataset = load_dataset(config, notify)
             names = [dataset.class_names[i] for i in dataset.test.labels]
             split = Split(dataset.test.texts, encode_labels(names, class_names, "the evaluation data"))
             return split, f"{dataset.description} (its test part)", dataset.notes
@@ -139,7 +139,7 @@ def load_test_split(config: DataConfig, class_names: list[str], trained_on: Data
         if config.limit is not None and config.limit < len(texts):
             texts, labels = texts[: config.limit], labels[: config.limit]
         return Split(texts, encode_labels(labels, class_names, str(test_path))), str(test_path), table.notes
-    dataset = load_dataset(config)
+    dataset = load_dataset(config, notify)
     names = [dataset.class_names[i] for i in dataset.test.labels]
     return Split(dataset.test.texts, encode_labels(names, class_names, "the evaluation data")), \
         dataset.description, dataset.notes

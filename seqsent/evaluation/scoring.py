@@ -44,7 +44,7 @@ def check_threshold(model, threshold: float | None) -> None:
         raise UsageError("--threshold must be between 0 and 1")
 
 
-SCORE_CHUNK = 4096
+SCORE_CHUNK = 2048
 
 
 def score(model, split, threshold: float | None = None, notify=None) -> Scores:
@@ -119,7 +119,7 @@ class EvaluationData:
     notes: list[str] = field(default_factory=list)
 
 
-def evaluation_data(model, data: DataConfig | None, with_validation: bool = False) -> EvaluationData:
+def evaluation_data(model, data: DataConfig | None, with_validation: bool = False, notify=None) -> EvaluationData:
     """The test split of `data` (default: the data the model was trained on, else the bundled sample), labels in
     the model's class order; with `with_validation` (2 classes), the validation split of its training data too."""
     from seqsent.data import load_dataset, load_test_split
@@ -135,10 +135,12 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
     if wants_streaming(data):
         return _streamed_evaluation_data(data, names, with_validation)
     if with_validation and trained_on is not None and data == trained_on:
-        dataset = load_dataset(data)  # one load gives both the test and the validation split
+        dataset = load_dataset(data, notify)  # one load gives both the test and the validation split
         return EvaluationData(in_class_order(dataset.test, dataset.class_names, names), dataset.description,
                               in_class_order(dataset.validation, dataset.class_names, names), list(dataset.notes))
-    test, description, notes = load_test_split(data, names, trained_on)
+    if notify is not None:
+        notify(f"Reading the test data: {data.source}")
+    test, description, notes = load_test_split(data, names, trained_on, notify)
     result = EvaluationData(test, description, notes=list(notes))
     if not with_validation:
         return result
@@ -146,7 +148,7 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
         result.notes.append("the model records no training data: no validation split to tune the threshold on")
         return result
     try:
-        dataset = load_dataset(trained_on)
+        dataset = load_dataset(trained_on, notify)
         result.validation = in_class_order(dataset.validation, dataset.class_names, names)
     except SeqsentError as exc:
         result.notes.append(f"no validation split to tune the threshold on: {exc}")
@@ -222,7 +224,7 @@ def evaluate_model(model, data: DataConfig | None = None, threshold: float | Non
     from seqsent.layout import recorded_history
 
     check_threshold(model, threshold)
-    chosen = evaluation_data(model, data, with_validation=tune_threshold)
+    chosen = evaluation_data(model, data, with_validation=tune_threshold, notify=notify)
     scores = score(model, chosen.test, threshold, notify)
     best = None
     if chosen.validation is not None:

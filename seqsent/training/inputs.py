@@ -72,7 +72,11 @@ def encode_splits(config: RunConfig, dataset: Dataset, features: Features | None
     train, validation (and the unlabelled texts a semi-supervised run uses); models sharing a feature step share
     this too."""
     features = features or _encoder_features(config)
-    features = features or build_features(config.model.arch, config.text, dataset.train.texts, dataset.train.labels)
+    if features is None:
+        if notify is not None:
+            notify(f"Learning the vocabulary (up to {config.text.max_tokens:,} terms) from "
+                   f"{len(dataset.train):,} train texts")
+        features = build_features(config.model.arch, config.text, dataset.train.texts, dataset.train.labels)
     uses_unlabelled = config.semi.vat or config.semi.entropy_weight > 0
     return EncodedSplits(features, encode_texts(dataset.train.texts, *features, notify),
                          encode_texts(dataset.validation.texts, *features), dataset.train.labels,
