@@ -40,7 +40,7 @@ def command(ctx, model, as_json, report_dir, threshold, overwrite, **_):
     from seqsent.evaluation.metrics import format_metrics
 
     evaluation = evaluate(model, data, threshold, tune_threshold=report_dir is not None or threshold is not None,
-                          notify=lambda message: click.echo(message, err=True))
+                          notify=None if as_json else click.echo)  # --json: stdout holds the result only
     written = None
     if report_dir is not None:
         from seqsent.evaluation.reports import write_report

@@ -161,7 +161,7 @@ def test_evaluate_prints_a_metrics_table(trained):
 
 
 def test_evaluate_json_matches_the_metrics_recorded_at_export(trained):
-    metrics = json.loads(invoke("evaluate", trained["export"], "--json").output)
+    metrics = json.loads(invoke("evaluate", trained["export"], "--json").stdout)
     assert metrics["class_names"] == CLASSES
     assert metrics["examples"] == 12
     assert len(metrics["confusion_matrix"]) == 3
@@ -240,7 +240,7 @@ def test_export_from_a_keras_file_under_a_new_name(trained, tmp_path):
 
 def test_evaluate_on_data_holding_a_subset_of_the_classes(trained, tmp_path):
     data = write_csv(tmp_path / "two.csv", tiny_texts(("good", "bad"), per_class=10, seed=5))
-    metrics = json.loads(invoke("evaluate", trained["export"], "--data", data, "--json").output)
+    metrics = json.loads(invoke("evaluate", trained["export"], "--data", data, "--json").stdout)
     assert metrics["class_names"] == CLASSES
     # A file the model was not trained on is scored whole.
     assert metrics["examples"] == 20
@@ -249,7 +249,7 @@ def test_evaluate_on_data_holding_a_subset_of_the_classes(trained, tmp_path):
 
 def test_evaluate_on_data_of_a_single_class(trained, tmp_path):
     data = write_csv(tmp_path / "good.csv", tiny_texts(("good",), per_class=10))
-    metrics = json.loads(invoke("evaluate", trained["export"], "--data", data, "--json").output)
+    metrics = json.loads(invoke("evaluate", trained["export"], "--data", data, "--json").stdout)
     assert metrics["examples"] == 10
     assert [sum(row) for row in metrics["confusion_matrix"]] == [0, 10, 0]
 
