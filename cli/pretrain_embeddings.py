@@ -25,8 +25,6 @@ def command(**options):
     config = config_from_options(WordVectorConfig, PRETRAIN_EMBEDDINGS_OPTIONS, options).validate()
     import_tensorflow(click.get_current_context())
     report = pretrain_embeddings(config, notify=click.echo)
-    for source in report.sources:
-        click.echo(f"Read {source}")
     click.echo(f"Learned {report.words:,} {report.dim}-dimensional {report.method} vectors from {report.texts:,} texts "
                f"({report.tokens:,} tokens) in {report.seconds:.0f} s")
     click.echo(f"Wrote {report.output}  (use: seqsent train --embeddings {report.output})")

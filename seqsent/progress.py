@@ -21,11 +21,15 @@ class Ticker:
         self.last = time.monotonic()
 
     def update(self, done: int) -> None:
+        unit = f" {self.unit}" if self.unit else ""
+        if self.total:
+            self.say(lambda: f"{self.what}: {done:,} of {self.total:,}{unit} ({100 * done / self.total:.0f}%)")
+        else:
+            self.say(lambda: f"{self.what}: {done:,}{unit}")
+
+    def say(self, message) -> None:
+        """`message()` (made only when said), if the last line was long enough ago."""
         if self.notify is None or time.monotonic() - self.last < self.every:
             return
         self.last = time.monotonic()
-        unit = f" {self.unit}" if self.unit else ""
-        if self.total:
-            self.notify(f"{self.what}: {done:,} of {self.total:,}{unit} ({100 * done / self.total:.0f}%)")
-        else:
-            self.notify(f"{self.what}: {done:,}{unit}")
+        self.notify(message())

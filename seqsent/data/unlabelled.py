@@ -46,17 +46,24 @@ def collect_texts(data_source: str, unlabelled: list[str], include_unsup: bool =
 
     dataset = load_dataset(DataConfig(source=data_source), notify)
     texts = dataset.train.texts + dataset.validation.texts
-    sources = [f"{len(texts):,} train texts of {dataset.description} (labels not used; test not read)"]
+    sources = []
+    say = notify or (lambda message: None)
+
+    def found(description: str) -> None:
+        sources.append(description)
+        say(f"Read {description}")
+
+    found(f"{len(texts):,} train texts of {dataset.description} (labels not used; test not read)")
     path = Path(data_source).expanduser()
     if include_unsup and data_source not in ("sample", "imdb") and (path.is_dir() or is_archive(path)):
         unsup = read_unlabelled(path, notify)
         if unsup:
             texts += unsup
-            sources.append(f"{len(unsup):,} unlabelled reviews (train/unsup) of {path}")
+            found(f"{len(unsup):,} unlabelled reviews (train/unsup) of {path}")
     for source in unlabelled:
         extra = read_unlabelled_source(source, notify)
         texts += extra
-        sources.append(f"{len(extra):,} texts of {source}")
+        found(f"{len(extra):,} texts of {source}")
     test = set(dataset.test.texts)
     kept = [text for text in texts if text not in test]
     notes = [f"{len(texts) - len(kept):,} texts left out: they are also test texts"] if len(kept) < len(texts) else []

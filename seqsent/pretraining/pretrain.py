@@ -97,8 +97,6 @@ def build_corpus(config: LanguageModelConfig, notify) -> Corpus:
     from seqsent.text import adapt_vectorizer
 
     texts, sources, notes = collect_texts(config.data, config.unlabelled, config.include_unsup, notify)
-    for source in sources:
-        notify(f"Read {source}")
     for note in notes:
         notify(f"Note: {note}")
     order = np.random.default_rng(config.seed).permutation(len(texts))

@@ -9,7 +9,9 @@ the file back and aligns it to a vocabulary.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +64,10 @@ def pretrain_embeddings(config: WordVectorConfig, notify=None) -> PretrainReport
 
 
 def train_vectors(sentences: list[list[str]], config: WordVectorConfig, notify=None):
-    """gensim KeyedVectors learned by skip-gram word2vec or fastText; `notify` hears each epoch's end."""
+    """gensim KeyedVectors learned by skip-gram word2vec or fastText; `notify` hears how far each epoch has got
+    (gensim's own progress log, at most every few seconds) and each epoch's end."""
+    import logging
+
     from gensim.models import FastText, Word2Vec
     from gensim.models.callbacks import CallbackAny2Vec
 
@@ -78,7 +83,31 @@ def train_vectors(sentences: list[list[str]], config: WordVectorConfig, notify=N
 
     model_cls = Word2Vec if config.method == "word2vec" else FastText
     workers = config.workers or os.cpu_count() or 1
-    model = model_cls(sentences=sentences, vector_size=config.dim, window=config.window, min_count=config.min_count,
-                      sg=1, negative=config.negative, epochs=config.epochs, workers=workers, seed=config.seed,
-                      callbacks=[EpochLines()])
+    progress = _GensimProgress(notify, config)
+    gensim_log = logging.getLogger("gensim.models.word2vec")
+    previous_level = gensim_log.level
+    gensim_log.addHandler(progress)
+    gensim_log.setLevel(logging.INFO)
+    try:
+        model = model_cls(sentences=sentences, vector_size=config.dim, window=config.window,
+                          min_count=config.min_count, sg=1, negative=config.negative, epochs=config.epochs,
+                          workers=workers, seed=config.seed, callbacks=[EpochLines()])
+    finally:
+        gensim_log.removeHandler(progress)
+        gensim_log.setLevel(previous_level)
     return model.wv
+
+
+class _GensimProgress(logging.Handler):
+    """gensim logs "EPOCH 0 - PROGRESS: at 12.34% examples, ..." every second: passed on every few seconds."""
+
+    def __init__(self, notify, config: WordVectorConfig):
+        super().__init__()
+        self.ticker = Ticker(notify, f"{config.method}")
+        self.epochs = config.epochs
+
+    def emit(self, record):
+        found = re.search(r"EPOCH (\d+) - PROGRESS: at ([\d.]+)% examples", record.getMessage())
+        if found:
+            epoch, share = int(found.group(1)) + 1, float(found.group(2))
+            self.ticker.say(lambda: f"word vectors, epoch {epoch}/{self.epochs}: {share:.0f}% of the texts")
