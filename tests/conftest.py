@@ -120,3 +120,21 @@ def binary_text_model():
 @pytest.fixture(scope="session")
 def three_class_text_model():
     return make_tiny_text_model(3, arch="bigru")
+
+
+def make_ensemble(binary_text_model):
+    """--wide-training separate: an NBSVM of 1-3-grams beside the recurrent model under weighted log-odds."""
+    import keras
+
+    from seqsent.config import ModelConfig, TextConfig
+    from seqsent.models import build_classifier, build_features, build_text_model
+    from seqsent.training.ensemble import ensemble_members, ensemble_text_model
+
+    rows = tiny_texts(("good", "bad"), per_class=6)
+    texts, labels = [t for t, _ in rows], [int(label == "good") for _, label in rows]
+    vectorizer, weighting = build_features("nbsvm", TextConfig(**TINY_TEXT_CONFIG), texts, labels)
+    classifier = build_classifier(ModelConfig(arch="nbsvm"), vectorizer.vocabulary_size(), 2, seed=7)
+    recurrent = next(layer for layer in binary_text_model.layers if isinstance(layer, keras.Model))
+    members = ensemble_members([recurrent], binary_text_model.get_layer("vectorizer"),
+                               binary_text_model.get_layer("truncate"), build_text_model(vectorizer, weighting, classifier))
+    return ensemble_text_model(members, 0.4)

@@ -41,6 +41,17 @@ def free_ports(count: int) -> list[int]:
             s.close()
 
 
+def run_as_one_worker(script: str, tmp_path: Path, timeout: int = 120) -> dict:
+    """Run `script` in a fresh process given a one-worker TF_CONFIG file (sys.argv[1]); the JSON it prints last."""
+    config = tmp_path / "tf_config.json"
+    config.write_text(tf_config(free_ports(1), 0))
+    done = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True, text=True, timeout=timeout,
+                          env={**QUIET_ENV, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent),
+                                                                           os.environ.get("PYTHONPATH", "")])})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def tf_config(ports: list[int], index: int) -> str:
     return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
                        "task": {"type": "worker", "index": index}})
@@ -228,13 +239,7 @@ print(json.dumps({
     "variable_type": type(model.trainable_variables[0].value).__name__,
 }))
 """
-    config = tmp_path / "tf_config.json"
-    config.write_text(tf_config(free_ports(1), 0))
-    done = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True, text=True, timeout=120,
-                          env={**QUIET_ENV, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent),
-                                                                           os.environ.get("PYTHONPATH", "")])})
-    assert done.returncode == 0, done.stderr[-3000:]
-    facts = json.loads(done.stdout.strip().splitlines()[-1])
+    facts = run_as_one_worker(script, tmp_path)
     assert facts["describe"] == "MultiWorkerMirroredStrategy, 1 replica"
     assert (facts["replicas"], facts["chief"], facts["workers"]) == (1, True, 1)
     assert facts["policy"][0] == "float32" and "needs a GPU" in facts["policy"][1][0]

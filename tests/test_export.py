@@ -329,28 +329,10 @@ def test_an_export_written_before_keras_model_json_still_loads_and_re_exports_le
         np.testing.assert_allclose(model.predict_proba(TEXTS)[:, 1], expected, atol=1e-6)
 
 
-def make_ensemble(binary_text_model):
-    """--wide-training separate: an NBSVM of 1-3-grams beside the recurrent model, one vocabulary each."""
-    import keras
-
-    from conftest import TINY_TEXT_CONFIG, tiny_texts
-    from seqsent.config import ModelConfig, TextConfig
-    from seqsent.models import build_classifier, build_features, build_text_model
-    from seqsent.training.ensemble import ensemble_members, ensemble_text_model
-
-    rows = tiny_texts(("good", "bad"), per_class=6)
-    texts, labels = [t for t, _ in rows], [int(label == "good") for _, label in rows]
-    vectorizer, weighting = build_features("nbsvm", TextConfig(**TINY_TEXT_CONFIG), texts, labels)
-    classifier = build_classifier(ModelConfig(arch="nbsvm"), vectorizer.vocabulary_size(), 2, seed=7)
-    recurrent = next(layer for layer in binary_text_model.layers if isinstance(layer, keras.Model))
-    wide = build_text_model(vectorizer, weighting, classifier)
-    members = ensemble_members([recurrent], binary_text_model.get_layer("vectorizer"),
-                               binary_text_model.get_layer("truncate"), wide)
-    return ensemble_text_model(members, 0.4)
-
-
 def test_ensemble_export_stores_both_vocabularies_once_and_rebuilds_its_keras_model(tmp_path, binary_text_model):
     from seqsent.api import export
+
+    from conftest import make_ensemble
 
     ensemble = make_ensemble(binary_text_model)
     version = export_saved_model(ensemble, model_metadata(BINARY_NAMES, {"name": "ens"}), tmp_path, "ens")

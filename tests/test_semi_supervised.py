@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +13,6 @@ tf = pytest.importorskip("tensorflow")
 
 from seqsent.config import ModelConfig  # noqa: E402
 from seqsent.training.semi_supervised import SemiSupervisedClassifier, scale_l2  # noqa: E402
-
-QUIET_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def test_perturbation_has_the_configured_norm_and_spares_padding():
@@ -116,15 +110,9 @@ with keras_multi_worker_fixes(distribution.strategy):
 print(json.dumps({"strategy": distribution.describe(), "loss": history.history["loss"],
                   "vat": history.history["vat"]}))
 """
-    from test_distribute import free_ports, tf_config
+    from test_distribute import run_as_one_worker
 
-    config = tmp_path / "tf_config.json"
-    config.write_text(tf_config(free_ports(1), 0))
-    done = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True, text=True, timeout=180,
-                          env={**QUIET_ENV, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent),
-                                                                           os.environ.get("PYTHONPATH", "")])})
-    assert done.returncode == 0, done.stderr[-3000:]
-    facts = json.loads(done.stdout.strip().splitlines()[-1])
+    facts = run_as_one_worker(script, tmp_path, timeout=180)
     assert facts["strategy"] == "MultiWorkerMirroredStrategy, 1 replica"
     assert all(np.isfinite(facts["loss"])) and all(v > 0 for v in facts["vat"])
 

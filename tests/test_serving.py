@@ -17,7 +17,7 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from conftest import REPO_ROOT, TINY_TEXT_CONFIG, tiny_texts  # noqa: E402
+from conftest import REPO_ROOT, TINY_TEXT_CONFIG, make_ensemble, tiny_texts  # noqa: E402
 from seqsent.errors import ModelError, UsageError  # noqa: E402
 from seqsent.layout import EXTRA_DIR, KERAS_FILE, METADATA_FILE, WARMUP_FILE, model_metadata  # noqa: E402
 from seqsent.serving.models_config import SERVING_CONFIG_FILE, serving_config_text, write_serving_config  # noqa: E402
@@ -111,21 +111,7 @@ def tfidf_text_model():
 
 @pytest.fixture(scope="module")
 def ensemble_text_model(binary_text_model):
-    """--wide-training separate: an NBSVM of 1-3-grams and a recurrent model under weighted log-odds."""
-    from seqsent.config import ModelConfig, TextConfig
-    from seqsent.models import build_classifier, build_features, build_text_model
-    import keras
-
-    from seqsent.training.ensemble import ensemble_members, ensemble_text_model
-
-    rows = tiny_texts(("good", "bad"), per_class=6)
-    texts, labels = [t for t, _ in rows], [int(label == "good") for _, label in rows]
-    vectorizer, weighting = build_features("nbsvm", TextConfig(**TINY_TEXT_CONFIG), texts, labels)
-    classifier = build_classifier(ModelConfig(arch="nbsvm"), vectorizer.vocabulary_size(), 2, seed=7)
-    recurrent = next(layer for layer in binary_text_model.layers if isinstance(layer, keras.Model))
-    members = ensemble_members([recurrent], binary_text_model.get_layer("vectorizer"),
-                               binary_text_model.get_layer("truncate"), build_text_model(vectorizer, weighting, classifier))
-    return ensemble_text_model(members, 0.4)
+    return make_ensemble(binary_text_model)
 
 
 MODELS = {  # kind -> (class names, text model fixture)
