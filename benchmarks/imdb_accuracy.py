@@ -14,6 +14,7 @@ scored on the EXPORTED SavedModel, as `seqsent train` does):
   (f)  the same started from a language model pretrained on train + the unlabelled reviews (pretrain-lm);
   (g)  virtual adversarial training on the unlabelled reviews, word2vec vectors of train + unlabelled
        (--preset imdb-unlabelled: a BiGRU(64));
+  (g2) (e2) + VAT: the same BiGRU(128) as (e2), so the pair is VAT's controlled ablation;
   (h)  (g) started from a language model of its shape instead of word2vec;
   (i), (j), (k) the NBSVM and (g) / (h) / (e2) combined by `seqsent ensemble` (log-odds weights chosen on validation; nothing
        trained again; the time of both rows counted).
@@ -68,9 +69,12 @@ ROWS = {
            ["--preset", "imdb-supervised", "--embeddings", EMBEDDINGS]),
     "f": ("(f) one recurrent model + language-model pretraining", ["language model"],
           ["--preset", "imdb-supervised", "--encoder", ENCODER]),
-    "g": ("(g) (e2) + VAT and adversarial training", ["word2vec"],
+    "g": ("(g) --preset imdb-unlabelled: BiGRU(64) + word2vec + VAT", ["word2vec"],
           ["--preset", "imdb-unlabelled", "--embeddings", EMBEDDINGS, *UNLABELLED]),
-    "h": ("(h) (f) + VAT", ["language model (GRU 64)"],
+    "g2": ("(g2) (e2) + VAT: BiGRU(128), up to 8 epochs, patience 2", ["word2vec"],
+           ["--preset", "imdb-supervised", "--embeddings", EMBEDDINGS, "--vat", *UNLABELLED, "--epochs", "8",
+            "--patience", "2"]),
+    "h": ("(h) (g) started from a language model of its shape", ["language model (GRU 64)"],
           ["--preset", "imdb-unlabelled", "--encoder", ENCODER + "-64", *UNLABELLED]),
     "i": ("(i) NBSVM + (g), log-odds averaged", "ensemble", ["b3", "g"]),
     "j": ("(j) NBSVM + (h), log-odds averaged", "ensemble", ["b3", "h"]),

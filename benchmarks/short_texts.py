@@ -8,8 +8,9 @@ Trained on the first sentences of --train reviews drawn from the train split (st
 the first sentences of all 25,000 test reviews; both arms use the same files, flags and seed:
   without: --preset imdb-supervised, its vocabulary learned from the short train texts;
   with:    the same with --encoder (the language model's vocabulary and weights; pretrain-lm never read the
-           test split).
-Prints a table of test accuracy (exported SavedModel), McNemar's test of the difference, and wall times.
+           test split);
+  vectors: (with --vectors) the same with --embeddings: word2vec vectors learned from the same IMDB texts.
+Prints a table of test accuracy (exported SavedModel), McNemar's test of each against labels only, wall times.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", type=Path, default=ROOT.parent / "shared" / "datasets" / "aclImdb_v1.tar.gz")
     parser.add_argument("--encoder", type=Path, required=True, help="an encoder from `seqsent pretrain-lm`")
+    parser.add_argument("--vectors", type=Path, default=None,
+                        help="word2vec vectors of IMDB's texts (pretrain-embeddings), a third arm")
     parser.add_argument("--train", type=int, default=5000, help="labelled short texts to train on")
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
@@ -74,7 +77,10 @@ def main() -> None:
           flush=True)
 
     results = {}
-    for arm, extra in (("without", []), ("with", ["--encoder", str(args.encoder.resolve())])):
+    arms = [("without", []), ("with", ["--encoder", str(args.encoder.resolve())])]
+    if args.vectors:
+        arms.append(("vectors", ["--embeddings", str(args.vectors.resolve())]))
+    for arm, extra in arms:
         started = time.perf_counter()
         subprocess.run(SEQSENT + ["train", "--data", str(train), "--test-data", str(test), "--name", f"short-{arm}",
                                   "--preset", "imdb-supervised", "--quiet", *extra], cwd=work, check=True)
@@ -86,14 +92,20 @@ def main() -> None:
         results[arm] = {"accuracy": metrics["test"]["accuracy"], "wall_s": time.perf_counter() - started,
                         "right": probabilities[:, order].argmax(axis=1) == np.asarray(dataset.test.labels)}
         print(json.dumps({arm: {k: v for k, v in results[arm].items() if k != "right"}}), flush=True)
-    only_with = int(np.sum(results["with"]["right"] & ~results["without"]["right"]))
-    only_without = int(np.sum(~results["with"]["right"] & results["without"]["right"]))
-    print("\n| classifier of first sentences | test accuracy | wall time |")
-    print("|---|---|---|")
-    for arm, label in (("without", "labels only (--preset imdb-supervised)"), ("with", "+ --encoder (IMDB LM)")):
-        print(f"| {label} | {100 * results[arm]['accuracy']:.2f}% | {results[arm]['wall_s'] / 60:.1f} min |")
-    print(f"\nright only with the encoder: {only_with}; only without: {only_without}; McNemar p = "
-          f"{mcnemar(only_with, only_without)[1]:.3g} ({len(dataset.test):,} test sentences; work dir {work})")
+    print("\n| classifier of first sentences | test accuracy | vs labels only (right only here / only there, "
+          "McNemar p) | wall time |")
+    print("|---|---|---|---|")
+    labels = {"without": "labels only (--preset imdb-supervised)", "with": "+ --encoder (IMDB language model)",
+              "vectors": "+ --embeddings (IMDB word2vec)"}
+    for arm, _ in arms:
+        versus = "–"
+        if arm != "without":
+            only_here = int(np.sum(results[arm]["right"] & ~results["without"]["right"]))
+            only_there = int(np.sum(~results[arm]["right"] & results["without"]["right"]))
+            versus = f"{only_here} / {only_there}, p = {mcnemar(only_here, only_there)[1]:.3g}"
+        print(f"| {labels[arm]} | {100 * results[arm]['accuracy']:.2f}% | {versus} | "
+              f"{results[arm]['wall_s'] / 60:.1f} min |")
+    print(f"\n({len(dataset.test):,} test sentences, median {int(np.median(lengths))} words; work dir {work})")
 
 
 if __name__ == "__main__":

@@ -65,3 +65,25 @@ def test_preset_merges_section_by_section():
             assert getattr(getattr(config, section), key) == value
     with pytest.raises(UsageError, match="--preset must be one of"):
         preset_config("nope")
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_is_a_valid_config_apart_from_the_paths_the_user_gives(name):
+    """Presets hold settings, never paths: a VAT preset is valid once --unlabelled is given, and says so without."""
+    config = preset_config(name)
+    if config.semi.vat:
+        with pytest.raises(UsageError, match="--vat needs --unlabelled"):
+            config.validate()
+        config.semi.unlabelled = ["texts.txt"]
+    config.validate()
+
+
+def test_a_language_model_preset_has_the_shape_of_the_train_preset_of_its_name():
+    """So that `pretrain-lm --preset X` makes an encoder that `train --preset X --encoder` accepts."""
+    from seqsent.presets import LM_PRESETS, lm_preset_config
+
+    for name in LM_PRESETS:
+        lm, classifier = lm_preset_config(name), preset_config(name)
+        assert (lm.arch, lm.units, lm.layers, lm.embedding_dim, lm.max_tokens) == (
+            classifier.model.arch, classifier.model.units, classifier.model.layers, classifier.model.embedding_dim,
+            classifier.text.max_tokens)
