@@ -58,6 +58,7 @@ def plot(rows: list[dict], path: Path) -> None:
         ax.plot(sizes, [100 * row[key]["accuracy"] for row in rows], "o-", color=color, label=label, linewidth=2)
     ax.set_xscale("log")
     ax.set_xticks(sizes, [f"{s:,}" for s in sizes])
+    ax.minorticks_off()
     ax.set_xlabel("labelled train reviews")
     ax.set_ylabel("test accuracy (%), 25,000 reviews")
     ax.set_title("IMDB learning curve")
