@@ -129,7 +129,7 @@ def prepare_config(config: RunConfig, notify=None) -> RunConfig:
     config.validate()
     notes = adopt_pretrained_shapes(config.model)
     if config.model.encoder_path:
-        from seqsent.pretraining.encoder import adopt_encoder_shape, read_encoder
+        from seqsent.models.encoder import adopt_encoder_shape, read_encoder
 
         notes += adopt_encoder_shape(config, read_encoder(config.model.encoder_path))
         if not named:

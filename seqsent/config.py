@@ -252,11 +252,11 @@ class RunConfig:
         """'imdb-<arch>' for the IMDB sources, '<file or directory stem>-<arch>' for table data."""
         from pathlib import Path
 
-        from seqsent.data.shards import shard_format
+        from seqsent.layout import MANIFEST_FILE, shard_format
 
         source = self.data.source
         path = Path(source.split("*")[0].split("?")[0].split("[")[0].rstrip("-_.") or "data")
-        shards_dir = path.is_dir() and any(shard_format(p) or p.name == "manifest.json" for p in path.iterdir())
+        shards_dir = path.is_dir() and any(shard_format(p) or p.name == MANIFEST_FILE for p in path.iterdir())
         if source in ("sample", "imdb") or not (shard_format(Path(source)) or shards_dir or "*" in source):
             return f"imdb-{self.model.arch}"  # the IMDB sources: the sample, TFDS, an aclImdb directory or archive
         stem = path.name.split(".")[0]

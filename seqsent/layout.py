@@ -31,6 +31,19 @@ from typing import IO
 from seqsent.errors import ModelError
 from seqsent.files import read_json, write_json_atomic
 
+# Table data (`--data` files and shards, `seqsent prepare`): its formats by file suffix, optionally .gz.
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+MANIFEST_FILE = "manifest.json"
+
+
+def shard_format(path: Path) -> str | None:
+    """'csv', 'tsv' or 'jsonl' for a (possibly .gz) table file, else None."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return FORMATS.get(suffixes[-1]) if suffixes else None
+
+
 # ---------------------------------------------------------------- exports
 
 FORMAT = "seqsent-model"

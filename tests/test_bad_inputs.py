@@ -387,8 +387,8 @@ def paths(tmp_path_factory):
 
 def make_bad_encoders(root: Path) -> dict:
     """A tiny untrained bigru encoder (4 units) and damaged copies of it."""
-    from seqsent.pretraining.encoder import ENCODER_FILE, WEIGHTS_FILE, encoder_metadata, write_encoder
-    from seqsent.pretraining.language_model import LanguageModel
+    from seqsent.models.encoder import ENCODER_FILE, WEIGHTS_FILE, encoder_metadata, write_encoder
+    from seqsent.models.language_model import LanguageModel
 
     vocabulary = ["", "[UNK]", "film", "great", "awful"]
     good = root / "good"

@@ -14,9 +14,10 @@ tf = pytest.importorskip("tensorflow")
 
 from seqsent.config import LanguageModelConfig, RunConfig  # noqa: E402
 from seqsent.errors import UsageError  # noqa: E402
-from seqsent.pretraining.encoder import (adopt_encoder_shape, encoder_features, initialise_from_encoder,  # noqa: E402
+from seqsent.models.encoder import (adopt_encoder_shape, encoder_features, initialise_from_encoder,  # noqa: E402
                                          load_language_model, read_encoder)
-from seqsent.pretraining.language_model import LanguageModel, reverse_rows, stream_rows  # noqa: E402
+from seqsent.models.language_model import LanguageModel, reverse_rows  # noqa: E402
+from seqsent.pretraining.lm_rows import stream_rows  # noqa: E402
 
 
 def test_reverse_rows_reverses_only_the_tokens_and_keeps_padding_on_the_right():

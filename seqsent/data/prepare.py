@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seqsent.config import DataConfig
-from seqsent.data.shards import MANIFEST_FILE, find_shards, iter_rows, shard_format
+from seqsent.data.shards import find_shards, iter_rows
+from seqsent.layout import MANIFEST_FILE, shard_format
 from seqsent.data.streaming import MANIFEST_FORMAT, SPLITS, split_of
 from seqsent.errors import DataError, UsageError
 from seqsent.files import check_output_dir, staged_directory

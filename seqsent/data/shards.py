@@ -19,17 +19,8 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from seqsent.errors import DataError
+from seqsent.layout import shard_format
 
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-MANIFEST_FILE = "manifest.json"
-
-
-def shard_format(path: Path) -> str | None:
-    """'csv', 'tsv' or 'jsonl' for a (possibly .gz) table file, else None."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] == ".gz":
-        suffixes = suffixes[:-1]
-    return FORMATS.get(suffixes[-1]) if suffixes else None
 
 
 def is_glob(source: str) -> bool:

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Iterator
 
 from seqsent.config import DataConfig
-from seqsent.data.shards import MANIFEST_FILE, check_shard, find_shards, is_glob, iter_rows, shard_format
+from seqsent.data.shards import check_shard, find_shards, is_glob, iter_rows
+from seqsent.layout import MANIFEST_FILE, shard_format
 from seqsent.errors import DataError, UsageError
 from seqsent.files import read_json
 

@@ -22,8 +22,9 @@ from seqsent.config import RECURRENT_ARCHS, LanguageModelConfig, TextConfig
 from seqsent.errors import DataError, Interrupted, TrainingError
 from seqsent.files import check_creatable, check_output_dir, staged_directory
 from seqsent.layout import BACKUP_DIR, claim_run_dir, finish_run_dir, remove_training_leftovers, write_run_config
-from seqsent.pretraining.encoder import encoder_metadata, write_encoder
-from seqsent.pretraining.language_model import LanguageModel, heldout_rows, stream_rows, token_stream, training_rows
+from seqsent.models.encoder import encoder_metadata, write_encoder
+from seqsent.models.language_model import LanguageModel
+from seqsent.pretraining.lm_rows import heldout_rows, stream_rows, token_stream, training_rows
 
 
 @dataclass

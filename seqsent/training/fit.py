@@ -117,7 +117,7 @@ def _build_classifier(config: RunConfig, num_classes: int, features: Features, d
                                       initial_embeddings=vectors.matrix if vectors else None)
     notes = [vectors.describe()] if vectors else []
     if config.model.encoder_path:
-        from seqsent.pretraining.encoder import initialise_from_encoder, read_encoder
+        from seqsent.models.encoder import initialise_from_encoder, read_encoder
 
         notes.append(initialise_from_encoder(classifier, read_encoder(config.model.encoder_path)))
     return classifier, notes

@@ -87,7 +87,7 @@ def encode_splits(config: RunConfig, dataset: Dataset, features: Features | None
 def _encoder_features(config: RunConfig) -> Features | None:
     if not config.model.encoder_path:
         return None
-    from seqsent.pretraining.encoder import encoder_features, read_encoder
+    from seqsent.models.encoder import encoder_features, read_encoder
 
     return encoder_features(read_encoder(config.model.encoder_path), config.text)
 

@@ -13,10 +13,8 @@ Ruder 2018) adds a backward LM for a bidirectional classifier. Here:
   numbers its vocabulary by decreasing frequency, the Zipf order that sampler assumes), so a 30k-word
   vocabulary costs ~1k classes per step instead of 30k. Validation uses the exact softmax: the
   reported perplexity is a true held-out perplexity over the whole vocabulary (OOV counted as a word).
-- Data: every text's token ids concatenated into one stream, cut into rows of `window` + 1 tokens
-  (inputs: the first `window`, targets: the next token at each step): no padding, one static shape.
-  Each row starts from a zero state, as the classifier starts each review. Rows are shuffled per
-  epoch with a seed keyed by the epoch, so a run resumed after a crash sees what it would have seen.
+
+The rows it learns from: seqsent.pretraining.lm_rows; its training job: seqsent.pretraining.pretrain.
 """
 
 from __future__ import annotations
@@ -24,7 +22,6 @@ from __future__ import annotations
 import math
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from seqsent.models.recurrent import recurrent_layer
@@ -132,41 +129,6 @@ class LanguageModel(keras.Model):
         return {"loss": self.loss_tracker.result()}
 
 
-# ---------------------------------------------------------------- data
-
-
-def token_stream(ids: tf.RaggedTensor) -> np.ndarray:
-    """Every text's token ids, one after the other (padding removed), as one int32 array."""
-    return ids.flat_values.numpy().astype(np.int32)
-
-
-def stream_rows(stream: np.ndarray, window: int) -> np.ndarray:
-    """A stream of token ids -> rows [n, window + 1], consecutive rows sharing one token (the last target is the
-    next row's first input)."""
-    n = (len(stream) - 1) // window
-    return stream[(np.arange(n) * window)[:, None] + np.arange(window + 1)[None, :]]
-
-
-def training_rows(rows: np.ndarray, batch_size: int, seed: int, epochs: range) -> tf.data.Dataset:
-    """The batches of `epochs`, each epoch's rows in an order keyed by (seed, epoch); full batches only."""
-    from seqsent.training.pipeline import epoch_seed, over_epochs
-
-    per_epoch = len(rows) // batch_size
-    if per_epoch < 1:
-        raise ValueError(f"{len(rows)} rows: fewer than one batch of {batch_size}")
-    examples = tf.data.Dataset.from_tensor_slices(rows)
-
-    def one_epoch(epoch):
-        shuffled = examples.shuffle(len(rows), seed=epoch_seed(seed, epoch), reshuffle_each_iteration=False)
-        return shuffled.batch(batch_size, drop_remainder=True)
-
-    return over_epochs(epochs, one_epoch, per_epoch).prefetch(tf.data.AUTOTUNE)
-
-
-def heldout_rows(rows: np.ndarray, batch_size: int) -> tf.data.Dataset:
-    return tf.data.Dataset.from_tensor_slices(rows).batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
 # ---------------------------------------------------------------- transfer into a classifier
 
 
@@ -175,7 +137,7 @@ def transfer_to_classifier(lm: LanguageModel, classifier: keras.Model) -> list[s
 
     Forward LM layer i -> the classifier's layer i (its forward layer, if Bidirectional); backward LM layer
     i -> the backward layer of Bidirectional layer i. Shapes must agree (same vocabulary, embedding_dim,
-    cell and units): seqsent.pretraining.encoder checks that before building the classifier.
+    cell and units): seqsent.models.encoder checks that before building the classifier.
     """
     classifier.get_layer("embedding").embeddings.assign(lm.embedding.embeddings)
     copied = ["embedding"]

@@ -150,7 +150,7 @@ def encoder_features(encoder: Encoder, text: TextConfig):
 
 def load_language_model(encoder: Encoder):
     """The encoder's language model with its trained weights."""
-    from seqsent.pretraining.language_model import LanguageModel
+    from seqsent.models.language_model import LanguageModel
 
     cell, bidirectional = RECURRENT_ARCHS[encoder.arch]
     m = encoder.metadata
@@ -166,7 +166,7 @@ def load_language_model(encoder: Encoder):
 
 def initialise_from_encoder(classifier, encoder: Encoder) -> str:
     """Start the classifier's Embedding and recurrent layers from the encoder; returns a note for the user."""
-    from seqsent.pretraining.language_model import transfer_to_classifier
+    from seqsent.models.language_model import transfer_to_classifier
 
     copied = transfer_to_classifier(load_language_model(encoder), classifier)
     perplexity = encoder.metadata.get("perplexity") or {}
