@@ -93,7 +93,7 @@ def main() -> None:
                                  archive, work)})
         print(json.dumps(rows[-1]), flush=True)
     print(f"\n| labelled reviews (train / validation) | labels only | + unlabelled (word2vec + VAT) | gain | wall time "
-          f"(labels only / + unlabelled) |")
+          "(labels only / + unlabelled) |")
     print("|---|---|---|---|---|")
     for row in rows:
         without, with_ = row["without"], row["with"]
