@@ -92,7 +92,7 @@ def main() -> None:
                                                                      str(vectors), "--unlabelled", str(archive)],
                                  archive, work)})
         print(json.dumps(rows[-1]), flush=True)
-    print(f"\n| labelled reviews (train / validation) | labels only | + unlabelled (word2vec + VAT) | gain | wall time "
+    print("\n| labelled reviews (train / validation) | labels only | + unlabelled (word2vec + VAT) | gain | wall time "
           "(labels only / + unlabelled) |")
     print("|---|---|---|---|---|")
     for row in rows:
