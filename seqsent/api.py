@@ -322,7 +322,7 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
     from seqsent.config import recorded_data_config
     from seqsent.data import load_dataset
     from seqsent.evaluation.scoring import in_class_order
-    from seqsent.serving.inference import load_model
+    from seqsent.serving.inference import resolve_model_path
     from seqsent.training.ensemble import choose_log_odds_weights, log_odds_ensemble
 
     notify = notify or log_or_warn
@@ -330,28 +330,27 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
         raise UsageError("--name may hold only letters, digits, '.', '_' and '-'")
     if len(model_paths) < 2:
         raise UsageError("give two or more models to combine")
-    members = [load_model(path) for path in model_paths]
+    members = [_keras_model_of(path) for path in model_paths]  # each loaded once: it predicts and is combined
     names = members[0].class_names
     if len(names) != 2 or any(m.class_names != names for m in members):
         raise UsageError("seqsent ensemble combines two-class models with the same class names "
-                         f"({', '.join(str(m.path) + ': ' + '/'.join(m.class_names) for m in members)})")
-    data = data or recorded_data_config(members[0].metadata, members[0].path)
+                         f"({', '.join(f'{p}: ' + '/'.join(m.class_names) for p, m in zip(model_paths, members))})")
+    data = data or recorded_data_config(members[0].metadata, resolve_model_path(model_paths[0]))
     if data is None:
-        raise UsageError(f"{members[0].path} records no training data: give it with --data")
+        raise UsageError(f"{model_paths[0]} records no training data: give it with --data")
     dataset = load_dataset(data, notify)
     validation = in_class_order(dataset.validation, dataset.class_names, names)
     probabilities = np.stack([m.predict_proba(validation.texts)[:, 1] for m in members])
     weights, accuracy = choose_log_odds_weights(probabilities, validation.labels)
     notify("Weights chosen on the validation split: " + ", ".join(
-        f"{m.path} {w:.2f}" for m, w in zip(members, weights)) + " (validation accuracy: "
+        f"{p} {w:.2f}" for p, w in zip(model_paths, weights)) + " (validation accuracy: "
         + ", ".join(f"{k} {v:.4f}" for k, v in accuracy.items()) + ")")
-    text_models = [_keras_text_model(m) for m in members]
     config = RunConfig.from_dict(members[0].metadata["config"]) if isinstance(members[0].metadata.get("config"), dict) \
         else RunConfig()
     config.name, config.output_dir = name, str(output_dir)
-    result = _Combined(log_odds_ensemble(text_models, weights), history={})
+    result = _Combined(log_odds_ensemble([m.text_model for m in members], weights), history={})
     export_dir, test_metrics = _export_and_score(result, config, dataset, notify)
-    return EnsembleReport(export_dir, [str(m.path) for m in members], weights, accuracy, test_metrics,
+    return EnsembleReport(export_dir, [str(p) for p in model_paths], weights, accuracy, test_metrics,
                           dataset.description)
 
 
@@ -361,16 +360,18 @@ class _Combined:
     history: dict
 
 
-def _keras_text_model(model):
-    """The Keras string-in model of a loaded export (its Keras copy) or .keras file."""
+def _keras_model_of(path):
+    """The Keras string-in model of an export (rebuilt from its Keras description) or of a .keras file."""
     from seqsent.errors import ModelError
-    from seqsent.serving.inference import load_model
+    from seqsent.layout import keras_file
+    from seqsent.serving.inference import load_model, resolve_model_path
 
-    if model.text_model is not None:
-        return model.text_model
-    if model.keras_path is None:
-        raise ModelError(f"{model.path}: has no Keras model to combine")
-    return load_model(model.keras_path).text_model
+    resolved = resolve_model_path(path)
+    if resolved.is_dir():
+        resolved = keras_file(resolved)
+        if resolved is None:
+            raise ModelError(f"{path}: has no Keras model to combine")
+    return load_model(resolved)
 
 
 # ---------------------------------------------------------------- pretrain-lm

@@ -66,8 +66,6 @@ def pretrain_embeddings(config: WordVectorConfig, notify=None) -> PretrainReport
 def train_vectors(sentences: list[list[str]], config: WordVectorConfig, notify=None):
     """gensim KeyedVectors learned by skip-gram word2vec or fastText; `notify` hears how far each epoch has got
     (gensim's own progress log, at most every few seconds) and each epoch's end."""
-    import logging
-
     from gensim.models import FastText, Word2Vec
     from gensim.models.callbacks import CallbackAny2Vec
 
@@ -103,7 +101,7 @@ class _GensimProgress(logging.Handler):
 
     def __init__(self, notify, config: WordVectorConfig):
         super().__init__()
-        self.ticker = Ticker(notify, f"{config.method}")
+        self.ticker = Ticker(notify, config.method)
         self.epochs = config.epochs
 
     def emit(self, record):

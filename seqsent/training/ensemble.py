@@ -208,5 +208,5 @@ def log_odds_ensemble(text_models: list[keras.Model], weights: list[float]) -> k
     each model keeps its own tokenisation."""
     text = keras.Input(shape=(), dtype="string", name="text")
     outputs = [_renamed(model, f"member_{index}")(text) for index, model in enumerate(text_models, start=1)]
-    probabilities = WeightedLogOdds([w if w > 0 else 0.0 for w in weights], name="probabilities")(outputs)
+    probabilities = WeightedLogOdds(list(weights), name="probabilities")(outputs)
     return keras.Model(text, probabilities, name="seqsent_log_odds_ensemble")
