@@ -9,7 +9,10 @@ the first sentences of all 25,000 test reviews; both arms use the same files, fl
   without: --preset imdb-supervised, its vocabulary learned from the short train texts;
   with:    the same with --encoder (the language model's vocabulary and weights; pretrain-lm never read the
            test split);
-  vectors: (with --vectors) the same with --embeddings: word2vec vectors learned from the same IMDB texts.
+  vectors: (with --vectors) the same with --embeddings: word2vec vectors learned from the same IMDB texts;
+  vectors-vocabulary: (with --vectors) also --unlabelled ARCHIVE --unlabelled-vocabulary: the vocabulary learned
+           from the short train texts and the unlabelled reviews, so words no labelled sentence has keep their
+           vectors.
 Prints a table of test accuracy (exported SavedModel), McNemar's test of each against labels only, wall times.
 """
 
@@ -52,7 +55,7 @@ def main() -> None:
     parser.add_argument("--archive", type=Path, default=ROOT.parent / "shared" / "datasets" / "aclImdb_v1.tar.gz")
     parser.add_argument("--encoder", type=Path, required=True, help="an encoder from `seqsent pretrain-lm`")
     parser.add_argument("--vectors", type=Path, default=None,
-                        help="word2vec vectors of IMDB's texts (pretrain-embeddings), a third arm")
+                        help="word2vec vectors of IMDB's texts (pretrain-embeddings), a third and fourth arm")
     parser.add_argument("--train", type=int, default=5000, help="labelled short texts to train on")
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
@@ -80,6 +83,8 @@ def main() -> None:
     arms = [("without", []), ("with", ["--encoder", str(args.encoder.resolve())])]
     if args.vectors:
         arms.append(("vectors", ["--embeddings", str(args.vectors.resolve())]))
+        arms.append(("vectors-vocabulary", ["--embeddings", str(args.vectors.resolve()), "--unlabelled",
+                                            str(args.archive.resolve()), "--unlabelled-vocabulary"]))
     for arm, extra in arms:
         started = time.perf_counter()
         subprocess.run(SEQSENT + ["train", "--data", str(train), "--test-data", str(test), "--name", f"short-{arm}",
@@ -96,7 +101,8 @@ def main() -> None:
           "McNemar p) | wall time |")
     print("|---|---|---|---|")
     labels = {"without": "labels only (--preset imdb-supervised)", "with": "+ --encoder (IMDB language model)",
-              "vectors": "+ --embeddings (IMDB word2vec)"}
+              "vectors": "+ --embeddings (IMDB word2vec)",
+              "vectors-vocabulary": "+ --embeddings, --unlabelled-vocabulary (IMDB word2vec, unlabelled reviews' words)"}
     for arm, _ in arms:
         versus = "–"
         if arm != "without":

@@ -82,7 +82,8 @@ TRAIN_OPTIONS = (
     + specs("text", "max_tokens sequence_length truncation")
     + specs("train", "epochs batch_size learning_rate clipnorm patience strategy mixed_precision padding jit_compile "
                      "seed steps_per_epoch")
-    + specs("semi", "unlabelled vat vat_epsilon adversarial adversarial_epsilon entropy_weight")
+    + specs("semi", "unlabelled vat vat_epsilon adversarial adversarial_epsilon entropy_weight "
+                    "unlabelled_vocabulary")
 )
 PRETRAIN_EMBEDDINGS_OPTIONS = specs("vectors", "data unlabelled include_unsup output file_format method dim window "
                                               "min_count epochs negative workers seed")

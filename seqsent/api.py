@@ -152,6 +152,9 @@ def _check_streaming(dataset, config: RunConfig) -> None:
         return
     if config.semi.active:
         raise UsageError("--vat, --adversarial and --entropy-weight need data held in memory, not streamed data")
+    if config.semi.unlabelled_vocabulary:
+        raise UsageError("--unlabelled-vocabulary needs data held in memory (streamed data learns its vocabulary "
+                         "from --vocabulary-sample train texts)")
     if config.model.wide_ngrams and config.model.wide_training == "separate":
         raise UsageError("--wide-training separate needs data held in memory, not streamed data")
 

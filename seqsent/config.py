@@ -225,6 +225,9 @@ class SemiSupervisedConfig:
     """Norm of the adversarial perturbation of a labelled text's (normalised) word embeddings."""
     entropy_weight: float = 0.0
     """Weight of entropy minimisation on the unlabelled texts (needs --unlabelled); 0: none."""
+    unlabelled_vocabulary: bool = False
+    """Learn the vocabulary from the train and --unlabelled texts (never test): words no labelled text has still
+    get ids, and with --embeddings their vectors, so the model reads them. Pays where labels are few."""
 
     @property
     def active(self) -> bool:
@@ -387,8 +390,13 @@ def _semi_checks(config: "RunConfig") -> list[tuple[bool, str]]:
         (0 <= semi.entropy_weight < math.inf, f"--entropy-weight must be 0 or more, not {semi.entropy_weight}"),
         (not semi.vat or bool(semi.unlabelled), "--vat needs --unlabelled SOURCE (the texts it learns from)"),
         (not semi.entropy_weight or bool(semi.unlabelled), "--entropy-weight needs --unlabelled SOURCE"),
-        (not semi.unlabelled or semi.vat or semi.entropy_weight > 0,
-         "--unlabelled texts are used by --vat or --entropy-weight: give one of them"),
+        (not semi.unlabelled or semi.vat or semi.entropy_weight > 0 or semi.unlabelled_vocabulary,
+         "--unlabelled texts are used by --vat, --entropy-weight or --unlabelled-vocabulary: give one of them"),
+        (not semi.unlabelled_vocabulary or bool(semi.unlabelled), "--unlabelled-vocabulary needs --unlabelled SOURCE"),
+        (not semi.unlabelled_vocabulary or model.arch in RECURRENT_ARCHS,
+         f"--unlabelled-vocabulary goes with a recurrent --arch, not {model.arch!r}"),
+        (not (semi.unlabelled_vocabulary and model.encoder_path),
+         "--unlabelled-vocabulary and --encoder both fix the vocabulary: give one of them"),
         (not semi.active or model.arch in RECURRENT_ARCHS,
          f"--vat, --adversarial and --entropy-weight perturb word embeddings: a recurrent --arch, not {model.arch!r}"),
         (not semi.active or not joint_wide,

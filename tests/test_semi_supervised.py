@@ -174,3 +174,20 @@ def test_a_vat_model_exports_the_plain_classifier_and_serves_in_tensorflow_alone
     model = served["models"][str(report.export_dir)]
     assert model["not_registered"] == [] and not set(model["graph_ops"] + model["library_ops"]) & PYTHON_ONLY_OPS
     np.testing.assert_allclose(model["probabilities"], load_model(report.export_dir).predict_proba(texts), atol=1e-5)
+
+
+@pytest.mark.parametrize("from_unlabelled", [False, True])
+def test_unlabelled_vocabulary_gives_ids_to_words_only_unlabelled_texts_have(tmp_path, from_unlabelled):
+    from seqsent.data import load_dataset
+    from seqsent.training.inputs import encode_splits
+
+    write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=16))
+    config = tiny_run_config(tmp_path / "reviews.csv")
+    config.semi.unlabelled = [str(tmp_path / "unlabelled.txt")]
+    config.semi.unlabelled_vocabulary = from_unlabelled
+    config.semi.vat = not from_unlabelled  # --unlabelled needs a use
+    dataset = load_dataset(config.validate().data)
+    dataset.unlabelled = ["a splendiferous film", "splendiferous indeed"]
+    vocabulary = encode_splits(config, dataset).features.vocabulary
+    assert ("splendiferous" in vocabulary) is from_unlabelled
+    assert "film" in vocabulary

@@ -73,15 +73,22 @@ def encode_splits(config: RunConfig, dataset: Dataset, features: Features | None
     this too."""
     features = features or _encoder_features(config)
     if features is None:
-        if notify is not None:
-            notify(f"Learning the vocabulary (up to {config.text.max_tokens:,} terms) from "
-                   f"{len(dataset.train):,} train texts")
-        features = build_features(config.model.arch, config.text, dataset.train.texts, dataset.train.labels)
+        features = _learn_features(config, dataset, notify)
     uses_unlabelled = config.semi.vat or config.semi.entropy_weight > 0
     return EncodedSplits(features, encode_texts(dataset.train.texts, *features, notify),
                          encode_texts(dataset.validation.texts, *features), dataset.train.labels,
                          dataset.validation.labels, dataset.num_classes,
                          encode_texts(dataset.unlabelled, *features, notify) if uses_unlabelled else None)
+
+
+def _learn_features(config: RunConfig, dataset: Dataset, notify=None) -> Features:
+    texts, source = dataset.train.texts, f"{len(dataset.train):,} train texts"
+    if config.semi.unlabelled_vocabulary:
+        texts = list(dataset.train.texts) + list(dataset.unlabelled)
+        source += f" and {len(dataset.unlabelled):,} unlabelled texts (--unlabelled-vocabulary)"
+    if notify is not None:
+        notify(f"Learning the vocabulary (up to {config.text.max_tokens:,} terms) from {source}")
+    return build_features(config.model.arch, config.text, texts, dataset.train.labels)
 
 
 def _encoder_features(config: RunConfig) -> Features | None:
