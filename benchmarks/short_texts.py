@@ -12,7 +12,8 @@ the first sentences of all 25,000 test reviews; both arms use the same files, fl
   vectors: (with --vectors) the same with --embeddings: word2vec vectors learned from the same IMDB texts;
   vectors-vocabulary: (with --vectors) also --unlabelled ARCHIVE --unlabelled-vocabulary: the vocabulary learned
            from the short train texts and the unlabelled reviews, so words no labelled sentence has keep their
-           vectors.
+           vectors;
+  few-labels: (with --vectors) --preset few-labels with the same vectors and unlabelled reviews (frozen vectors).
 Prints a table of test accuracy (exported SavedModel), McNemar's test of each against labels only, wall times.
 """
 
@@ -80,15 +81,17 @@ def main() -> None:
           flush=True)
 
     results = {}
-    arms = [("without", []), ("with", ["--encoder", str(args.encoder.resolve())])]
+    preset = ["--preset", "imdb-supervised"]
+    arms = [("without", preset), ("with", [*preset, "--encoder", str(args.encoder.resolve())])]
     if args.vectors:
-        arms.append(("vectors", ["--embeddings", str(args.vectors.resolve())]))
-        arms.append(("vectors-vocabulary", ["--embeddings", str(args.vectors.resolve()), "--unlabelled",
-                                            str(args.archive.resolve()), "--unlabelled-vocabulary"]))
+        vectors, unlabelled = ["--embeddings", str(args.vectors.resolve())], ["--unlabelled", str(args.archive.resolve())]
+        arms.append(("vectors", [*preset, *vectors]))
+        arms.append(("vectors-vocabulary", [*preset, *vectors, *unlabelled, "--unlabelled-vocabulary"]))
+        arms.append(("few-labels", ["--preset", "few-labels", *vectors, *unlabelled]))
     for arm, extra in arms:
         started = time.perf_counter()
         subprocess.run(SEQSENT + ["train", "--data", str(train), "--test-data", str(test), "--name", f"short-{arm}",
-                                  "--preset", "imdb-supervised", "--quiet", *extra], cwd=work, check=True)
+                                  "--quiet", *extra], cwd=work, check=True)
         metrics = json.loads(sorted((work / "runs" / f"short-{arm}").glob("*/metrics.json"),
                                     key=lambda p: p.stat().st_mtime)[-1].read_text())
         model = load_model(work / metrics["export_dir"])
@@ -102,7 +105,8 @@ def main() -> None:
     print("|---|---|---|---|")
     labels = {"without": "labels only (--preset imdb-supervised)", "with": "+ --encoder (IMDB language model)",
               "vectors": "+ --embeddings (IMDB word2vec)",
-              "vectors-vocabulary": "+ --embeddings, --unlabelled-vocabulary (IMDB word2vec, unlabelled reviews' words)"}
+              "vectors-vocabulary": "+ --embeddings, --unlabelled-vocabulary (IMDB word2vec, unlabelled reviews' words)",
+              "few-labels": "`--preset few-labels` (the same, frozen vectors, up to 60 epochs, patience 8)"}
     for arm, _ in arms:
         versus = "–"
         if arm != "without":

@@ -68,13 +68,19 @@ def test_preset_merges_section_by_section():
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
-def test_every_preset_is_a_valid_config_apart_from_the_paths_the_user_gives(name):
-    """Presets hold settings, never paths: a VAT preset is valid once --unlabelled is given, and says so without."""
+def test_every_preset_is_a_valid_config_apart_from_the_paths_the_user_gives(name, tmp_path):
+    """Presets hold settings, never paths: a preset that needs --unlabelled or --embeddings is valid once they are
+    given, and says so without."""
     config = preset_config(name)
-    if config.semi.vat:
-        with pytest.raises(UsageError, match="--vat needs --unlabelled"):
+    if config.semi.vat or config.semi.unlabelled_vocabulary:
+        with pytest.raises(UsageError, match="needs --unlabelled"):
             config.validate()
         config.semi.unlabelled = ["texts.txt"]
+    if config.model.freeze_embeddings:
+        with pytest.raises(UsageError, match="--freeze-embeddings needs --embeddings"):
+            config.validate()
+        config.model.embeddings_path = str(tmp_path / "vectors.vec")
+        (tmp_path / "vectors.vec").write_text("1 2\nfilm 0.1 0.2\n")
     config.validate()
 
 
