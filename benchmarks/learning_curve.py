@@ -38,7 +38,7 @@ def timed(args: list[str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
-def run(name: str, size: int, flags: list[str], archive: Path, work: Path, test) -> dict:
+def run(name: str, size: int, flags: list[str], archive: Path, work: Path, test, class_names) -> dict:
     """Train as a user types it, then score the export on `test` again for the paired test."""
     import numpy as np
 
@@ -50,7 +50,7 @@ def run(name: str, size: int, flags: list[str], archive: Path, work: Path, test)
     metrics = json.loads(metrics_file.read_text())
     history = json.loads((metrics_file.parent / "history.json").read_text())
     model = load_model(work / metrics["export_dir"])
-    order = [model.class_names.index(c) for c in test.class_names]
+    order = [model.class_names.index(c) for c in class_names]
     right = model.predict_proba(test.texts)[:, order].argmax(axis=1) == np.asarray(test.labels)
     return {"accuracy": metrics["test"]["accuracy"], "examples": metrics["split_sizes"]["test"],
             "train": metrics["split_sizes"]["train"], "validation": metrics["split_sizes"]["validation"],
@@ -102,14 +102,15 @@ def main() -> None:
     from seqsent.config import DataConfig
     from seqsent.data import load_dataset
 
-    test = load_dataset(DataConfig(source=str(archive))).test
+    full = load_dataset(DataConfig(source=str(archive)))
+    test, class_names = full.test, full.class_names
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         row = {"size": size,
-               "without": run(f"curve-{size}-labels", size, ["--preset", args.without_preset], archive, work, test),
+               "without": run(f"curve-{size}-labels", size, ["--preset", args.without_preset], archive, work, test, class_names),
                "with": run(f"curve-{size}-unlabelled", size, ["--preset", args.with_preset, "--embeddings",
                                                                str(vectors), "--unlabelled", str(archive)],
-                           archive, work, test)}
+                           archive, work, test, class_names)}
         row["only_with"] = int((row["with"]["right"] & ~row["without"]["right"]).sum())
         row["only_without"] = int((~row["with"]["right"] & row["without"]["right"]).sum())
         row["p"] = mcnemar(row["only_with"], row["only_without"])[1]

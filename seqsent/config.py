@@ -185,6 +185,9 @@ class TrainConfig:
     """Per-replica batch; the global batch is this times the number of replicas."""
     learning_rate: float = 1e-3
     """Adam's learning rate."""
+    pretrained_rate: float = 1.0
+    """Learning rate of the layers that start from --encoder or --embeddings, as a fraction of --learning-rate
+    (ULMFiT's discriminative rates): below 1, fine-tuning moves what pretraining learned less than the new head."""
     clipnorm: float = 1.0
     """Gradient norm clipping against exploding gradients in backprop through time; 0 disables."""
     patience: int = 1
@@ -369,6 +372,10 @@ class RunConfig:
             (self.train.epochs >= 1, "--epochs must be at least 1"),
             (self.train.batch_size >= 1, "--batch-size must be at least 1"),
             (0 < self.train.learning_rate < math.inf, f"--learning-rate must be a positive number, not {self.train.learning_rate}"),
+            (0 < self.train.pretrained_rate < math.inf,
+             f"--pretrained-rate must be a positive number, not {self.train.pretrained_rate}"),
+            (self.train.pretrained_rate == 1.0 or bool(self.model.encoder_path or self.model.embeddings_path),
+             "--pretrained-rate goes with --encoder or --embeddings (the layers it slows start from them)"),
             (0 <= self.train.clipnorm < math.inf, f"--clipnorm must be 0 (off) or a positive number, not {self.train.clipnorm}"),
             (self.train.patience >= 0, "--patience must be 0 or more"),
             (self.train.strategy in STRATEGIES, f"--strategy must be one of {', '.join(STRATEGIES)}"),

@@ -120,7 +120,8 @@ def test_a_bidirectional_classifier_needs_a_backward_language_model(encoder, tmp
         adopt_encoder_shape(config, forward_only)
 
 
-def test_train_with_an_encoder_exports_a_plain_string_in_model(encoder, tmp_path):
+@pytest.mark.parametrize("pretrained_rate", [1.0, 0.1])
+def test_train_with_an_encoder_exports_a_plain_string_in_model(encoder, tmp_path, pretrained_rate):
     from seqsent.api import train
     from seqsent.serving.inference import load_model
 
@@ -129,7 +130,7 @@ def test_train_with_an_encoder_exports_a_plain_string_in_model(encoder, tmp_path
     config = RunConfig(name="from-lm", output_dir=str(tmp_path / "models"), runs_dir=str(tmp_path / "runs"))
     config.data.source = str(data)
     config.model.encoder_path = str(report.output)
-    config.train.epochs = 1
+    config.train.epochs, config.train.pretrained_rate = 1, pretrained_rate
     result = train(config, verbose=0)
     assert any("start from the language model" in note for note in result.notes)
     saved = json.loads((result.export_dir / "assets.extra" / "seqsent.json").read_text())

@@ -54,12 +54,13 @@ def _vectorizers(model) -> list[tuple[str, object]]:
 
 
 def _without_vocabularies(config):
-    """A serialized model with each TextVectorization's vocabulary left out (it is stored once, as a file)."""
+    """A serialized model with each TextVectorization's vocabulary left out (it is stored once, as a file), and
+    without the training's compile settings (an export is for inference: no optimizer to rebuild on load)."""
     if isinstance(config, list):
         return [_without_vocabularies(item) for item in config]
     if not isinstance(config, dict):
         return config
-    config = {key: _without_vocabularies(value) for key, value in config.items()}
+    config = {key: _without_vocabularies(value) for key, value in config.items() if key != "compile_config"}
     if config.get("class_name") == "TextVectorization" and isinstance(config.get("config"), dict):
         config["config"] = {**config["config"], "vocabulary": None}
     return config

@@ -25,6 +25,7 @@ from seqsent.models.recurrent import cudnn_blockers
 from seqsent.training.backup import TrainingState, restore
 from seqsent.training.callbacks import make_callbacks
 from seqsent.training.multi_worker import keras_multi_worker_fixes
+from seqsent.training.optimizer import make_optimizer, pretrained_variable_paths
 from seqsent.training.inputs import EncodedSplits, Inputs, prepare_inputs
 from seqsent.training.strategy import Distribution, set_numeric_policy
 
@@ -128,7 +129,7 @@ def _compile(classifier: keras.Model, config: RunConfig, num_classes: int, encod
     """The model `fit` trains: the classifier, or (--vat, --adversarial, --entropy-weight) a
     SemiSupervisedClassifier around it, compiled in the strategy's scope with its optimizer built."""
     with distribution.strategy.scope():
-        optimizer = keras.optimizers.Adam(config.train.learning_rate, clipnorm=config.train.clipnorm or None)
+        optimizer = make_optimizer(config.train, pretrained_variable_paths(classifier, config.model))
         # Under mixed_float16 Keras wraps the optimizer in a LossScaleOptimizer.
         if config.semi.active:
             model = _semi_supervised(classifier, config, encoded)
