@@ -107,7 +107,8 @@ def main() -> None:
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         row = {"size": size,
-               "without": run(f"curve-{size}-labels", size, ["--preset", args.without_preset], archive, work, test, class_names),
+               "without": run(f"curve-{size}-labels", size, ["--preset", args.without_preset], archive, work, test,
+                              class_names),
                "with": run(f"curve-{size}-unlabelled", size, ["--preset", args.with_preset, "--embeddings",
                                                                str(vectors), "--unlabelled", str(archive)],
                            archive, work, test, class_names)}
