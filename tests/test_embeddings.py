@@ -290,3 +290,29 @@ def test_train_with_preset_config_file_flags_and_embeddings_through_the_cli(tmp_
     model = load_model(tmp_path / "saved_models" / "e" / "1")
     assert model.predict_proba(["a great film", ""]).shape == (2, 2)  # the export takes raw strings
     assert RunConfig.from_dict(saved).model.embeddings_path == str(path)
+
+
+def test_few_labels_preset_reads_words_only_unlabelled_texts_have_through_their_vectors(tmp_path, capsys, monkeypatch):
+    """Any table plus a text file: the export's vocabulary holds a word no labelled text has, its row is the
+    file's vector (frozen), and the serving model reads it."""
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=15))
+    (tmp_path / "texts.txt").write_text("a splendiferous film\nsplendiferous and great\n", encoding="utf-8")
+    vector = [0.5, -1.5, 2.0]
+    (tmp_path / "v.txt").write_text(f"splendiferous {' '.join(map(str, vector))}\nfilm 1 1 1\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run_main(capsys, "train", "--preset", "few-labels", "--data", data, "--unlabelled",
+                                tmp_path / "texts.txt", "--embeddings", tmp_path / "v.txt", "--units", "4",
+                                "--epochs", "1", "--quiet", "--name", "few")
+    assert status == 0, err
+    assert "and 2 unlabelled texts (--unlabelled-vocabulary)" in out
+    import keras
+
+    from seqsent.serving.inference import load_model
+    from seqsent.serving.keras_copy import load_keras_copy
+
+    text_model = load_keras_copy(tmp_path / "saved_models" / "few" / "1")
+    vocabulary = text_model.get_layer("vectorizer").get_vocabulary()
+    classifier = next(layer for layer in text_model.layers if isinstance(layer, keras.Model))
+    row = classifier.get_layer("embedding").get_weights()[0][vocabulary.index("splendiferous")]
+    np.testing.assert_allclose(row, vector, rtol=1e-6)
+    assert load_model(tmp_path / "saved_models" / "few" / "1").predict_proba(["splendiferous", ""]).shape == (2, 2)
