@@ -115,6 +115,12 @@ def main() -> None:
             versus = f"{only_here} / {only_there}, p = {mcnemar(only_here, only_there)[1]:.3g}"
         print(f"| {labels[arm]} | {100 * results[arm]['accuracy']:.2f}% | {versus} | "
               f"{results[arm]['wall_s'] / 60:.1f} min |")
+    for better, worse in (("vectors-vocabulary", "vectors"), ("few-labels", "vectors-vocabulary")):
+        if better in results:
+            only_here = int(np.sum(results[better]["right"] & ~results[worse]["right"]))
+            only_there = int(np.sum(~results[better]["right"] & results[worse]["right"]))
+            print(f"{better} vs {worse}: {100 * (results[better]['accuracy'] - results[worse]['accuracy']):+.2f} pt, "
+                  f"{only_here} / {only_there} right only in one, McNemar p = {mcnemar(only_here, only_there)[1]:.3g}")
     print(f"\n({len(dataset.test):,} test sentences, median {int(np.median(lengths))} words; work dir {work})")
 
 
