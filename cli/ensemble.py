@@ -6,6 +6,7 @@ import click
 
 from seqsent_cli.main import import_tensorflow
 from seqsent_cli.options import DATA_OPTIONS, add_options, resolve_data_config
+from seqsent_cli.output import Output, json_option
 from seqsent.config import RunConfig
 
 
@@ -14,8 +15,9 @@ from seqsent.config import RunConfig
 @click.option("--name", required=True, help="Name of the combined model: it is exported to OUTPUT_DIR/NAME/VERSION.")
 @click.option("--output-dir", default=RunConfig().output_dir, show_default=True, help="Base directory of exports.")
 @add_options(DATA_OPTIONS)
+@json_option
 @click.pass_context
-def command(ctx, models, name, output_dir, **_):
+def command(ctx, models, name, output_dir, as_json, **_):
     """Combine trained two-class MODELS into one export, no model trained again.
 
     Their log-odds are averaged with weights chosen on the validation split of the data the first model was
@@ -27,8 +29,13 @@ def command(ctx, models, name, output_dir, **_):
     from seqsent.api import ensemble
     from seqsent.evaluation.metrics import format_metrics
 
-    report = ensemble(list(models), name, output_dir, notify=click.echo, data=data)
-    click.echo(f"\nTest metrics ({report.test_metrics['examples']:,} examples of {report.data_description}, scored on "
-               "the exported SavedModel):")
-    click.echo(format_metrics(report.test_metrics))
-    click.echo(f"\nExported: {report.export_dir}")
+    out = Output(as_json)
+    report = ensemble(list(models), name, output_dir, notify=out.say, data=data)
+    if as_json:
+        out.result({"name": name, **{key: getattr(report, key) for key in (
+            "members", "weights", "validation_accuracy", "test_metrics", "data_description", "export_dir")}})
+        return
+    out.say(f"\nTest metrics ({report.test_metrics['examples']:,} examples of {report.data_description}, scored on "
+            "the exported SavedModel):")
+    out.say(format_metrics(report.test_metrics))
+    out.say(f"\nExported: {report.export_dir}")

@@ -175,5 +175,9 @@ def test_ensemble_combines_trained_exports_into_one_that_serves(tmp_path, capsys
     assert metadata["test_metrics"]["examples"] > 0 and metadata["class_names"] == ["bad", "good"]
     code, out, err = run_main(capsys, "predict", "saved_models/both", "great superb", "awful dull")
     assert code == 0 and len(out.strip().splitlines()) == 2, err
+    code, out, err = run_main(capsys, "ensemble", "saved_models/nb", "saved_models/rnn", "--name", "both", "--json")
+    result = json.loads(out)  # stdout is the JSON result only; the notes went to stderr
+    assert code == 0 and result["export_dir"].endswith("both/2") and "Weights chosen" in err
+    assert len(result["weights"]) == 2 and set(result["validation_accuracy"]) >= {"ensemble"}
     code, _, err = run_main(capsys, "ensemble", "saved_models/nb", "--name", "alone")
     assert_one_line_error(code, err, 2, "give two or more models to combine")
