@@ -82,6 +82,8 @@ def encode_splits(config: RunConfig, dataset: Dataset, features: Features | None
 
 
 def _learn_features(config: RunConfig, dataset: Dataset, notify=None) -> Features:
+    """The arch's feature step learned on train, plus (--unlabelled-vocabulary) the unlabelled texts, whose words
+    then get ids although no labelled text has them; the test split is never read."""
     texts, source = dataset.train.texts, f"{len(dataset.train):,} train texts"
     if config.semi.unlabelled_vocabulary:
         texts = list(dataset.train.texts) + list(dataset.unlabelled)
