@@ -9,7 +9,7 @@ from seqsent_cli.main import import_tensorflow
 from seqsent_cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, resolve_config
 from seqsent_cli.output import Output, json_option, verbose_option
 from seqsent.config import RunConfig
-from seqsent.presets import PRESETS, preset_config
+from seqsent.presets import PRESETS, check_preset_inputs, preset_config
 
 DEFAULTS = RunConfig()
 
@@ -49,6 +49,8 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, verbose, as_jso
     for key, value in (("name", name), ("output_dir", output_dir), ("runs_dir", runs_dir)):
         if not config_file or ctx.get_parameter_source(key).name == "COMMANDLINE":
             setattr(config, key, value)
+    if preset:
+        check_preset_inputs(preset, config)
     config.validate()
     if config.data.source == "sample":
         out.say("Training on the bundled IMDB sample (2,500 train / 2,500 test reviews). "

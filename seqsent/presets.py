@@ -110,6 +110,23 @@ def preset_values(name: str) -> dict[str, Any]:
     return copy.deepcopy(PRESETS[name])
 
 
+def check_preset_inputs(name: str, config: RunConfig) -> None:
+    """A preset that learns from word vectors or unlabelled texts needs their paths from the user: say which, in
+    the preset's terms, rather than let a rule about an option the user never typed speak."""
+    values = PRESETS.get(name, {})
+    missing = []
+    frozen = values.get("model", {}).get("freeze_embeddings") and config.model.freeze_embeddings
+    if frozen and not config.model.embeddings_path:
+        missing.append("--embeddings FILE (word vectors, e.g. from `seqsent pretrain-embeddings`)")
+    semi = values.get("semi", {})
+    uses_unlabelled = ((semi.get("vat") and config.semi.vat)
+                       or (semi.get("unlabelled_vocabulary") and config.semi.unlabelled_vocabulary))
+    if uses_unlabelled and not config.semi.unlabelled:
+        missing.append("--unlabelled SOURCE (texts without labels: a text file, one per line, or an aclImdb source)")
+    if missing:
+        raise UsageError(f"--preset {name} needs {' and '.join(missing)}")
+
+
 def preset_config(name: str) -> RunConfig:
     """The defaults with the preset's settings applied."""
     return RunConfig.from_dict(merge(RunConfig().to_dict(), preset_values(name)))
