@@ -80,8 +80,8 @@ TRAIN_OPTIONS = (
                    "head_dropout embeddings_path encoder_path freeze_embeddings wide_ngrams wide_buckets wide_dropout "
                    "wide_training wide_epochs recurrent_models")
     + specs("text", "max_tokens sequence_length truncation")
-    + specs("train", "epochs batch_size learning_rate pretrained_rate clipnorm patience strategy mixed_precision padding jit_compile "
-                     "seed steps_per_epoch")
+    + specs("train", "epochs batch_size learning_rate pretrained_rate clipnorm patience strategy mixed_precision "
+                     "padding jit_compile seed steps_per_epoch")
     + specs("semi", "unlabelled vat vat_epsilon adversarial adversarial_epsilon entropy_weight "
                     "unlabelled_vocabulary")
 )

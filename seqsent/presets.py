@@ -54,9 +54,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Chosen at 1,000 IMDB labels (900 train / 100 validation) on 5,000 other train reviews (benchmarks/
     # learning_curve.py; docs/unlabelled.md): BiGRU(128) from word2vec of train + unsup 84.5%; + the vocabulary of
     # the unlabelled texts 85.4%; frozen vectors 86.1% with either vocabulary (a tie; the unlabelled texts' one kept
-    # because it serves the words no labelled text has, which is what frozen vectors are for). Frozen vectors keep the words no labelled text has where word2vec
-    # put them, beside the words the classifier did learn; with 200k trainable weights the fit is slow, so up to
-    # 60 epochs, and patience 8 because 100 validation reviews are noisy. Measured after: + --adversarial 87.1%
+    # because it serves the words no labelled text has). Frozen vectors keep those words where word2vec put them,
+    # beside the words the classifier did learn; with 200k trainable weights the fit is slow, so up to 60 epochs, and patience 8 because 100 validation reviews are noisy. Measured after: + --adversarial 87.1%
     # (p = 0.014 against the preset) but on the learning curve 0.50 point worse at 5,000 labels (p = 0.009), so it
     # stays out; + --vat 86.5% (a tie); + --entropy-weight 1 81.5%.
     "few-labels": {

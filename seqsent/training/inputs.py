@@ -84,13 +84,13 @@ def encode_splits(config: RunConfig, dataset: Dataset, features: Features | None
 def _learn_features(config: RunConfig, dataset: Dataset, notify=None) -> Features:
     """The arch's feature step learned on train, plus (--unlabelled-vocabulary) the unlabelled texts, whose words
     then get ids although no labelled text has them; the test split is never read."""
-    texts, source = dataset.train.texts, f"{len(dataset.train):,} train texts"
-    if config.semi.unlabelled_vocabulary:
-        texts = list(dataset.train.texts) + list(dataset.unlabelled)
+    texts, labels, source = dataset.train.texts, dataset.train.labels, f"{len(dataset.train):,} train texts"
+    if config.semi.unlabelled_vocabulary:  # recurrent archs only: their vocabulary needs no labels
+        texts, labels = list(dataset.train.texts) + list(dataset.unlabelled), None
         source += f" and {len(dataset.unlabelled):,} unlabelled texts (--unlabelled-vocabulary)"
     if notify is not None:
         notify(f"Learning the vocabulary (up to {config.text.max_tokens:,} terms) from {source}")
-    return build_features(config.model.arch, config.text, texts, dataset.train.labels)
+    return build_features(config.model.arch, config.text, texts, labels)
 
 
 def _encoder_features(config: RunConfig) -> Features | None:

@@ -43,8 +43,9 @@ class DiscriminativeAdam(keras.optimizers.Adam):
 def pretrained_variable_paths(classifier: keras.Model, config_model) -> list[str]:
     """The trainable variables that start from --embeddings (the Embedding) or --encoder (it and the recurrent
     stack)."""
-    names = {"embedding"} if config_model.embeddings_path or config_model.encoder_path else set()
-    layers = [classifier.get_layer(name) for name in names]
+    if not (config_model.embeddings_path or config_model.encoder_path):
+        return []
+    layers = [classifier.get_layer("embedding")]
     if config_model.encoder_path:
         layers += [layer for layer in classifier.layers
                    if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))]
