@@ -148,6 +148,38 @@ def test_ctrl_c_of_another_command_says_interrupted_only(tmp_path):
     assert [line for line in err.splitlines() if line.strip()] == ["seqsent: interrupted"]
 
 
+def test_ctrl_c_inside_a_step_is_raised_when_the_step_ends_and_a_second_one_at_once():
+    import keras
+    import numpy as np
+
+    from seqsent.training.callbacks import CtrlCBetweenSteps
+
+    finished = []
+
+    class CtrlCInStepTwo(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 2:
+                os.kill(os.getpid(), signal.SIGINT)  # lands while the step runs
+
+        def on_train_batch_end(self, batch, logs=None):
+            finished.append(batch)
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((40, 3), "float32"), np.zeros((40, 1), "float32")
+    with pytest.raises(KeyboardInterrupt):
+        with CtrlCBetweenSteps() as ctrl_c:
+            model.fit(x, y, batch_size=4, epochs=3, callbacks=[CtrlCInStepTwo(), ctrl_c], verbose=0)
+    assert finished == [0, 1, 2]  # step 2 finished; nothing after it ran
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+    with pytest.raises(KeyboardInterrupt), CtrlCBetweenSteps():
+        os.kill(os.getpid(), signal.SIGINT)  # noted
+        os.kill(os.getpid(), signal.SIGINT)  # the user insists: now
+        time.sleep(1)
+        pytest.fail("the second Ctrl-C did not interrupt")
+
+
 # ---------------------------------------------------------------- SIGKILL during export
 
 

@@ -178,7 +178,7 @@ def _build_and_compile(config: LanguageModelConfig, vocabulary_size: int, distri
 
 def _fit_remaining_epochs(lm: LanguageModel, config: LanguageModelConfig, corpus: Corpus, state, work_dir: Path,
                           distribution, verbose: int, notify) -> dict[str, list[float]]:
-    from seqsent.training.callbacks import make_callbacks
+    from seqsent.training.callbacks import CtrlCBetweenSteps, make_callbacks
     from seqsent.training.multi_worker import keras_multi_worker_fixes
 
     callbacks, nan_guard, checkpoint = make_callbacks(config.patience, work_dir, state)
@@ -189,10 +189,10 @@ def _fit_remaining_epochs(lm: LanguageModel, config: LanguageModelConfig, corpus
         return checkpoint.state.history
     global_batch = config.batch_size * distribution.replicas
     train = training_rows(corpus.train, global_batch, config.seed, epochs_left)
-    with keras_multi_worker_fixes(distribution.strategy):
+    with keras_multi_worker_fixes(distribution.strategy), CtrlCBetweenSteps() as ctrl_c:
         lm.fit(train, validation_data=heldout_rows(corpus.heldout, global_batch), epochs=config.epochs,
                initial_epoch=state.epoch, steps_per_epoch=int(train.cardinality()) // len(epochs_left),
-               callbacks=callbacks + [_PerplexityNotes(notify)], verbose=verbose, shuffle=False)
+               callbacks=[*callbacks, ctrl_c, _PerplexityNotes(notify)], verbose=verbose, shuffle=False)
     if nan_guard.bad_batch is not None:
         raise TrainingError(f"pretraining stopped: the loss became NaN/inf at {nan_guard.where}; try a lower "
                             f"--learning-rate (now {config.learning_rate})")

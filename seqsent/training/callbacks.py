@@ -1,8 +1,10 @@
-"""Callbacks of a run: early stopping, best checkpoint, crash backup, TensorBoard, NaN guard."""
+"""Callbacks of a run: early stopping, best checkpoint, crash backup, TensorBoard, NaN guard, Ctrl-C."""
 
 from __future__ import annotations
 
 import math
+import signal
+import threading
 from pathlib import Path
 
 import keras
@@ -54,3 +56,44 @@ def make_callbacks(patience: int, work_dir: Path, state: TrainingState | None = 
         keras.callbacks.TensorBoard(str(work_dir / "tensorboard"), update_freq="epoch"),
     ]
     return callbacks, nan_guard, checkpoint
+
+
+class CtrlCBetweenSteps(keras.callbacks.Callback):
+    """Ctrl-C during `fit` stops the run at the end of the current step, not inside TensorFlow or h5py.
+
+    Python raises KeyboardInterrupt at whatever bytecode runs when the signal lands: inside a backup's
+    HDF5 write, a summary write or TensorFlow's own Python, which can leave native state half-changed
+    (CI saw such a run die of SIGSEGV instead of exiting 130). So the first Ctrl-C is only noted and
+    raised at the next step boundary; a second one interrupts at once. Used as a context manager around
+    `fit` (the handler is put back however fit ends); outside the main thread, or under a SIGINT handler
+    of the caller's own, it changes nothing.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self) -> "CtrlCBetweenSteps":
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+        if kind is None and self.requested:
+            raise KeyboardInterrupt  # fit ended on its own before the next step boundary came
+
+    def _note(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def _stop_if_requested(self, *args, **kwargs):
+        if self.requested:
+            raise KeyboardInterrupt
+
+    on_train_batch_end = on_test_batch_end = on_epoch_begin = _stop_if_requested

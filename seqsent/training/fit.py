@@ -23,7 +23,7 @@ from seqsent.data.streaming import StreamingDataset
 from seqsent.models import Features, build_classifier, build_text_model, pretrained_embeddings
 from seqsent.models.recurrent import cudnn_blockers
 from seqsent.training.backup import TrainingState, restore
-from seqsent.training.callbacks import make_callbacks
+from seqsent.training.callbacks import CtrlCBetweenSteps, make_callbacks
 from seqsent.training.multi_worker import keras_multi_worker_fixes
 from seqsent.training.optimizer import make_optimizer, pretrained_variable_paths
 from seqsent.training.inputs import EncodedSplits, Inputs, prepare_inputs
@@ -183,10 +183,10 @@ def _train_remaining_epochs(classifier: keras.Model, config: RunConfig, inputs: 
         checkpoint.restore_best()
         return checkpoint.state.history
     train_ds, steps_per_epoch = inputs.training_data(config, epochs_left, distribution)
-    with keras_multi_worker_fixes(distribution.strategy):
+    with keras_multi_worker_fixes(distribution.strategy), CtrlCBetweenSteps() as ctrl_c:
         classifier.fit(train_ds, validation_data=inputs.validation_data(config, distribution), epochs=config.train.epochs,
                        initial_epoch=state.epoch, steps_per_epoch=steps_per_epoch,
-                       callbacks=callbacks + list(extra_callbacks), verbose=verbose, shuffle=False)
+                       callbacks=[*callbacks, ctrl_c, *extra_callbacks], verbose=verbose, shuffle=False)
     if nan_guard.bad_batch is not None:
         raise TrainingError(
             f"training stopped: the loss became NaN/inf at {nan_guard.where or f'batch {nan_guard.bad_batch}'}; "
