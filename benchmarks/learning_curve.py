@@ -2,6 +2,7 @@
 
     python benchmarks/learning_curve.py [--archive ../shared/datasets/aclImdb_v1.tar.gz] [--sizes 1000,5000,25000]
         [--vectors imdb-w2v.vec] [--without-preset few-labels-supervised] [--with-preset few-labels]
+        [--workdir DIR [--reuse]]
 
 Semi-supervised methods matter most where labels are few. For each number of labelled train reviews
 (`--train-limit N`: a stratified subset of the 25,000; validation carved out of it, whole movies held out;
@@ -30,6 +31,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 SEQSENT = [sys.executable, "-c", "from seqsent_cli.main import main; main()"]
 VECTORS = "imdb-w2v.vec"
+WALL_TIME = "benchmark_wall_time.json"  # beside the run's metrics.json: the train command's wall time
+
+
+def _recorded_wall_time(run_dir: Path) -> float:
+    recorded = run_dir / WALL_TIME
+    return json.loads(recorded.read_text())["wall_s"] if recorded.is_file() else float("nan")
 
 
 def timed(args: list[str], cwd: Path) -> float:
@@ -38,15 +45,24 @@ def timed(args: list[str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
-def run(name: str, size: int, flags: list[str], archive: Path, work: Path, test, class_names) -> dict:
-    """Train as a user types it, then score the export on `test` again for the paired test."""
+def run(name: str, size: int, flags: list[str], archive: Path, work: Path, test, class_names, reuse: bool) -> dict:
+    """Train as a user types it, then score the export on `test` again for the paired test.
+
+    With `reuse`, a run of this name already in `work` is scored again instead of trained again, so sizes
+    run in separate sessions make one table and one plot."""
     import numpy as np
 
     from seqsent.serving.inference import load_model
 
-    seconds = timed(["train", "--data", str(archive), "--train-limit", str(size), "--name", name, "--quiet", *flags],
-                    work)
-    metrics_file = sorted((work / "runs" / name).glob("*/metrics.json"), key=lambda p: p.stat().st_mtime)[-1]
+    earlier = sorted((work / "runs" / name).glob("*/metrics.json"), key=lambda p: p.stat().st_mtime)
+    if earlier and reuse:
+        metrics_file, seconds = earlier[-1], _recorded_wall_time(earlier[-1].parent)
+        print(f"{name}: scoring the earlier run in {metrics_file.parent} again (--reuse)", flush=True)
+    else:
+        seconds = timed(["train", "--data", str(archive), "--train-limit", str(size), "--name", name, "--quiet",
+                         *flags], work)
+        metrics_file = sorted((work / "runs" / name).glob("*/metrics.json"), key=lambda p: p.stat().st_mtime)[-1]
+        (metrics_file.parent / WALL_TIME).write_text(json.dumps({"wall_s": seconds}))
     metrics = json.loads(metrics_file.read_text())
     history = json.loads((metrics_file.parent / "history.json").read_text())
     model = load_model(work / metrics["export_dir"])
@@ -55,6 +71,10 @@ def run(name: str, size: int, flags: list[str], archive: Path, work: Path, test,
     return {"accuracy": metrics["test"]["accuracy"], "examples": metrics["split_sizes"]["test"],
             "train": metrics["split_sizes"]["train"], "validation": metrics["split_sizes"]["validation"],
             "epochs": len(history["loss"]), "wall_s": seconds, "right": right}
+
+
+def _minutes(seconds: float) -> str:
+    return "?" if seconds != seconds else f"{seconds / 60:.1f}"  # NaN: a reused run from before wall times were kept
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -87,6 +107,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--without-preset", default="few-labels-supervised")
     parser.add_argument("--with-preset", default="few-labels")
+    parser.add_argument("--reuse", action="store_true",
+                        help="score runs already in --workdir again instead of training them again")
     parser.add_argument("--vectors", type=Path, default=None,
                         help="word2vec vectors of train + unsup made earlier (e.g. imdb_accuracy.py's imdb-w2v.vec)")
     args = parser.parse_args()
@@ -108,10 +130,10 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         row = {"size": size,
                "without": run(f"curve-{size}-labels", size, ["--preset", args.without_preset], archive, work, test,
-                              class_names),
+                              class_names, args.reuse),
                "with": run(f"curve-{size}-unlabelled", size, ["--preset", args.with_preset, "--embeddings",
                                                                str(vectors), "--unlabelled", str(archive)],
-                           archive, work, test, class_names)}
+                           archive, work, test, class_names, args.reuse)}
         row["only_with"] = int((row["with"]["right"] & ~row["without"]["right"]).sum())
         row["only_without"] = int((~row["with"]["right"] & row["without"]["right"]).sum())
         row["p"] = mcnemar(row["only_with"], row["only_without"])[1]
@@ -128,7 +150,7 @@ def main() -> None:
               f"{100 * without['accuracy']:.2f}% | {100 * with_['accuracy']:.2f}% | "
               f"{100 * (with_['accuracy'] - without['accuracy']):+.2f} pt ({row['only_with']} / "
               f"{row['only_without']}, p = {row['p']:.2g}) | "
-              f"{without['wall_s'] / 60:.1f} / {with_['wall_s'] / 60:.1f} min |")
+              f"{_minutes(without['wall_s'])} / {_minutes(with_['wall_s'])} min |")
     plot(rows, work / "learning_curve.png")
     print(f"\n(test: {rows[0]['without']['examples']:,} reviews, each exported SavedModel; word2vec "
           f"{'made earlier' if not pretraining else f'learned once in {pretraining / 60:.1f} min'}; plot {work / 'learning_curve.png'})")
