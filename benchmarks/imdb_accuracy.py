@@ -17,7 +17,9 @@ scored on the EXPORTED SavedModel, as `seqsent train` does):
   (g2) (e2) + VAT: the same BiGRU(128) as (e2), so the pair is VAT's controlled ablation;
   (h)  (g) started from a language model of its shape instead of word2vec;
   (i), (j), (k) the NBSVM and (g) / (h) / (e2) combined by `seqsent ensemble` (log-odds weights chosen on validation; nothing
-       trained again; the time of both rows counted).
+       trained again; the time of both rows counted);
+  (l)  --preset few-labels with all the labels: (e2)'s BiGRU(128) with its word2vec vectors frozen and the vocabulary
+       learned from the labelled and the unlabelled reviews; (m) the NBSVM and (l) combined.
 Every setting was chosen on the validation split; the test split is read only by this final scoring. Each
 row's wall time is split into pretraining (word2vec or the language model, done once and counted in every row
 that uses it) and the rest (reading the data, training, export and scoring). Each export is then compared
@@ -79,6 +81,9 @@ ROWS = {
     "i": ("(i) NBSVM + (g), log-odds averaged", "ensemble", ["b3", "g"]),
     "j": ("(j) NBSVM + (h), log-odds averaged", "ensemble", ["b3", "h"]),
     "k": ("(k) NBSVM + (e2), log-odds averaged", "ensemble", ["b3", "e2"]),
+    "l": ("(l) --preset few-labels: BiGRU(128), frozen word2vec of train + unlabelled, their vocabulary", ["word2vec"],
+          ["--preset", "few-labels", "--embeddings", EMBEDDINGS, *UNLABELLED]),
+    "m": ("(m) NBSVM + (l), log-odds averaged", "ensemble", ["b3", "l"]),
 }
 
 
