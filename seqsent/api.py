@@ -222,16 +222,20 @@ def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int, distribu
                    warnings=_divergence_warnings(result.history), epochs_run=len(result.history.get("loss", [])))
 
 
-def _export_and_score(result, config: RunConfig, dataset, notify=None) -> tuple[Path, dict]:
+def _export_and_score(result, config: RunConfig, dataset, notify=None, extra: dict | None = None
+                      ) -> tuple[Path, dict]:
     """Export, then score the artifact that ships (not the in-memory model) on the test split; the metrics go into
-    its metadata before the version appears, so a version never changes once TF Serving can see it."""
+    its metadata before the version appears, so a version never changes once TF Serving can see it.
+
+    `extra`: more metadata (an ensemble's members and weights)."""
     from seqsent.evaluation.scoring import score
     from seqsent.serving.export import new_version, write_export_metadata, write_saved_model
     from seqsent.serving.inference import load_model
 
     data = {"description": dataset.description, "split_sizes": _split_sizes(dataset),
             "validation_split": dataset.validation_split}
-    metadata = model_metadata(dataset.class_names, config.to_dict(), history=result.history, data=data)
+    metadata = {**model_metadata(dataset.class_names, config.to_dict(), history=result.history, data=data),
+                **(extra or {})}
     test = dataset.chunks("test") if hasattr(dataset, "chunks") else dataset.test  # streamed: never held whole
     notify = notify or (lambda message: None)
     with new_version(config.output_dir, config.name) as staged:
@@ -352,7 +356,11 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
         else RunConfig()
     config.name, config.output_dir = name, str(output_dir)
     result = _Combined(log_odds_ensemble([m.text_model for m in members], weights), history={})
-    export_dir, test_metrics = _export_and_score(result, config, dataset, notify)
+    # The config is the first member's (its data and text settings); what the export is, is said here.
+    ensemble = {"members": [{"model": str(path), "arch": (m.metadata.get("config") or {}).get("model", {}).get("arch"),
+                             "weight": weight} for path, m, weight in zip(model_paths, members, weights)],
+                "validation_accuracy": accuracy}
+    export_dir, test_metrics = _export_and_score(result, config, dataset, notify, extra={"ensemble": ensemble})
     return EnsembleReport(export_dir, [str(p) for p in model_paths], weights, accuracy, test_metrics,
                           dataset.description)
 

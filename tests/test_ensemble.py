@@ -173,6 +173,13 @@ def test_ensemble_combines_trained_exports_into_one_that_serves(tmp_path, capsys
     assert "Weights chosen on the validation split" in out and "Exported: saved_models/both/1" in out
     metadata = json.loads((tmp_path / "saved_models" / "both" / "1" / "assets.extra" / "seqsent.json").read_text())
     assert metadata["test_metrics"]["examples"] > 0 and metadata["class_names"] == ["bad", "good"]
+    members = metadata["ensemble"]["members"]
+    assert [(m["model"], m["arch"]) for m in members] == [("saved_models/nb", "nbsvm"), ("saved_models/rnn", "gru")]
+    assert sum(m["weight"] for m in members) == pytest.approx(1.0)
+    card = (tmp_path / "saved_models" / "both" / "1" / "assets.extra" / "README.md").read_text()
+    assert "`seqsent ensemble` of 2 exported models" in card and "`nbsvm` (saved_models/nb, weight" in card
+    assert "a linear model over bag-of-words features" not in card  # what the first member alone is
+    assert "`seqsent ensemble saved_models/nb saved_models/rnn --name both`" in card
     code, out, err = run_main(capsys, "predict", "saved_models/both", "great superb", "awful dull")
     assert code == 0 and len(out.strip().splitlines()) == 2, err
     code, out, err = run_main(capsys, "ensemble", "saved_models/nb", "saved_models/rnn", "--name", "both", "--json")

@@ -27,7 +27,7 @@ def _what_it_is(metadata: dict, config: dict) -> list[str]:
     names = metadata.get("class_names") or []
     lines = ["## What it is", "",
              f"A text classifier: raw text in, one of {len(names)} classes out ({', '.join(f'`{n}`' for n in names)}).",
-             f"- Architecture: {_architecture(model, text)}"]
+             f"- Architecture: {_ensemble(metadata.get('ensemble')) or _architecture(model, text)}"]
     if summary.get("parameters") is not None:
         lines.append(f"- Parameters: {summary['parameters']:,} ({summary.get('trainable_parameters', 0):,} trained), "
                      f"{summary['parameters'] * 4 / 1e6:.2f} MB as float32, stored once in `variables/`")
@@ -89,6 +89,13 @@ def _how_it_was_made(metadata: dict, config: dict) -> list[str]:
             ("epochs (at most)", train.get("epochs")), ("batch", train.get("batch_size")),
             ("learning rate", train.get("learning_rate")), ("seed", train.get("seed")),
             ("embeddings", model.get("embeddings_path")), ("encoder", model.get("encoder_path"))) if value is not None]
+        if isinstance(metadata.get("ensemble"), dict):
+            return lines + ["- Command: `seqsent ensemble " + " ".join(
+                str(m.get("model")) for m in metadata["ensemble"].get("members", [])) + f" --name {config.get('name')}"
+                f"` (nothing trained again); the data and text settings are the first member's: "
+                f"{', '.join(settings[:1])}.",
+                f"- Versions: seqsent {metadata.get('seqsent_version', '?')}, TensorFlow "
+                f"{metadata.get('tensorflow_version', '?')}, Keras {metadata.get('keras_version', '?')}."]
         lines += [f"- Settings: {', '.join(settings)}.",
                   "- Command: the `config` object of `assets.extra/seqsent.json` is the whole resolved configuration "
                   "(the run directory's `config.json`); saved as `config.json`, `seqsent train --config config.json` "
@@ -97,6 +104,16 @@ def _how_it_was_made(metadata: dict, config: dict) -> list[str]:
         lines.append("- Settings: not recorded.")
     return lines + [f"- Versions: seqsent {metadata.get('seqsent_version', '?')}, TensorFlow "
                     f"{metadata.get('tensorflow_version', '?')}, Keras {metadata.get('keras_version', '?')}."]
+
+
+def _ensemble(ensemble) -> str:
+    """`seqsent ensemble`'s export: its config is the first member's, so the members are named here."""
+    if not (isinstance(ensemble, dict) and ensemble.get("members")):
+        return ""
+    members = ", ".join(f"`{m.get('arch') or '?'}` ({m.get('model')}, weight {m.get('weight', 0):.2f})"
+                        for m in ensemble["members"])
+    return (f"`seqsent ensemble` of {len(ensemble['members'])} exported models, their log-odds averaged with "
+            f"weights chosen on the validation split: {members}")
 
 
 def _architecture(model: dict, text: dict) -> str:
