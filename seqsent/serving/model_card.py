@@ -81,21 +81,19 @@ def _use_and_limits(metadata: dict, config: dict) -> list[str]:
 def _how_it_was_made(metadata: dict, config: dict) -> list[str]:
     model, text, data_config = (config.get(key) or {} for key in ("model", "text", "data"))
     train = config.get("train") or {}
+    ensemble = metadata.get("ensemble") if isinstance(metadata.get("ensemble"), dict) else None
     lines = ["## How it was made", ""]
-    if model or data_config:
+    if ensemble:
+        members = " ".join(str(m.get("model")) for m in ensemble.get("members", []))
+        lines.append(f"- Command: `seqsent ensemble {members} --name {config.get('name')}` (nothing trained again); "
+                     f"the data and text settings are the first member's: data `{data_config.get('source', '?')}`.")
+    elif model or data_config:
         settings = [f"data `{data_config.get('source', '?')}`", f"arch `{model.get('arch', '?')}`"]
         settings += [f"{label} {value}" for label, value in (
             ("max tokens", text.get("max_tokens")), ("sequence length", text.get("sequence_length")),
             ("epochs (at most)", train.get("epochs")), ("batch", train.get("batch_size")),
             ("learning rate", train.get("learning_rate")), ("seed", train.get("seed")),
             ("embeddings", model.get("embeddings_path")), ("encoder", model.get("encoder_path"))) if value is not None]
-        if isinstance(metadata.get("ensemble"), dict):
-            return lines + ["- Command: `seqsent ensemble " + " ".join(
-                str(m.get("model")) for m in metadata["ensemble"].get("members", [])) + f" --name {config.get('name')}"
-                f"` (nothing trained again); the data and text settings are the first member's: "
-                f"{', '.join(settings[:1])}.",
-                f"- Versions: seqsent {metadata.get('seqsent_version', '?')}, TensorFlow "
-                f"{metadata.get('tensorflow_version', '?')}, Keras {metadata.get('keras_version', '?')}."]
         lines += [f"- Settings: {', '.join(settings)}.",
                   "- Command: the `config` object of `assets.extra/seqsent.json` is the whole resolved configuration "
                   "(the run directory's `config.json`); saved as `config.json`, `seqsent train --config config.json` "
