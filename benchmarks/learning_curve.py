@@ -54,14 +54,18 @@ def run(name: str, size: int, flags: list[str], archive: Path, work: Path, test,
 
     from seqsent.serving.inference import load_model
 
-    earlier = sorted((work / "runs" / name).glob("*/metrics.json"), key=lambda p: p.stat().st_mtime)
-    if earlier and reuse:
-        metrics_file, seconds = earlier[-1], _recorded_wall_time(earlier[-1].parent)
+    def newest_metrics():
+        runs = sorted((work / "runs" / name).glob("*/metrics.json"), key=lambda p: p.stat().st_mtime)
+        return runs[-1] if runs else None
+
+    metrics_file = newest_metrics() if reuse else None
+    if metrics_file is not None:
+        seconds = _recorded_wall_time(metrics_file.parent)
         print(f"{name}: scoring the earlier run in {metrics_file.parent} again (--reuse)", flush=True)
     else:
         seconds = timed(["train", "--data", str(archive), "--train-limit", str(size), "--name", name, "--quiet",
                          *flags], work)
-        metrics_file = sorted((work / "runs" / name).glob("*/metrics.json"), key=lambda p: p.stat().st_mtime)[-1]
+        metrics_file = newest_metrics()
         (metrics_file.parent / WALL_TIME).write_text(json.dumps({"wall_s": seconds}))
     metrics = json.loads(metrics_file.read_text())
     history = json.loads((metrics_file.parent / "history.json").read_text())
@@ -153,7 +157,8 @@ def main() -> None:
               f"{_minutes(without['wall_s'])} / {_minutes(with_['wall_s'])} min |")
     plot(rows, work / "learning_curve.png")
     print(f"\n(test: {rows[0]['without']['examples']:,} reviews, each exported SavedModel; word2vec "
-          f"{'made earlier' if not pretraining else f'learned once in {pretraining / 60:.1f} min'}; plot {work / 'learning_curve.png'})")
+          f"{'made earlier' if not pretraining else f'learned once in {pretraining / 60:.1f} min'}; "
+          f"plot {work / 'learning_curve.png'})")
 
 
 if __name__ == "__main__":

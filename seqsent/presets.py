@@ -55,9 +55,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # learning_curve.py; docs/unlabelled.md): BiGRU(128) from word2vec of train + unsup 84.5%; + the vocabulary of
     # the unlabelled texts 85.4%; frozen vectors 86.1% with either vocabulary (a tie; the unlabelled texts' one kept
     # because it serves the words no labelled text has). Frozen vectors keep those words where word2vec put them,
-    # beside the words the classifier did learn; with 200k trainable weights the fit is slow, so up to 60 epochs, and patience 8 because 100 validation reviews are noisy. Measured after: + --adversarial 87.1%
-    # (p = 0.014 against the preset) but on the learning curve 0.50 point worse at 5,000 labels (p = 0.009), so it
-    # stays out; + --vat 86.5% (a tie); + --entropy-weight 1 81.5%. With all 25,000 IMDB labels it is the best
+    # beside the words the classifier did learn; with 200k trainable weights the fit is slow, so up to 60 epochs,
+    # and patience 8 because 100 validation reviews are noisy. Measured after: + --adversarial 87.1% (p = 0.014
+    # against the preset) but on the learning curve 0.50 point worse at 5,000 labels (p = 0.009), so it stays out;
+    # + --vat 86.5% (a tie); + --entropy-weight 1 81.5%. With all 25,000 IMDB labels it is the best
     # single recurrent model measured (validation 91.42% against imdb-supervised's 91.14%; test 91.85% against
     # 91.16%, p = 4e-6).
     "few-labels": {
