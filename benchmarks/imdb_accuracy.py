@@ -19,7 +19,9 @@ scored on the EXPORTED SavedModel, as `seqsent train` does):
   (i), (j), (k) the NBSVM and (g) / (h) / (e2) combined by `seqsent ensemble` (log-odds weights chosen on validation; nothing
        trained again; the time of both rows counted);
   (l)  --preset few-labels with all the labels: (e2)'s BiGRU(128) with its word2vec vectors frozen and the vocabulary
-       learned from the labelled and the unlabelled reviews; (m) the NBSVM and (l) combined.
+       learned from the labelled and the unlabelled reviews; (m) the NBSVM and (l) combined; (n), (o), (p) the NBSVM,
+       (l) and (e2) / (g2) / both: recurrent members that differ in how their vectors were trained (frozen, fine-tuned,
+       fine-tuned with VAT); the best ensemble is the one with the best validation accuracy, not test.
 Every setting was chosen on the validation split; the test split is read only by this final scoring. Each
 row's wall time is split into pretraining (word2vec or the language model, done once and counted in every row
 that uses it) and the rest (reading the data, training, export and scoring). Each export is then compared
@@ -84,6 +86,9 @@ ROWS = {
     "l": ("(l) --preset few-labels: BiGRU(128), frozen word2vec of train + unlabelled, their vocabulary", ["word2vec"],
           ["--preset", "few-labels", "--embeddings", EMBEDDINGS, *UNLABELLED]),
     "m": ("(m) NBSVM + (l), log-odds averaged", "ensemble", ["b3", "l"]),
+    "n": ("(n) NBSVM + (l) + (e2), log-odds averaged", "ensemble", ["b3", "l", "e2"]),
+    "o": ("(o) NBSVM + (l) + (g2), log-odds averaged", "ensemble", ["b3", "l", "g2"]),
+    "p": ("(p) NBSVM + (l) + (e2) + (g2), log-odds averaged", "ensemble", ["b3", "l", "e2", "g2"]),
 }
 
 
