@@ -348,8 +348,9 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
     dataset = load_dataset(data, notify)
     validation = in_class_order(dataset.validation, dataset.class_names, names)
     probabilities = np.stack([m.predict_proba(validation.texts)[:, 1] for m in members])
-    weights, accuracy = choose_log_odds_weights(probabilities, validation.labels)
-    notify("Weights chosen on the validation split: " + ", ".join(
+    weights, accuracy, step = choose_log_odds_weights(probabilities, validation.labels)
+    searched = f"in steps of {step:g}" if step else "equal: too many models to search"
+    notify(f"Weights chosen on the validation split ({searched}): " + ", ".join(
         f"{p} {w:.2f}" for p, w in zip(model_paths, weights)) + " (validation accuracy: "
         + ", ".join(f"{k} {v:.4f}" for k, v in accuracy.items()) + ")")
     config = RunConfig.from_dict(members[0].metadata["config"]) if isinstance(members[0].metadata.get("config"), dict) \

@@ -155,8 +155,22 @@ def test_simplex_grid_weights_sum_to_one_and_the_best_mix_is_found():
     labels = np.array([1, 0] * 50)
     good = np.where(labels == 1, 0.9, 0.1)
     useless = np.full(100, 0.5)
-    weights, accuracy = choose_log_odds_weights(np.stack([useless, good]), labels)
+    weights, accuracy, step = choose_log_odds_weights(np.stack([useless, good]), labels)
     assert weights == [0.0, 1.0] and accuracy["ensemble"] == 1.0 and accuracy["model 1"] == 0.5  # a coin
+    assert step == 0.05
+
+
+def test_many_models_still_get_weights_searched_not_equal_ones():
+    from seqsent.training.ensemble import MAX_WEIGHT_CANDIDATES, choose_log_odds_weights, weight_grid
+
+    for models, step in ((4, 0.05), (5, 0.1), (6, 0.1), (8, 0.2)):
+        grid, found = weight_grid(models)
+        assert found == step and len(grid) <= MAX_WEIGHT_CANDIDATES and np.allclose(grid.sum(axis=1), 1.0)
+    labels = np.array([1, 0] * 50)
+    useless = np.full(100, 0.5)
+    good = np.where(labels == 1, 0.9, 0.1)
+    weights, accuracy, step = choose_log_odds_weights(np.stack([useless] * 4 + [good]), labels)
+    assert weights == [0.0, 0.0, 0.0, 0.0, 1.0] and step == 0.1 and accuracy["ensemble"] == 1.0
 
 
 def test_ensemble_combines_trained_exports_into_one_that_serves(tmp_path, capsys, monkeypatch):

@@ -10,6 +10,7 @@ with one weight chosen on the validation split, inside one Keras model that take
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -186,21 +187,42 @@ def simplex_grid(models: int, step: float = 0.05) -> np.ndarray:
     return np.array(list(compositions(units, models)), dtype=np.float64) / units
 
 
-def choose_log_odds_weights(probabilities: np.ndarray, labels) -> tuple[list[float], dict[str, float]]:
-    """Weights of the models' log-odds with the lowest validation log loss (grid of step 0.05 for up to three
-    models, equal weights beyond), and the validation accuracy of each model and of the mix.
+# Candidate weight vectors searched at most (a finer grid for few models, a coarser one for more).
+MAX_WEIGHT_CANDIDATES = 5000
+WEIGHT_STEPS = (0.05, 0.1, 0.2, 0.25, 0.5)
+
+
+def weight_grid(models: int) -> tuple[np.ndarray, float]:
+    """The finest simplex grid of WEIGHT_STEPS with at most MAX_WEIGHT_CANDIDATES vectors, and its step: 0.05 up to
+    four models, 0.1 for five or six, coarser beyond."""
+    for step in WEIGHT_STEPS:
+        units = round(1 / step)
+        if math.comb(units + models - 1, models - 1) <= MAX_WEIGHT_CANDIDATES:
+            return simplex_grid(models, step), step
+    return np.full((1, models), 1 / models), 0.0
+
+
+def choose_log_odds_weights(probabilities: np.ndarray, labels) -> tuple[list[float], dict[str, float], float]:
+    """Weights of the models' log-odds with the lowest validation log loss (weight_grid), the validation accuracy
+    of each model and of the mix, and the grid's step.
 
     probabilities: [models, texts] of P(positive class).
     """
     labels = np.asarray(labels)
     logits = _logit(np.asarray(probabilities, dtype=np.float64))
-    grid = simplex_grid(len(logits)) if len(logits) <= 3 else np.full((1, len(logits)), 1 / len(logits))
-    mixed = grid @ logits  # [candidates, texts]
-    losses = np.mean(np.logaddexp(0.0, -mixed) * labels + np.logaddexp(0.0, mixed) * (1 - labels), axis=1)
-    best = int(np.argmin(losses))
+    grid, step = weight_grid(len(logits))
+    chunk = max(1, 2_000_000 // max(1, logits.shape[1]))  # candidates scored at a time: memory stays small
+    losses = np.concatenate([_log_loss(grid[start:start + chunk] @ logits, labels)
+                             for start in range(0, len(grid), chunk)])
+    best = grid[int(np.argmin(losses))]
     accuracy = {f"model {i}": float(np.mean((row > 0) == labels)) for i, row in enumerate(logits, start=1)}
-    accuracy["ensemble"] = float(np.mean((mixed[best] > 0) == labels))
-    return [float(w) for w in grid[best]], accuracy
+    accuracy["ensemble"] = float(np.mean((best @ logits > 0) == labels))
+    return [float(w) for w in best], accuracy, step
+
+
+def _log_loss(mixed: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Mean log loss of each row of log-odds [candidates, texts]."""
+    return np.mean(np.logaddexp(0.0, -mixed) * labels + np.logaddexp(0.0, mixed) * (1 - labels), axis=1)
 
 
 def log_odds_ensemble(text_models: list[keras.Model], weights: list[float]) -> keras.Model:
