@@ -32,8 +32,13 @@ def command(ctx, archs, output, overwrite, quiet, verbose, as_json, **_):
     Measures trainable parameters, training seconds per epoch, inference speed, validation
     and test accuracy and F1, the epoch of the lowest validation loss, and test accuracy
     by review length (short / medium / long: terciles of the test set's token counts).
+
+    Every arch's options are checked against each other and the data before any trains. An arch
+    that fails while training (e.g. a NaN loss) is a "failed" row; the others still run, the
+    files are written, and the command exits 1.
     """
-    from seqsent.compare import parse_archs
+    from seqsent.compare import arch_configs, parse_archs
+    from seqsent.errors import TrainingError
     from seqsent.files import check_output_dir
 
     out = Output(as_json, verbose, quiet)
@@ -41,7 +46,8 @@ def command(ctx, archs, output, overwrite, quiet, verbose, as_json, **_):
     config = resolve_config(ctx, COMPARE_OPTIONS)
     config.name = "compare"
     config.validate()
-    check_output_dir(output, overwrite)  # before hours of training, not after
+    arch_configs(config, arch_list)  # every arch's options, before hours of training, not after
+    check_output_dir(output, overwrite)
     import_tensorflow(click.get_current_context())
     from seqsent.compare import compare, format_table, write_comparison
 
@@ -54,10 +60,14 @@ def command(ctx, archs, output, overwrite, quiet, verbose, as_json, **_):
         out.result({"data": comparison.data_description, "class_names": comparison.class_names,
                     "split_sizes": comparison.split_sizes, "rows": comparison.rows(), "output": str(written),
                     "notes": comparison.notes})
-        return
-    out.say("")
-    out.say(format_table(comparison))
-    out.say(f"\nSaved {written / 'compare.md'}, {written / 'compare.csv'} and {written / 'compare.png'}")
+    else:
+        out.say("")
+        out.say(format_table(comparison))
+        out.say(f"\nSaved {written / 'compare.md'}, {written / 'compare.csv'} and {written / 'compare.png'}")
+    failed = comparison.failed()
+    if failed:  # the table is kept, but a script must not mistake a partial comparison for a whole one
+        raise TrainingError(f"{len(failed)} of {len(arch_list)} architecture(s) failed: {', '.join(failed)} "
+                            f"(why is in the table and {written / 'compare.csv'})")
 
 
 class _Progress:

@@ -26,13 +26,17 @@ from seqsent_cli.options import DATA_OPTIONS, add_options
 def command(ctx, model, as_json, report_dir, threshold, overwrite, **_):
     """Score MODEL (an exported directory or .keras file) on the test split of --data.
 
-    Without data options, the data the model was trained on is used. With --report or
-    --threshold, the threshold that maximises F1 on the validation split is printed too.
+    Without data options, the data the model was trained on is used. A table --data without
+    --text-column/--label-column is read with the columns the model was trained with. With --report
+    or --threshold, the threshold that maximises F1 on the validation split is printed too.
     """
     from seqsent_cli.options import resolve_data_config
     from seqsent.files import check_output_dir
 
     data = resolve_data_config(ctx)
+    # Columns not given: the model's own, so a file laid out like its training file just works.
+    model_columns = tuple(column for column in ("text_column", "label_column")
+                          if ctx.get_parameter_source(column) != click.core.ParameterSource.COMMANDLINE)
     if report_dir is not None:
         check_output_dir(report_dir, overwrite)  # before the slow part
     import_tensorflow(click.get_current_context())
@@ -40,7 +44,8 @@ def command(ctx, model, as_json, report_dir, threshold, overwrite, **_):
     from seqsent.evaluation.metrics import format_metrics
 
     evaluation = evaluate(model, data, threshold, tune_threshold=report_dir is not None or threshold is not None,
-                          notify=None if as_json else click.echo)  # --json: stdout holds the result only
+                          notify=None if as_json else click.echo,  # --json: stdout holds the result only
+                          model_columns=model_columns)
     written = None
     if report_dir is not None:
         from seqsent.evaluation.reports import write_report
@@ -53,7 +58,9 @@ def command(ctx, model, as_json, report_dir, threshold, overwrite, **_):
                                **evaluation.metrics, **extra, "notes": evaluation.notes}, indent=2))
         return
     click.echo(f"Model: {evaluation.model_path}")
-    click.echo(f"Data: {evaluation.data_description} (test split)")
+    described = evaluation.data_description
+    says_test = "held out as test" in described or "(test: " in described  # it names its test part already
+    click.echo(f"Data: {described}{'' if says_test else ' (test split)'}")
     for note in evaluation.notes:
         click.echo(f"Note: {note}")
     click.echo(format_metrics(evaluation.metrics))

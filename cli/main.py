@@ -72,7 +72,8 @@ def import_tensorflow(ctx: click.Context) -> None:
         os.close(devnull)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             invoke_without_command=True, no_args_is_help=False, subcommand_metavar="COMMAND [ARGS]...")
 @click.option("--debug", is_flag=True, help="Show full tracebacks and TensorFlow logs.")
 @click.version_option(package_name="seqsent", prog_name="seqsent")
 @click.pass_context
@@ -83,6 +84,9 @@ def group(ctx, debug):
     `seqsent predict` on the exported model under saved_models/.
     """
     ctx.obj = {"debug": debug}
+    if ctx.invoked_subcommand is None:  # bare `seqsent`: the help people came for, not an error
+        click.echo(ctx.get_help())
+        ctx.exit(0)
     from seqsent.errors import check_keras_backend
 
     check_keras_backend()

@@ -31,7 +31,7 @@ FLAG_NAMES = {
     "data.source": "--data", "data.test_source": "--test-data", "model.embeddings_path": "--embeddings",
     "model.freeze_embeddings": "--freeze-embeddings/--train-embeddings", "train.seed": "--train-seed",
     "model.encoder_path": "--encoder", "lm.include_unsup": "--unsup/--no-unsup", "lm.overwrite": "--overwrite",
-    "vectors.include_unsup": "--unsup/--no-unsup", "vectors.file_format": "--format",
+    "vectors.overwrite": "--overwrite", "vectors.include_unsup": "--unsup/--no-unsup", "vectors.file_format": "--format",
 }
 CHOICES = {
     "data.on_empty_text": EMPTY_TEXT_POLICIES, "model.arch": ARCHS, "model.pooling": POOLINGS,
@@ -42,7 +42,7 @@ CHOICES = {
 }
 FILE_FIELDS = {"data.test_source", "model.embeddings_path", "vectors.output"}
 DIRECTORY_FIELDS = {"model.encoder_path", "lm.output"}
-PLAIN_FLAGS = {"lm.overwrite"}
+PLAIN_FLAGS = {"lm.overwrite", "vectors.overwrite"}
 
 
 def specs(section: str, fields: str) -> list[OptionSpec]:
@@ -85,11 +85,14 @@ TRAIN_OPTIONS = (
     + specs("semi", "unlabelled vat vat_epsilon adversarial adversarial_epsilon entropy_weight "
                     "unlabelled_vocabulary")
 )
-PRETRAIN_EMBEDDINGS_OPTIONS = specs("vectors", "data unlabelled include_unsup output file_format method dim window "
-                                              "min_count epochs negative workers seed")
-PRETRAIN_LM_OPTIONS = specs("lm", "data unlabelled include_unsup output overwrite arch layers units embedding_dim "
-                                  "max_tokens window sampled heldout_texts epochs batch_size learning_rate clipnorm "
-                                  "dropout patience strategy runs_dir seed")
+# How pretraining reads a table --data: `seqsent train`'s own options (TextSourcesConfig has the same fields).
+TABLE_READING_OPTIONS = [spec for spec in DATA_OPTIONS if spec.field in ("text_column", "label_column",
+                                                                         "on_empty_text")]
+PRETRAIN_EMBEDDINGS_OPTIONS = specs("vectors", "data unlabelled include_unsup") + TABLE_READING_OPTIONS + specs(
+    "vectors", "output overwrite file_format method dim window min_count epochs negative workers seed")
+PRETRAIN_LM_OPTIONS = specs("lm", "data unlabelled include_unsup") + TABLE_READING_OPTIONS + specs(
+    "lm", "output overwrite arch layers units embedding_dim max_tokens window sampled heldout_texts epochs batch_size "
+          "learning_rate clipnorm dropout patience strategy runs_dir seed")
 
 
 def _param_name(flag: str) -> str:

@@ -17,18 +17,21 @@ from seqsent.errors import DataError, UsageError
 @click.argument("model", type=click.Path())
 @click.argument("texts", nargs=-1)
 @click.option("--file", "file_", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Read texts from FILE, one per line ('-' for stdin).")
+              help="Read texts from FILE, one per line ('-' for stdin); blank lines are skipped, with a note on "
+                   "stderr saying how many, so match results to lines by their text (or use --json).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line, with every class's probability.")
 def command(model, texts, file_, as_json):
     """Label TEXTS with MODEL (an exported directory or .keras file).
 
-    Without TEXTS or --file, texts are read from stdin, one per line.
+    Without TEXTS or --file, texts are read from stdin, one per line (blank lines skipped, with a note).
+    An empty TEXT argument is an error: there is nothing to label.
     """
-    import_tensorflow(click.get_current_context())
-    from seqsent.api import predict
-
     # Arguments that were not UTF-8 reach Python as lone surrogates: back to their bytes, then replaced.
     texts, replaced = _decode([os.fsencode(text) for text in texts])
+    empty = [str(number) for number, text in enumerate(texts, 1) if not text.strip()]
+    if empty:
+        raise UsageError(f"text argument{'s' if len(empty) > 1 else ''} {', '.join(empty)} "
+                         f"{'are' if len(empty) > 1 else 'is'} empty; give some text to label")
     if replaced:
         click.echo(f"Note: replaced {replaced} byte sequence(s) of the arguments that were not UTF-8", err=True)
     if file_:
@@ -38,7 +41,10 @@ def command(model, texts, file_, as_json):
             raise UsageError("give texts as arguments, with --file, or on stdin")
         texts = _read_lines("-")
     if not texts:
-        raise DataError(f"no texts to predict{' (' + file_ + ' holds only blank lines)' if file_ else ''}")
+        raise DataError(f"no texts to predict{' (' + file_ + ' is empty or holds only blank lines)' if file_ else ''}")
+    import_tensorflow(click.get_current_context())  # after the input checks, which need no TensorFlow
+    from seqsent.api import predict
+
     for result in predict(model, texts):
         if as_json:
             click.echo(json.dumps({"text": result.text, "label": result.label, "probability": result.probability,
@@ -57,13 +63,24 @@ def _read_lines(path: str) -> list[str]:
                 data = handle.read()
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    from seqsent.files import refuse_utf16
+
+    refuse_utf16(data[:4096], "stdin" if path == "-" else path)
     # One text per "\n" line; str.splitlines() would also split inside a review at U+0085 or U+2028.
     lines, replaced = _decode(data.split(b"\n"))
     if replaced:
         click.echo(f"Note: {'stdin' if path == '-' else path}: replaced {replaced} byte sequence(s) that were not UTF-8",
                    err=True)
-    lines = (line.rstrip("\r") for line in lines)
-    return [line for line in lines if line.strip()]
+    if lines and not lines[-1]:
+        lines.pop()  # the final newline ends the last line; it does not start a blank one
+    lines = [line.rstrip("\r") for line in lines]
+    texts = [line for line in lines if line.strip()]
+    blank = len(lines) - len(texts)
+    if blank and texts:
+        # Said aloud: otherwise the results silently stop lining up with the input's line numbers.
+        click.echo(f"Note: {'stdin' if path == '-' else path}: skipped {blank} blank line{'s' if blank > 1 else ''}",
+                   err=True)
+    return texts
 
 
 def _decode(chunks: list[bytes]) -> tuple[list[str], int]:

@@ -19,12 +19,18 @@ from seqsent.config import RunConfig
                    "latest: the newest only.")
 @click.option("--file", "file_", type=click.Path(dir_okay=False, allow_dash=True), default=None,
               help="Where to write it ('-' for stdout)  [default: OUTPUT_DIR/models.config, refreshed by each export]")
-def command(names, output_dir, base_path, versions, file_):
-    """Write a models.config for `tensorflow_model_server --model_config_file` (all models, or NAMES)."""
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing file that seqsent did not write (a file `seqsent serving-config` wrote is "
+                   "always refreshed).")
+def command(names, output_dir, base_path, versions, file_, overwrite):
+    """Write a models.config for `tensorflow_model_server --model_config_file` (all models, or NAMES).
+
+    A hand-written file at the destination is left alone unless --overwrite is given.
+    """
     from seqsent.serving.models_config import serving_config_text, write_serving_config
 
     if file_ == "-":
         click.echo(serving_config_text(output_dir, base_path, versions, list(names)), nl=False)
         return
-    path = write_serving_config(output_dir, file_, base_path, versions, list(names))
+    path = write_serving_config(output_dir, file_, base_path, versions, list(names), overwrite=overwrite)
     click.echo(f"Wrote {path}")

@@ -165,7 +165,8 @@ def _add_unlabelled(dataset, config: RunConfig, notify=None) -> None:
         return
     from seqsent.data.unlabelled import read_unlabelled_sources
 
-    dataset.unlabelled, notes = read_unlabelled_sources(config.semi.unlabelled, dataset.test.texts, notify)
+    dataset.unlabelled, notes = read_unlabelled_sources(config.semi.unlabelled, dataset.test.texts, notify,
+                                                        config.data.text_column)
     dataset.notes.extend(notes)
 
 
@@ -337,6 +338,7 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
         raise UsageError("--name may hold only letters, digits, '.', '_' and '-'")
     if len(model_paths) < 2:
         raise UsageError("give two or more models to combine")
+    check_creatable(output_dir, "--output-dir", directory=True)  # before fitting the weights, not after
     members = [_keras_model_of(path) for path in model_paths]  # each loaded once: it predicts and is combined
     names = members[0].class_names
     if len(names) != 2 or any(m.class_names != names for m in members):
@@ -401,18 +403,36 @@ def pretrain_lm(config, verbose: int = 1, notify=None, restart: bool = False):
 
 
 def evaluate(model_path: str | Path, data: DataConfig | None = None, threshold: float | None = None,
-             tune_threshold: bool = False, notify=None):
+             tune_threshold: bool = False, notify=None, model_columns: tuple[str, ...] = ()):
     """Score a model on the test split of `data` (default: the data it was trained on, else the bundled sample).
 
     With `tune_threshold` (2 classes), also the threshold that maximises F1 on the validation split.
+    `model_columns` ('text_column', 'label_column'): take those from the data the model was trained on rather than
+    from `data`, so a file laid out like the training file just works (the CLI does so for options not given).
     Returns a seqsent.evaluation.scoring.Evaluation (metrics, per-class metrics, probabilities, history).
     """
+    import dataclasses
+
+    from seqsent.config import recorded_data_config
+    from seqsent.data.tables import is_table
     from seqsent.evaluation.scoring import check_threshold, evaluate_model
     from seqsent.serving.inference import load_model
 
     model = load_model(model_path)
     check_threshold(model, threshold)
-    return evaluate_model(model, data, threshold, tune_threshold, notify)
+    note = None
+    table = data is not None and Path(data.source).expanduser().is_file() and is_table(Path(data.source).expanduser())
+    trained_on = recorded_data_config(model.metadata, model.path) if table and model_columns else None
+    if trained_on is not None:
+        recorded = {c: getattr(trained_on, c) for c in model_columns if getattr(trained_on, c) != getattr(data, c)}
+        if recorded:
+            data = dataclasses.replace(data, **recorded)
+            note = "read with the model's own columns: " + ", ".join(
+                f"--{c.replace('_', '-')} {v}" for c, v in recorded.items())
+    evaluation = evaluate_model(model, data, threshold, tune_threshold, notify)
+    if note:
+        evaluation.notes.insert(0, note)
+    return evaluation
 
 
 def report(model_path: str | Path, out_dir: str | Path, data: DataConfig | None = None,

@@ -82,6 +82,10 @@ class Comparison:
     def rows(self) -> list[dict]:
         return [result.row() for result in self.results]
 
+    def failed(self) -> list[str]:
+        """The archs that have no numbers (their error is in the table)."""
+        return [result.arch for result in self.results if result.error]
+
     def bucket_labels(self) -> dict[str, str]:
         low, high = self.length_edges
         return {"short": f"short (≤ {low} tokens)", "medium": f"medium ({low + 1}-{high} tokens)",
@@ -96,6 +100,29 @@ def parse_archs(text: str) -> list[str]:
         raise UsageError(f"--archs: unknown architecture {', '.join(unknown) or '(none given)'}; "
                          f"choose from {','.join(ARCHS)}")
     return archs
+
+
+def arch_configs(config: RunConfig, archs: Sequence[str]) -> dict[str, RunConfig]:
+    """arch -> `config` with that arch, each validated: an option one arch cannot take is refused before any
+    arch trains, not after the others spent their time."""
+    runs = {}
+    for arch in archs:
+        run = copy.deepcopy(config)
+        run.model.arch = arch
+        try:
+            run.validate()
+        except UsageError as exc:
+            raise UsageError(f"--archs {arch}: {exc}") from None
+        runs[arch] = run
+    return runs
+
+
+def check_archs_fit_data(runs: dict[str, RunConfig], dataset) -> None:
+    """The checks `train` makes of the data against an arch (e.g. nbsvm needs two classes), for every arch up front."""
+    from seqsent.training.fit import _check_classes
+
+    for run in runs.values():
+        _check_classes(run, dataset)
 
 
 def token_counts(texts: Sequence[str]) -> np.ndarray:
@@ -133,7 +160,9 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
 
     archs = parse_archs(",".join(archs))
     config.validate()
+    runs = arch_configs(config, archs)
     dataset = dataset or load_dataset(config.data)
+    check_archs_fit_data(runs, dataset)
     if on_data is not None:
         on_data(dataset)
     buckets, edges = length_buckets(token_counts(dataset.test.texts))
@@ -142,15 +171,13 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
     for index, arch in enumerate(archs, start=1):
         if on_start is not None:
             on_start(index, len(archs), arch)
-        run = copy.deepcopy(config)
-        run.model.arch = arch
-        run.validate()
+        run = runs[arch]
         keras.backend.clear_session()  # free the previous arch's graphs; fit() seeds everything again
         timer = _epoch_timer()
         try:
             with tempfile.TemporaryDirectory(prefix=f"seqsent-compare-{arch}-") as work_dir:
                 fitted = fit(run, dataset, Path(work_dir), verbose=verbose, extra_callbacks=(timer,))
-        except (TrainingError, UsageError) as exc:  # e.g. a NaN loss, or nbsvm on more than two classes
+        except (TrainingError, UsageError) as exc:  # e.g. a NaN loss: the other archs still run
             result = ArchResult(arch, error=str(exc))
         else:
             model = in_memory_model(fitted.text_model, dataset.class_names)

@@ -58,14 +58,15 @@ class DataConfig:
     """'sample' (bundled IMDB sample), 'imdb' (full IMDB via tensorflow-datasets, offline from a local
     aclImdb_v1.tar.gz), an aclImdb directory or .tar.gz, or a .csv/.tsv/.jsonl file."""
     test_source: Optional[str] = None
-    """A separate test file for a table file's data (otherwise a share of it is held out as test)."""
+    """A separate test file for table --data (otherwise a share of it is held out as test); an error with other
+    data. evaluate without --data: this file is scored whole, in the model's columns."""
     text_column: str = "text"
-    """Text column of a table file."""
+    """Text column of table data (an error with other data)."""
     label_column: str = "label"
-    """Label column of a table file (strings or integers, 2 or more classes)."""
+    """Label column of table data (strings or integers, 2 or more classes; an error with other data)."""
     validation_fraction: float = 0.1
     """Share of train held out for early stopping and tuning (whole movies for IMDB data, stratified otherwise);
-    the test split is never used for either."""
+    the test split is never used for either. Every class must keep a training example."""
     test_fraction: float = 0.2
     """Share of a single table file held out (stratified) as test when no separate test file is given."""
     limit: Optional[int] = None
@@ -77,7 +78,8 @@ class DataConfig:
     """Seed of the splits."""
     streaming: str = "auto"
     """Read table data row by row instead of holding it: on, off, or auto (a glob, a directory of shards, a .gz
-    file, a `seqsent prepare` directory, or a table file of 256 MB or more)."""
+    file, a `seqsent prepare` directory, or a table file of 256 MB or more). off reads one plain table file
+    (those sources are refused)."""
     classes: list[str] = field(default_factory=list)
     """Streaming: the class names, in order (repeatable); without them a first pass reads every label."""
     split_key: Optional[str] = None
@@ -216,8 +218,8 @@ class SemiSupervisedConfig:
     training on unlabelled texts, adversarial training on labelled ones. Recurrent archs only."""
 
     unlabelled: list[str] = field(default_factory=list)
-    """Texts without labels: plain-text files (one text per line) or aclImdb dirs/archives (their train/unsup
-    reviews); never the test data."""
+    """Texts without labels: plain-text files (one text per line), .csv/.tsv/.jsonl tables (their --text-column;
+    labels ignored) or aclImdb dirs/archives (their train/unsup reviews); never the test data."""
     vat: bool = False
     """Virtual adversarial training on the unlabelled texts (needs --unlabelled)."""
     vat_epsilon: float = 5.0
@@ -409,7 +411,7 @@ def _semi_checks(config: "RunConfig") -> list[tuple[bool, str]]:
         (not semi.active or not joint_wide,
          "--vat, --adversarial and --entropy-weight go with --wide-training separate, not a joint wide branch"),
         (not any(str(source).strip() in ("sample", "imdb") for source in semi.unlabelled),
-         "--unlabelled takes a text file or an aclImdb dir/archive, not 'sample' or 'imdb'"),
+         "--unlabelled takes a text file, a .csv/.tsv/.jsonl table or an aclImdb dir/archive, not 'sample' or 'imdb'"),
     ]
 
 
@@ -522,9 +524,19 @@ class TextSourcesConfig:
     data: str = "sample"
     """Data whose train texts are read (labels ignored, test never): any --data source of `seqsent train`."""
     unlabelled: list[str] = field(default_factory=list)
-    """More text (repeatable): plain-text files (one text per line) or aclImdb dirs/archives (their train/unsup)."""
+    """More text (repeatable): plain-text files (one text per line), .csv/.tsv/.jsonl tables (their --text-column;
+    labels ignored) or aclImdb dirs/archives (their train/unsup)."""
     include_unsup: bool = True
     """With an aclImdb --data, also read its 50,000 unlabelled train/unsup reviews."""
+    # How a table --data is read: the options (and help texts) of `seqsent train`'s DataConfig, reused by the CLI.
+    text_column: str = DataConfig.text_column
+    label_column: str = DataConfig.label_column
+    on_empty_text: str = DataConfig.on_empty_text
+
+    def data_config(self) -> DataConfig:
+        """The DataConfig --data is read with: its train texts are learned from, its test texts never."""
+        return DataConfig(source=self.data, text_column=self.text_column, label_column=self.label_column,
+                          on_empty_text=self.on_empty_text)
 
 
 @dataclass
@@ -534,6 +546,8 @@ class WordVectorConfig(TextSourcesConfig):
 
     output: str = "embeddings.vec"
     """Vector file to write (atomically)."""
+    overwrite: bool = False
+    """Replace an existing --output file."""
     method: str = "word2vec"
     """word2vec (skip-gram) or fasttext (skip-gram with character n-grams)."""
     dim: int = 128

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from seqsent.errors import UsageError
+from seqsent.errors import DataError, UsageError
 
 
 def fsync_path(path: Path) -> None:
@@ -114,6 +114,26 @@ def check_output_dir(target: str | Path, overwrite: bool, flag: str = "--overwri
     return target
 
 
+def check_output_file(target: str | Path, overwrite: bool, flag: str = "--overwrite") -> Path:
+    """The file twin of check_output_dir: an existing file is replaced only with `flag`, so nothing is lost by a typo."""
+    target = Path(target).expanduser()
+    if target.is_dir():
+        raise UsageError(f"{target} is a directory; give a file path")
+    if target.exists() and not overwrite:
+        raise UsageError(f"{target} already exists; choose another file or pass {flag}")
+    return target
+
+
+def check_not_an_input(target: str | Path, inputs, flag: str = "--output") -> None:
+    """Refuse an output that is one of the inputs (or, for an output directory, holds one): writing it would destroy
+    the data being read, --overwrite or not."""
+    out = Path(target).expanduser().resolve()
+    for source in inputs:
+        path = Path(source).expanduser().resolve()
+        if path == out or out in path.parents:
+            raise UsageError(f"{flag} {target}: it is an input ({source}); choose another path")
+
+
 @contextmanager
 def staged_directory(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a staging directory beside `target`; on success it is flushed and renamed to `target` in one step.
@@ -159,3 +179,19 @@ def read_json(file: Path, where: str, error=None):
         raise error(f"{where}: {Path(file).name} is missing") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         raise error(f"{where}: its {Path(file).name} is unreadable or corrupt") from None
+
+
+BYTE_ORDER_MARKS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                    (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+
+
+def refuse_utf16(head: bytes, where) -> None:
+    """Every text input is read as UTF-8, and UTF-16/32 read so turns into NUL-riddled garbage (texts, column
+    names): refuse such a file, `where` naming it, from its first bytes (a byte-order mark, or NUL bytes)."""
+    for mark, encoding in BYTE_ORDER_MARKS:
+        if head.startswith(mark):
+            raise DataError(f"{where}: the file is {encoding} text (it starts with a {encoding} byte-order mark); "
+                            "save it as UTF-8")
+    if b"\0" in head[:4096]:
+        raise DataError(f"{where}: the file holds NUL bytes, so it looks like UTF-16 text (or is not text at all); "
+                        "save it as UTF-8")

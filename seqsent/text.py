@@ -52,7 +52,18 @@ def adapt_vectorizer(config: TextConfig, train_texts: Iterable[str]) -> keras.la
     vectorizer = make_vectorizer(config)
     texts = tf.data.Dataset.from_tensor_slices(tf.constant(list(train_texts), dtype=tf.string))
     vectorizer.adapt(texts.batch(1024))
+    check_vocabulary(vectorizer)
     return vectorizer
+
+
+def check_vocabulary(vectorizer: keras.layers.TextVectorization, texts: str = "the train texts") -> None:
+    """A vocabulary with no word (texts of punctuation only) makes TextVectorization fail later with an internal
+    FailedPreconditionError: say so now, in the user's terms."""
+    if not [term for term in vectorizer.get_vocabulary() if term not in ("", "[UNK]")]:
+        from seqsent.errors import DataError
+
+        raise DataError(f"{texts} hold no words after standardisation (punctuation and case removed), so there is "
+                        "no vocabulary to learn; give texts with words")
 
 
 @keras.saving.register_keras_serializable(package="seqsent")

@@ -59,6 +59,14 @@ def test_group_help_lists_every_command():
     assert "--debug" in output and "--version" in output
 
 
+def test_bare_seqsent_prints_the_help_on_stdout_and_exits_0(capsys):
+    code, out, err = run_main(capsys)
+    assert code == 0 and not err
+    assert out.startswith("Usage: seqsent [OPTIONS] COMMAND [ARGS]...")
+    for name in COMMANDS:
+        assert re.search(rf"^\s+{name}\s", out, re.MULTILINE), name
+
+
 def test_version_option_prints_package_version():
     from seqsent import __version__
 
@@ -170,6 +178,26 @@ def test_evaluate_json_matches_the_metrics_recorded_at_export(trained):
     assert metrics["loss"] == pytest.approx(recorded["loss"], abs=1e-6)
 
 
+def test_evaluate_names_the_test_part_of_its_data_once(trained):
+    output = invoke("evaluate", trained["export"]).stdout
+    [data_line] = [line for line in output.splitlines() if line.startswith("Data:")]
+    assert data_line.endswith("reviews.csv (12 rows held out as test)"), data_line
+
+
+def test_evaluate_reads_another_table_with_the_model_recorded_columns(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rows = tiny_texts(("neg", "pos"), per_class=10)
+    data = write_csv(tmp_path / "train.csv", rows, header=("review", "sentiment"))
+    invoke("train", "--data", data, "--text-column", "review", "--label-column", "sentiment", "--arch", "bow",
+           "--epochs", 1, "--max-tokens", 100, "--name", "cols", "--quiet")
+    other = write_csv(tmp_path / "other.csv", tiny_texts(("neg", "pos"), per_class=4, seed=3),
+                      header=("review", "sentiment"))
+    result = invoke("evaluate", tmp_path / "saved_models" / "cols", "--data", other, "--json")
+    metrics = json.loads(result.stdout)
+    assert metrics["examples"] == 8
+    assert "read with the model's own columns: --text-column review, --label-column sentiment" in metrics["notes"]
+
+
 def parse_predictions(output):
     lines = output.strip().splitlines()
     parsed = []
@@ -189,7 +217,7 @@ def test_predict_labels_texts_given_as_arguments(trained):
 def test_predict_reads_texts_from_a_file(trained, tmp_path):
     texts = tmp_path / "texts.txt"
     texts.write_text("great movie\n\nawful movie\n" + "x" * 100 + "\n", encoding="utf-8")
-    parsed = parse_predictions(invoke("predict", trained["export"], "--file", texts).output)
+    parsed = parse_predictions(invoke("predict", trained["export"], "--file", texts).stdout)
     assert len(parsed) == 3  # the blank line is skipped
     assert parsed[2][1].endswith("...") and len(parsed[2][1]) == 60
 
@@ -202,6 +230,29 @@ def test_predict_reads_texts_from_stdin_as_json(trained):
         assert set(record["probabilities"]) == set(CLASSES)
         assert sum(record["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
         assert record["probability"] == pytest.approx(record["probabilities"][record["label"]])
+
+
+def test_predict_file_notes_how_many_blank_lines_it_skipped(trained, tmp_path, capsys):
+    texts = tmp_path / "blanks.txt"
+    texts.write_text("loved it\n\nawful\n   \r\nfine\n", encoding="utf-8")
+    code, out, err = run_main(capsys, "predict", trained["export"], "--file", texts)
+    assert code == 0, err
+    assert [text for _, text in parse_predictions(out)] == ["loved it", "awful", "fine"]
+    assert f"{texts}: skipped 2 blank lines" in err
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_predict_empty_text_argument_is_a_one_line_error(capsys, tmp_path, text):
+    code, out, err = run_main(capsys, "predict", tmp_path / "no-model", "fine", text)
+    assert_one_line_error(code, err, 2, "text argument 2 is empty")
+    assert not out
+
+
+def test_predict_file_of_only_blank_lines_is_a_one_line_error(capsys, tmp_path):
+    texts = tmp_path / "blank.txt"
+    texts.write_text("\n  \n\n", encoding="utf-8")
+    code, _, err = run_main(capsys, "predict", tmp_path / "no-model", "--file", texts)
+    assert_one_line_error(code, err, 1, "only blank lines")
 
 
 def test_predict_file_line_holding_unicode_separators_is_one_text(trained, tmp_path):
@@ -264,7 +315,7 @@ def test_binary_train_on_tsv_reports_roc_auc(tmp_path, monkeypatch):
     assert "classes: neg, pos" in output
     assert re.search(r"roc_auc\s+\d\.\d{4}", output)
     records = [json.loads(line) for line in
-               invoke("predict", tmp_path / "models" / "b", "--json", "fine", "").output.splitlines()]
+               invoke("predict", tmp_path / "models" / "b", "--json", "fine", "x").output.splitlines()]
     assert [set(r["probabilities"]) for r in records] == [{"neg", "pos"}] * 2
 
 

@@ -153,7 +153,58 @@ def test_cli_compare_prints_progress_and_a_table_then_refuses_to_clobber(tiny_cs
     assert_one_line_error(code, err, 2, "unknown architecture transformer")
 
 
-def test_nbsvm_on_three_classes_is_a_failed_row_not_a_failed_comparison(tmp_path):
+def _no_training(monkeypatch):
+    import seqsent.training.trainer as trainer
+
+    def fit(config, *args, **kwargs):
+        raise AssertionError(f"{config.model.arch} trained before the options were checked")
+
+    monkeypatch.setattr(trainer, "fit", fit)
+
+
+def test_nbsvm_on_three_classes_is_refused_before_any_arch_trains(tmp_path, monkeypatch):
+    _no_training(monkeypatch)
     three = write_csv(tmp_path / "three.csv", tiny_texts(("good", "bad", "meh"), per_class=12))
-    result = compare(tiny_config(three), ["nbsvm", "bow"])
-    assert "--arch nbsvm needs two classes" in result.results[0].error and result.results[1].error is None
+    with pytest.raises(UsageError, match="--arch nbsvm needs two classes"):
+        compare(tiny_config(three), ["bow", "nbsvm"])
+
+
+def test_cli_compare_refuses_an_arch_the_data_cannot_train_before_training_and_writes_nothing(
+        tmp_path, capsys, monkeypatch):
+    from test_cli import assert_one_line_error, run_main
+
+    _no_training(monkeypatch)
+    three = write_csv(tmp_path / "three.csv", tiny_texts(("good", "bad", "meh"), per_class=12))
+    code, _, err = run_main(capsys, "compare", "--data", three, "--archs", "gru,nbsvm", "--output", tmp_path / "c")
+    assert_one_line_error(code, err, 2, "--arch nbsvm needs two classes")
+    assert not (tmp_path / "c").exists()
+
+
+def test_compare_validates_each_arch_options_before_loading_data(tmp_path):
+    config = tiny_config(tmp_path / "missing.csv")
+    vectors = tmp_path / "v.vec"
+    vectors.write_text("2 3\ngood 0.1 0.2 0.3\nbad 0.3 0.2 0.1\n", encoding="utf-8")
+    config.model.embeddings_path, config.model.embedding_dim = str(vectors), 3
+    with pytest.raises(UsageError, match="--archs bow: --embeddings goes with a recurrent --arch"):
+        compare(config, ["gru", "bow"])
+
+
+def test_cli_compare_with_a_failed_arch_exits_non_zero_after_its_table(tiny_csv, tmp_path, capsys, monkeypatch):
+    import seqsent.training.trainer as trainer
+    from test_cli import run_main
+
+    real = trainer.fit
+
+    def fit(config, *args, **kwargs):
+        if config.model.arch == "rnn":
+            raise TrainingError("training stopped: the loss became NaN/inf at batch 3")
+        return real(config, *args, **kwargs)
+
+    monkeypatch.setattr(trainer, "fit", fit)
+    out = tmp_path / "partial"
+    code, stdout, err = run_main(capsys, "compare", "--data", tiny_csv, "--archs", "rnn,bow", "--epochs", "1",
+                                 "--output", out, "--quiet", *TINY_FLAGS)
+    assert code == 1
+    assert "| rnn | failed: training stopped" in stdout and (out / "compare.csv").is_file()
+    assert err.strip().splitlines() == [f"seqsent: error: 1 of 2 architecture(s) failed: rnn (why is in the table "
+                                        f"and {out / 'compare.csv'})"]

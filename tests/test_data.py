@@ -438,3 +438,141 @@ def test_row_with_more_fields_than_header_is_a_data_error(tmp_path):
     path.write_text("text,label\nfine,a\ntoo,many,fields\n", encoding="utf-8")
     with pytest.raises(DataError, match="delimiter"):
         load(path)
+
+
+# ---------------------------------------------------------------- table options with other sources
+
+def test_test_data_with_the_sample_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match=r"--test-data goes with a table --data \(.csv/.tsv/.jsonl\)"):
+        load("sample", test_source=str(write_csv(tmp_path / "t.csv", tiny_texts(per_class=2))))
+
+
+@pytest.mark.parametrize("option", ["text_column", "label_column"])
+def test_column_option_with_the_sample_is_a_usage_error(option):
+    with pytest.raises(UsageError, match=f"--{option.replace('_', '-')} review goes with a table --data"):
+        load("sample", **{option: "review"})
+
+
+def test_evaluating_with_test_data_and_no_data_scores_that_file_in_the_models_columns(tmp_path):
+    from seqsent.data import load_test_split
+
+    rows = tiny_texts(per_class=2)
+    test_file = write_csv(tmp_path / "t.csv", rows, header=("review", "sentiment"))
+    trained_on = DataConfig(source=str(tmp_path / "train.csv"), text_column="review", label_column="sentiment")
+    split, description, _ = load_test_split(DataConfig(test_source=str(test_file)), ["bad", "good", "meh"], trained_on)
+    assert split.texts == [text for text, _ in rows] and description == str(test_file)
+
+
+def test_evaluating_with_test_data_and_imdb_style_data_is_a_usage_error(tmp_path):
+    from seqsent.data import load_test_split
+
+    test_file = write_csv(tmp_path / "t.csv", tiny_texts(("neg", "pos"), per_class=2))
+    with pytest.raises(UsageError, match="--test-data goes with a table --data"):
+        load_test_split(DataConfig(source=str(make_acl_dir(tmp_path)), test_source=str(test_file)), ["neg", "pos"])
+
+
+# ---------------------------------------------------------------- UTF-16 files
+
+def write_utf16(path: Path, text: str, encoding: str = "utf-16") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize("encoding, named", [("utf-16", "UTF-16"), ("utf-32", "UTF-32"), ("utf-16-le", "NUL bytes")])
+def test_utf16_table_is_refused_naming_the_file_and_asking_for_utf8(tmp_path, encoding, named):
+    path = write_utf16(tmp_path / "wide.csv", "text,label\n" + "".join(f"t{i},{i % 2}\n" for i in range(10)), encoding)
+    with pytest.raises(DataError) as excinfo:
+        load(path)
+    message = str(excinfo.value)
+    assert str(path) in message and named in message and "save it as UTF-8" in message and "\0" not in message
+
+
+def test_utf16_unlabelled_text_file_is_refused(tmp_path):
+    from seqsent.data.unlabelled import read_unlabelled_source
+
+    with pytest.raises(DataError, match="UTF-16.*save it as UTF-8"):
+        read_unlabelled_source(str(write_utf16(tmp_path / "more.txt", "a review\nanother one\n")))
+
+
+def test_utf16_file_to_predict_is_one_error_line(tmp_path, capsys):
+    from seqsent_cli.main import main
+
+    path = write_utf16(tmp_path / "texts.txt", "a review\nanother one\n")
+    with pytest.raises(SystemExit) as excinfo:
+        main(["predict", str(tmp_path / "model"), "--file", str(path)])
+    assert excinfo.value.code == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"seqsent: error: {path}: the file is UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8"]
+
+
+# ---------------------------------------------------------------- tables given as unlabelled text
+
+@pytest.mark.parametrize("name", ["more.csv", "more.tsv", "more.jsonl"])
+def test_unlabelled_table_gives_its_text_column_not_its_lines(tmp_path, name):
+    from seqsent.data.unlabelled import read_unlabelled_sources
+
+    rows = tiny_texts(per_class=2)
+    path = tmp_path / name
+    if name.endswith(".jsonl"):
+        write_jsonl(path, [{"review": text, "sentiment": label} for text, label in rows])
+    else:
+        write_csv(path, rows, header=("review", "sentiment"), delimiter="\t" if name.endswith(".tsv") else ",")
+    texts, _ = read_unlabelled_sources([str(path)], [], text_column="review")
+    assert texts == [text for text, _ in rows]
+
+
+def test_unlabelled_table_without_the_text_column_is_refused(tmp_path):
+    from seqsent.data.unlabelled import read_unlabelled_source
+
+    path = write_jsonl(tmp_path / "more.jsonl", [{"review": "a fine film"}])
+    with pytest.raises(DataError, match="--unlabelled .*more.jsonl: no column 'text'"):
+        read_unlabelled_source(str(path))
+
+
+# ---------------------------------------------------------------- JSON labels
+
+@pytest.mark.parametrize("label, kind", [(["pos"], "list"), ({"a": 1}, "object"), (True, "boolean")])
+def test_jsonl_label_that_is_not_a_string_or_integer_is_refused_naming_its_line(tmp_path, label, kind):
+    records = [{"text": f"review {i}", "label": "pos" if i % 2 else "neg"} for i in range(6)]
+    records.insert(3, {"text": "odd one", "label": label})
+    with pytest.raises(DataError, match=f"odd.jsonl:4: the label is a JSON {kind} .*labels must be strings or integers"):
+        load(write_jsonl(tmp_path / "odd.jsonl", records))
+
+
+def test_validation_fraction_leaving_a_class_out_of_train_is_refused(tmp_path):
+    path = write_csv(tmp_path / "small.csv", tiny_texts(("good", "bad"), per_class=60))
+    with pytest.raises(DataError, match="--validation-fraction 0.99 leaves 1 training example"):
+        load(path, validation_fraction=0.99)
+
+
+# ---------------------------------------------------------------- malformed CSV headers and quotes
+
+@pytest.mark.parametrize("name, header, hint", [
+    ("tabs.csv", "text\tlabel", "the header looks tab-separated: name the file .tsv"),
+    ("semi.csv", "text;label", "the header looks semicolon-separated"),
+    ("commas.tsv", "text,label", "the header looks comma-separated: name the file .csv"),
+])
+def test_missing_column_error_hints_at_the_delimiter_the_header_looks_like(tmp_path, name, header, hint):
+    path = tmp_path / name
+    path.write_text(f"{header}\nfine film{header[4]}pos\n", encoding="utf-8")
+    with pytest.raises(DataError, match=f"no column 'text'; columns are: '.*' \\({hint}"):
+        load(path)
+
+
+def test_header_naming_a_used_column_twice_is_refused_naming_it(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("text,label,label\nfine,pos,neg\ndull,neg,pos\n", encoding="utf-8")
+    with pytest.raises(DataError, match="dup.csv:1: the header names the column 'label' 2 times"):
+        load(path)
+
+
+def test_unterminated_quote_swallowing_the_file_is_refused_asking_for_the_closing_quote(tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_text('text,label\n"unterminated,pos\nfoo,neg\n', encoding="utf-8")
+    with pytest.raises(DataError, match="broken.csv:2: .*is a closing quote missing"):
+        load(path)
+
+
+def test_quoted_text_over_several_lines_in_the_last_row_still_loads(tmp_path):
+    rows = tiny_texts(("good", "bad"), per_class=5) + [("line one\nline two", "good")]
+    assert "line one\nline two" in all_split_texts(load(write_csv(tmp_path / "multi.csv", rows)))

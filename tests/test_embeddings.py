@@ -316,3 +316,51 @@ def test_few_labels_preset_reads_words_only_unlabelled_texts_have_through_their_
     row = classifier.get_layer("embedding").get_weights()[0][vocabulary.index("splendiferous")]
     np.testing.assert_allclose(row, vector, rtol=1e-6)
     assert load_model(tmp_path / "saved_models" / "few" / "1").predict_proba(["splendiferous", ""]).shape == (2, 2)
+
+
+# ---------------------------------------------------------------- pretrain-embeddings: outputs and table options
+
+
+def test_pretrain_embeddings_refuses_an_output_that_is_one_of_its_inputs(tmp_path, capsys):
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=15))
+    extra = tmp_path / "more.txt"
+    extra.write_text("an unlabelled review\n", encoding="utf-8")
+    before = data.read_bytes(), extra.read_bytes()
+    for output in (data, tmp_path / "sub" / ".." / "more.txt"):
+        status, out, err = run_main(capsys, "pretrain-embeddings", "--data", data, "--unlabelled", extra,
+                                    "--output", output, "--overwrite", "--dim", "4", "--epochs", "1")
+        assert status == 2 and len(err.strip().splitlines()) == 1 and "it is an input" in err, err
+    assert (data.read_bytes(), extra.read_bytes()) == before
+
+
+def test_pretrain_embeddings_replaces_an_existing_file_only_with_overwrite(tmp_path, capsys):
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=15))
+    out = tmp_path / "precious.vec"
+    out.write_text("hand-made vectors\n", encoding="utf-8")
+    args = ["pretrain-embeddings", "--data", data, "--output", out, "--dim", "4", "--epochs", "1", "--workers", "1"]
+    status, _, err = run_main(capsys, *args)
+    assert status == 2 and "already exists; choose another file or pass --overwrite" in err, err
+    assert out.read_text(encoding="utf-8") == "hand-made vectors\n"
+    status, _, err = run_main(capsys, *args, "--overwrite")
+    assert status == 0, err
+    assert sniff_format(out) == ("word2vec-text", 4)
+
+
+def test_pretrain_embeddings_reads_a_table_with_other_column_names(tmp_path, capsys):
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=15), header=("review", "sentiment"))
+    out = tmp_path / "v.vec"
+    status, _, err = run_main(capsys, "pretrain-embeddings", "--data", data, "--text-column", "review",
+                              "--label-column", "sentiment", "--output", out, "--dim", "4", "--epochs", "1",
+                              "--min-count", "1", "--workers", "1")
+    assert status == 0, err
+    assert {"film", "review"} <= set(load_vectors(out))
+
+
+def test_pretrain_embeddings_with_no_word_reaching_min_count_is_one_error_line(tmp_path, capsys):
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=15))
+    out = tmp_path / "v.vec"
+    status, _, err = run_main(capsys, "pretrain-embeddings", "--data", data, "--output", out, "--min-count", "100000",
+                              "--dim", "4", "--epochs", "1", "--workers", "1")
+    assert status == 1 and len(err.strip().splitlines()) == 1, err
+    assert "no word occurs --min-count 100000 times or more in the 24 texts" in err, err
+    assert not out.exists()

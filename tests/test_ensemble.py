@@ -202,3 +202,14 @@ def test_ensemble_combines_trained_exports_into_one_that_serves(tmp_path, capsys
     assert len(result["weights"]) == 2 and set(result["validation_accuracy"]) >= {"ensemble"}
     code, _, err = run_main(capsys, "ensemble", "saved_models/nb", "--name", "alone")
     assert_one_line_error(code, err, 2, "give two or more models to combine")
+
+
+def test_ensemble_output_dir_that_is_a_file_is_refused_before_any_model_loads(tmp_path, capsys):
+    not_a_dir = tmp_path / "bin.csv"
+    not_a_dir.write_text("text,label\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as excinfo:
+        main(["ensemble", str(tmp_path / "missing-a"), str(tmp_path / "missing-b"), "--name", "e",
+              "--output-dir", str(not_a_dir)])
+    err = capsys.readouterr().err
+    assert excinfo.value.code == 2 and err.count("\n") == 1
+    assert err.startswith(f"seqsent: error: --output-dir {not_a_dir}: {not_a_dir} is a file, not a directory")

@@ -39,8 +39,8 @@ def _default_sigint():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start(args, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([str(SEQSENT), *args], cwd=cwd, env=QUIET_ENV, stdout=subprocess.PIPE,
+def start(args, cwd: Path, stdin=None) -> subprocess.Popen:
+    return subprocess.Popen([str(SEQSENT), *args], cwd=cwd, env=QUIET_ENV, stdin=stdin, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 
@@ -140,7 +140,7 @@ def test_ctrl_c_keeps_the_last_finished_epoch_and_the_same_command_resumes(tmp_p
 
 
 def test_ctrl_c_of_another_command_says_interrupted_only(tmp_path):
-    proc = start(["predict", str(tmp_path / "model")], tmp_path)  # waits on stdin
+    proc = start(["predict", str(tmp_path / "model")], tmp_path, stdin=subprocess.PIPE)  # waits on stdin
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)

@@ -137,3 +137,53 @@ def test_train_with_an_encoder_exports_a_plain_string_in_model(encoder, tmp_path
     assert saved["config"]["model"]["units"] == 6 and saved["config"]["model"]["arch"] == "bigru"
     probabilities = load_model(result.export_dir).predict_proba(["great film", "", "awful"])
     assert probabilities.shape == (3, 2) and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_pretrain_lm_refuses_an_output_directory_that_holds_its_input(tmp_path):
+    from seqsent.api import pretrain_lm
+
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(per_class=5))
+    before = data.read_bytes()
+    for output, data_path, unlabelled in ((tmp_path, data, []), (data, "sample", [str(data)])):
+        config = LanguageModelConfig(data=str(data_path), unlabelled=unlabelled, output=str(output), overwrite=True,
+                                     runs_dir=str(tmp_path / "runs"))
+        with pytest.raises(UsageError, match="it is an input"):
+            pretrain_lm(config, verbose=0)
+    assert data.read_bytes() == before and not (tmp_path / "runs").exists()
+
+
+def test_pretrain_lm_reads_a_table_with_other_column_names(tmp_path, capsys):
+    from seqsent_cli.main import main
+
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(per_class=60), header=("review", "sentiment"))
+    with pytest.raises(SystemExit) as info:
+        main(["pretrain-lm", "--data", str(data), "--text-column", "review", "--label-column", "sentiment",
+              "--output", str(tmp_path / "enc"), "--units", "2", "--embedding-dim", "2", "--window", "8",
+              "--batch-size", "16", "--sampled", "4", "--epochs", "1", "--heldout-texts", "20",
+              "--runs-dir", str(tmp_path / "runs"), "--quiet"])
+    out, err = capsys.readouterr()
+    assert info.value.code == 0, err
+    assert "Read 144 train texts" in out and (tmp_path / "enc" / "encoder.json").exists()
+
+
+def test_pretrain_lm_on_punctuation_only_texts_is_a_data_error(tmp_path):
+    from seqsent.api import pretrain_lm
+    from seqsent.errors import DataError
+
+    data = write_csv(tmp_path / "punct.csv", [(text, label) for text in ("!!!", "...", "---", "??") for label in "ab"])
+    config = LanguageModelConfig(data=str(data), output=str(tmp_path / "enc"), runs_dir=str(tmp_path / "runs"))
+    with pytest.raises(DataError, match="hold no words after standardisation"):
+        pretrain_lm(config, verbose=0)
+
+
+def test_pretrain_lm_reports_the_vocabulary_size_it_learned_not_max_tokens(tmp_path):
+    from seqsent.pretraining.pretrain import build_corpus
+
+    data = write_csv(tmp_path / "reviews.csv", [(f"alpha beta gamma{'!' * i}", "ab"[i % 2]) for i in range(40)])
+    config = LanguageModelConfig(data=str(data), output=str(tmp_path / "enc"), max_tokens=30000, window=2,
+                                 batch_size=1, heldout_texts=2)
+    messages = []
+    corpus = build_corpus(config, messages.append)
+    assert len(corpus.vocabulary) == 5  # padding, OOV, alpha, beta, gamma
+    assert "Vocabulary: 5 terms (the padding and out-of-vocabulary entries included)" in messages, messages
+    assert not any("of 30,000" in message for message in messages)

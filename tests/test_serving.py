@@ -416,9 +416,29 @@ def test_serving_config_command_writes_the_file_atomically_and_exports_refresh_i
 
     monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError):
-        write_serving_config(root, base_path="/models")
+        write_serving_config(root, base_path="/models", overwrite=True)
     assert file.read_text(encoding="utf-8") == "model_config_list {}\n"
     assert sorted(p.name for p in root.iterdir()) == [SERVING_CONFIG_FILE, "new", "old"]
+
+
+def test_serving_config_leaves_a_hand_written_file_alone_unless_overwrite(tmp_path, capsys):
+    from seqsent_cli.main import main
+
+    root = fake_versions(tmp_path / "saved_models", {"a": [1]})
+    file = root / SERVING_CONFIG_FILE
+    file.write_text("my handwritten config\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as excinfo:
+        main(["serving-config", "--output-dir", str(root)])
+    err = capsys.readouterr().err
+    assert excinfo.value.code == 2 and err.count("\n") == 1 and "--overwrite" in err
+    assert file.read_text(encoding="utf-8") == "my handwritten config\n"
+    with pytest.raises(SystemExit) as excinfo:
+        main(["serving-config", "--output-dir", str(root), "--overwrite"])
+    assert excinfo.value.code == 0
+    assert file.read_text(encoding="utf-8").startswith("# seqsent serving-config ")
+    with pytest.raises(SystemExit) as excinfo:  # its own file is refreshed without --overwrite
+        main(["serving-config", "--output-dir", str(root), "--versions", "all"])
+    assert excinfo.value.code == 0 and '"versions": "all"' in file.read_text(encoding="utf-8")
 
 
 def test_serving_config_command_errors_are_one_line(tmp_path, capsys):

@@ -47,7 +47,7 @@ def write_shards(root: Path, count: int = 4, per_shard: int = 60, gz: bool = Tru
 def test_shards_of_every_format_read_row_by_row(tmp_path):
     (tmp_path / "a.tsv").write_text("text\tlabel\nfine film\tpos\n", encoding="utf-8")
     with gzip.open(tmp_path / "b.jsonl.gz", "wt") as handle:
-        handle.write(json.dumps({"text": "dull", "label": "neg"}) + "\n\n" + json.dumps({"text": "ok", "label": True}))
+        handle.write(json.dumps({"text": "dull", "label": "neg"}) + "\n\n" + json.dumps({"text": "ok", "label": 1}))
     (tmp_path / "notes.txt").write_text("not a shard")
     shards = find_shards(str(tmp_path))
     assert [p.name for p in shards] == ["a.tsv", "b.jsonl.gz"]
@@ -225,3 +225,42 @@ def test_two_workers_each_read_only_their_own_shards_and_train_like_one_process(
     # Each worker draws its batches from its own shards, so the runs see different batches: the same accuracy
     # within noise, not the same numbers (the words give these tiny reviews' classes away).
     assert abs(distributed["test"]["accuracy"] - alone["test"]["accuracy"]) <= 0.1
+
+
+def test_column_option_with_a_prepared_directory_is_a_usage_error(tmp_path):
+    from seqsent.data.prepare import prepare
+    from seqsent.errors import UsageError
+
+    write_csv(tmp_path / "raw.csv", tiny_texts(("bad", "good"), per_class=10))
+    prepare(DataConfig(source=str(tmp_path / "raw.csv")), tmp_path / "prepared", shards=1)
+    with pytest.raises(UsageError, match="--text-column review goes with raw table files"):
+        open_stream(DataConfig(source=str(tmp_path / "prepared"), text_column="review"))
+
+
+def test_utf16_shard_is_refused_naming_it(tmp_path):
+    path = tmp_path / "part-0.csv.gz"
+    path.write_bytes(gzip.compress("text,label\nfine,a\nbad,b\n".encode("utf-16")))
+    with pytest.raises(DataError, match="part-0.csv.gz: the file is UTF-16 text.*save it as UTF-8"):
+        list(iter_rows(path, "text", "label"))
+
+
+@pytest.mark.parametrize("source, kind", [("shards", "a directory of table shards"), ("shards/*.csv.gz", "a glob"),
+                                          ("shards/part-0.csv.gz", "a .gz table file"),
+                                          ("prepared", "a `seqsent prepare` directory")])
+def test_streaming_off_with_a_streamed_source_says_to_stream_it(tmp_path, source, kind):
+    from seqsent.data import load_dataset
+    from seqsent.data.prepare import prepare
+    from seqsent.errors import UsageError
+
+    write_shards(tmp_path / "shards", count=2, per_shard=10)
+    if source == "prepared":
+        prepare(DataConfig(source=str(tmp_path / "shards")), tmp_path / "prepared", shards=1)
+    with pytest.raises(UsageError, match=f"{kind} is read streamed.*use --streaming auto or on"):
+        load_dataset(DataConfig(source=str(tmp_path / source), streaming="off"))
+
+
+def test_streamed_jsonl_label_that_is_a_list_is_refused_naming_its_line(tmp_path):
+    path = tmp_path / "part-0.jsonl"
+    path.write_text('{"text": "fine", "label": "pos"}\n{"text": "odd", "label": ["pos"]}\n', encoding="utf-8")
+    with pytest.raises(DataError, match="part-0.jsonl:2: the label is a JSON list"):
+        list(iter_rows(path, "text", "label"))

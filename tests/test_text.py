@@ -124,3 +124,23 @@ def test_text_model_adapted_on_real_imdb_reviews_with_next_line_roundtrips(share
     model = make_tiny_text_model(2, texts=texts, train_step=False)
     before, after, _ = roundtrip_predictions(model, texts[:32], tmp_path)
     assert np.array_equal(before, after)
+
+
+PUNCTUATION_ONLY = ["!!!", "...", "---", "??", ";;", ""]
+
+
+def test_a_vocabulary_learned_from_punctuation_only_texts_is_a_data_error():
+    from seqsent.errors import DataError
+
+    with pytest.raises(DataError, match="hold no words after standardisation"):
+        adapt_vectorizer(TextConfig(), PUNCTUATION_ONLY)
+    assert adapt_vectorizer(TextConfig(), PUNCTUATION_ONLY + ["ok"]).get_vocabulary() == ["", "[UNK]", "ok"]
+
+
+@pytest.mark.parametrize("arch", ["nbsvm", "tfidf", "bow"])
+def test_baseline_features_of_punctuation_only_texts_are_a_data_error(arch):
+    from seqsent.errors import DataError
+    from seqsent.models.baselines import adapt_bag_features
+
+    with pytest.raises(DataError, match="hold no words after standardisation"):
+        adapt_bag_features(arch, TextConfig(), PUNCTUATION_ONLY, np.array([0, 1, 0, 1, 0, 1]))

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from seqsent.config import DataConfig
-from seqsent.data.dataset import Dataset, Split, build_dataset
+from seqsent.data.dataset import Dataset, Split, build_dataset, encode_labels
+from seqsent.data.tables import is_table
 from seqsent.errors import DataError, UsageError
 
 __all__ = ["Dataset", "Split", "load_dataset", "load_test_split", "open_data"]
@@ -31,6 +32,14 @@ def open_data(config: DataConfig, notify=None, need_counts: bool = True):
 
 def load_dataset(config: DataConfig, notify=None) -> Dataset:
     source = config.source
+    path = Path(source).expanduser()
+    if source in ("sample", "imdb") or (path.exists() and not is_table(path)):
+        refuse_table_options(config)
+    streamed = streamed_kind(source)
+    if streamed:
+        fix = ("--streaming off reads one .csv/.tsv/.jsonl file into memory; use --streaming auto or on"
+               if config.streaming == "off" else "give one .csv/.tsv/.jsonl file")
+        raise UsageError(f"--data {source}: {streamed} is read streamed, row by row; {fix}")
     if source == "sample":
         from seqsent.data.sample import DESCRIPTION, read_sample, sample_class_names
 
@@ -47,15 +56,10 @@ def load_dataset(config: DataConfig, notify=None) -> Dataset:
                 "of one movie fall in both train and validation, which flatters validation accuracy by several "
                 "points; --data path/to/aclImdb_v1.tar.gz holds out whole movies")
         return dataset
-    path = Path(source).expanduser()
     if not path.exists():
         raise DataError(f"--data {source}: no such file or directory (or use 'sample' or 'imdb')")
-    from seqsent.data.tables import is_table
-
     if is_table(path):
         return _from_tables(path, config)
-    if config.test_source:
-        raise UsageError("--test-data goes with a .csv/.tsv/.jsonl --data file")
     from seqsent.data.aclimdb import CLASS_NAMES, is_archive, read_reviews
 
     if path.is_dir() or is_archive(path):
@@ -63,6 +67,37 @@ def load_dataset(config: DataConfig, notify=None) -> Dataset:
     raise DataError(
         f"--data {source}: unsupported file type; use .csv, .tsv, .jsonl, an aclImdb directory or .tar.gz, 'sample' or 'imdb'"
     )
+
+
+def streamed_kind(source: str) -> str | None:
+    """What a source only the streaming reader takes is ('a glob', 'a .gz file', ...), or None."""
+    from seqsent.data.shards import is_glob
+    from seqsent.layout import MANIFEST_FILE, shard_format
+
+    if source in ("sample", "imdb"):
+        return None
+    path = Path(source).expanduser()
+    if is_glob(source) and not path.exists():
+        return "a glob"
+    if path.is_dir():
+        if (path / MANIFEST_FILE).is_file():
+            return "a `seqsent prepare` directory"
+        return "a directory of table shards" if any(shard_format(p) for p in path.iterdir()) else None
+    return "a .gz table file" if shard_format(path) and path.name.lower().endswith(".gz") else None
+
+
+def refuse_table_options(config: DataConfig) -> None:
+    """--test-data and the column options mean something only for table data: a source with its own test split
+    and no columns (the sample, IMDB, aclImdb, a prepared directory) must not silently ignore them."""
+    if config.test_source:
+        raise UsageError(f"--test-data goes with a table --data (.csv/.tsv/.jsonl); --data {config.source} holds its "
+                         "own test split "
+                         "(to score a whole file with evaluate, give it as --data FILE)")
+    for flag, value, default in (("--text-column", config.text_column, DataConfig.text_column),
+                                 ("--label-column", config.label_column, DataConfig.label_column)):
+        if value != default:
+            raise UsageError(f"{flag} {value} goes with a table --data (.csv/.tsv/.jsonl); "
+                             f"--data {config.source} has no columns to choose")
 
 
 def _from_reviews(reviews, description: str, config: DataConfig, class_names: list[str]) -> Dataset:
@@ -118,10 +153,10 @@ def load_test_split(config: DataConfig, class_names: list[str], trained_on: Data
 
     IMDB-style sources: their test split. A table file: --test-data if given; the held-out
     test part when it is the file the model was trained on; otherwise the whole file (it may
-    hold a single class: scoring only positive reviews is legitimate).
+    hold a single class: scoring only positive reviews is legitimate). --test-data without --data
+    (the source left at 'sample'): that file, read with the model's columns.
     """
-    from seqsent.data.dataset import encode_labels
-    from seqsent.data.tables import is_table, read_table
+    import dataclasses
 
     path = Path(config.source).expanduser()
     if config.source not in ("sample", "imdb") and path.is_file() and is_table(path):
@@ -130,19 +165,34 @@ def load_test_split(config: DataConfig, class_names: list[str], trained_on: Data
             dataset = load_dataset(config, notify)
             names = [dataset.class_names[i] for i in dataset.test.labels]
             split = Split(dataset.test.texts, encode_labels(names, class_names, "the evaluation data"))
-            return split, f"{dataset.description} (its test part)", dataset.notes
-        test_path = Path(config.test_source).expanduser() if config.test_source else path
-        if not test_path.is_file():
-            raise DataError(f"--test-data {config.test_source}: no such file")
-        table = read_table(test_path, config.text_column, config.label_column, config.on_empty_text)
-        texts, labels = table.texts, table.labels
-        if config.limit is not None and config.limit < len(texts):
-            texts, labels = texts[: config.limit], labels[: config.limit]
-        return Split(texts, encode_labels(labels, class_names, str(test_path))), str(test_path), table.notes
+            return split, dataset.description, dataset.notes  # it already names its test part
+        return _whole_file(config.test_source or config.source, config, class_names)
+    if config.test_source and config.source == DataConfig.source:
+        # `evaluate MODEL --test-data FILE` without --data: FILE is the test data, in the model's columns unless
+        # the column options say otherwise.
+        if trained_on is not None:
+            config = dataclasses.replace(config, **{
+                column: getattr(trained_on, column) for column in ("text_column", "label_column")
+                if getattr(config, column) == getattr(DataConfig, column)})
+        return _whole_file(config.test_source, config, class_names)
     dataset = load_dataset(config, notify)
     names = [dataset.class_names[i] for i in dataset.test.labels]
     return Split(dataset.test.texts, encode_labels(names, class_names, "the evaluation data")), \
         dataset.description, dataset.notes
+
+
+def _whole_file(source: str, config: DataConfig, class_names: list[str]) -> tuple[Split, str, list[str]]:
+    """Every row of a table file (the first --limit of them) as test data, labels in the model's class order."""
+    from seqsent.data.tables import read_table
+
+    test_path = Path(source).expanduser()
+    if not test_path.is_file():
+        raise DataError(f"--test-data {source}: no such file")
+    table = read_table(test_path, config.text_column, config.label_column, config.on_empty_text)
+    texts, labels = table.texts, table.labels
+    if config.limit is not None and config.limit < len(texts):
+        texts, labels = texts[: config.limit], labels[: config.limit]
+    return Split(texts, encode_labels(labels, class_names, str(test_path))), str(test_path), table.notes
 
 
 def _same_path(source: str, path: Path) -> bool:

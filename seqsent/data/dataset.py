@@ -103,6 +103,12 @@ def split_off_validation(texts: list[str], labels: np.ndarray, fraction: float, 
     else:
         val_idx, train_idx = stratified_indices(labels, n_val, seed)
         how = "stratified by label"
+    missing = np.setdiff1d(np.unique(labels), labels[train_idx])
+    if len(missing):
+        # A class the model never trains on cannot be learned: the run would only look like it worked.
+        raise DataError(f"--validation-fraction {fraction} leaves {len(train_idx)} training example(s) and no "
+                        f"training example of {len(missing)} of the {len(np.unique(labels))} classes; "
+                        "lower --validation-fraction or give more data")
     return (
         Split([texts[i] for i in train_idx], labels[train_idx]),
         Split([texts[i] for i in val_idx], labels[val_idx]),

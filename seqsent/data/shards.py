@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from seqsent.errors import DataError
+from seqsent.files import refuse_utf16
 from seqsent.layout import shard_format
 
 
@@ -45,11 +46,16 @@ def find_shards(source: str) -> list[Path]:
 
 
 def open_text(path: Path) -> TextIO:
-    """A shard as UTF-8 text (undecodable bytes replaced), decompressed on the fly if it ends in .gz."""
+    """A shard as UTF-8 text (undecodable bytes replaced; UTF-16 refused), decompressed on the fly if it ends in .gz."""
     try:
         raw = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        refuse_utf16(raw.peek(4096)[:4096], path)
+    except BaseException:
+        raw.close()
+        raise
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
 
 
@@ -66,7 +72,7 @@ def iter_rows(path: Path, text_column: str, label_column: str, key_column: str |
             rows = json_rows(path, handle) if fmt == "jsonl" else delimited_rows(
                 path, handle, "\t" if fmt == "tsv" else ",", columns)
             for line_no, row in rows:
-                text, label = cell(row.get(text_column)), cell(row.get(label_column))
+                text, label = cell(row.get(text_column)), label_cell(row.get(label_column), f"{path}:{line_no}")
                 if not text.strip() or not label.strip():
                     if on_empty == "error":
                         which = "text" if not text.strip() else "label"
@@ -92,15 +98,40 @@ def check_shard(path: Path, text_column: str, label_column: str, key_column: str
 
 
 def cell(value) -> str:
-    """A table cell as text; JSON true/false labels as 1/0."""
+    """A table cell as text (a JSON true/false as 1/0; labels go through label_cell, which refuses those)."""
     if value is None:
         return ""
     return str(int(value)) if isinstance(value, bool) else str(value)
 
 
-def missing_column(path, column: str, existing: list[str]) -> DataError:
+def label_cell(value, where: str) -> str:
+    """A label cell as text. A JSON list, object or boolean is refused: turned into text it would make a class like
+    "['pos']", or merge true with 1."""
+    if isinstance(value, (bool, list, dict)):
+        kind = {bool: "boolean", list: "list", dict: "object"}[type(value)]
+        shown = json.dumps(value, ensure_ascii=False)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise DataError(f"{where}: the label is a JSON {kind} ({shown}); labels must be strings or integers")
+    return cell(value)
+
+
+def missing_column(path, column: str, existing: list[str], hint: str = "") -> DataError:
     return DataError(f"{path}: no column {column!r}; columns are: {', '.join(existing) or '(none)'} "
-                     f"(choose with --text-column / --label-column)")
+                     + (hint or "(choose with --text-column / --label-column)"))
+
+
+DELIMITER_NAMES = {",": ("comma", ".csv"), "\t": ("tab", ".tsv"), ";": ("semicolon", None)}
+
+
+def delimiter_hint(header: list[str], delimiter: str) -> str:
+    """Why a header may lack a column: a file of another delimiter reads as one column named like 'text\tlabel'."""
+    if len(header) != 1:
+        return ""
+    for other, (name, suffix) in DELIMITER_NAMES.items():
+        if other != delimiter and other in header[0]:
+            fix = f"name the file {suffix}" if suffix else "save it comma-separated (.csv) or tab-separated (.tsv)"
+            return f"(the header looks {name}-separated: {fix})"
+    return ""
 
 
 def json_rows(path: Path, lines) -> Iterator[tuple[int, dict]]:
@@ -149,11 +180,25 @@ def delimited_rows(path: Path, handle: TextIO, delimiter: str, columns: list[str
         raise DataError(f"{path}: empty file (expected a header row)")
     for column in columns:  # checked on the header, so a file with no rows still names its columns
         if column not in header:
-            raise missing_column(path, column, list(header))
+            hint = delimiter_hint(list(header), delimiter)
+            raise missing_column(path, column, [repr(header[0])] if hint else list(header), hint)
+        if header.count(column) > 1:
+            raise DataError(f"{path}:1: the header names the column {column!r} {header.count(column)} times; "
+                            "rename all but one")
+    last = None  # (first line, last line, row), held back one row: is it the one that ran to the end of the file?
     try:
         for row in reader:
             if None in row:
                 raise DataError(f"{path}:{reader.line_num}: more fields than the header has; is the delimiter right?")
-            yield reader.line_num, row
+            if last is not None:
+                yield last[1], last[2]
+            last = (last[1] + 1 if last else 2, reader.line_num, row)
     except csv.Error as exc:
         raise DataError(f"{path}:{reader.line_num}: malformed row ({exc})") from None
+    if last is not None:
+        first, end, row = last
+        if None in row.values() and any("\n" in value for value in row.values() if value):
+            # An unclosed quote swallows every later line into one field, leaving a single short row.
+            raise DataError(f"{path}:{first}: this row runs to the end of the file ({end - first + 1} lines) and "
+                            "still lacks fields: is a closing quote missing?")
+        yield end, row

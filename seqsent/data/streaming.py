@@ -263,6 +263,11 @@ def _prepared(directory: Path, config: DataConfig) -> StreamingDataset:
         raise DataError(f"--data {directory}: {MANIFEST_FILE} was not written by `seqsent prepare`")
     if config.test_source:
         raise UsageError("--test-data goes with raw table files; a prepared directory holds its own test split")
+    for flag, value, default in (("--text-column", config.text_column, DataConfig.text_column),
+                                 ("--label-column", config.label_column, DataConfig.label_column)):
+        if value != default:
+            raise UsageError(f"{flag} {value} goes with raw table files; a prepared directory has its own columns "
+                             "(give the columns to `seqsent prepare`)")
     try:
         shards = {split: [directory / name for name in manifest["shards"][split]] for split in SPLITS}
         counts = {split: int(manifest["counts"][split]) for split in SPLITS}

@@ -6,8 +6,9 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqsent.data.shards import cell, delimited_rows, json_rows, missing_column
+from seqsent.data.shards import cell, delimited_rows, json_rows, label_cell, missing_column
 from seqsent.errors import DataError
+from seqsent.files import refuse_utf16
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")
 
@@ -26,26 +27,14 @@ def is_table(path: Path) -> bool:
 def read_table(path: Path, text_column: str, label_column: str, on_empty: str = "skip") -> Table:
     """Rows with empty or missing text or label are skipped and counted (or, with on_empty='error', refused);
     bad bytes are replaced and counted."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    content = raw.decode("utf-8", errors="replace")
-    replaced = content.count("\ufffd") - raw.decode("utf-8", errors="ignore").count("\ufffd")
-    if content.startswith("\ufeff"):
-        content = content[1:]
     columns = [text_column, label_column]
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
-        rows = json_rows(path, [content])
-    else:
-        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-        rows = delimited_rows(path, io.StringIO(content, newline=""), delimiter, columns)
+    rows, replaced = _rows(path, columns)
     texts, labels = [], []
     empty = {"text": 0, "label": 0}
     seen: dict[str, None] = {}  # every column met, in order (JSON lines may differ row to row)
     for line_no, row in rows:
         seen.update(dict.fromkeys(map(str, row)))
-        text, label = cell(row.get(text_column)), cell(row.get(label_column))
+        text, label = cell(row.get(text_column)), label_cell(row.get(label_column), f"{path}:{line_no}")
         if not text.strip() or not label.strip():
             which = "text" if not text.strip() else "label"
             if on_empty == "error":
@@ -71,3 +60,39 @@ def read_table(path: Path, text_column: str, label_column: str, on_empty: str = 
     if not texts:
         raise DataError(f"{path}: no rows with both a {text_column!r} and a {label_column!r} value")
     return Table(texts, labels, notes)
+
+
+def read_text_column(path: Path, text_column: str, where: str) -> list[str]:
+    """The non-empty texts of a table file's text column, its other columns (labels) ignored: a table given as
+    unlabelled text (`where`, e.g. '--unlabelled FILE', says so in errors)."""
+    rows, _ = _rows(path, [text_column])
+    texts, seen = [], False
+    for _, row in rows:
+        seen = seen or text_column in row
+        text = cell(row.get(text_column)).strip()
+        if text:
+            texts.append(text)
+    if not seen:
+        raise DataError(f"{where}: no column {text_column!r} (read as a table: its text column, the same "
+                        "--text-column as the labelled data)")
+    if not texts:
+        raise DataError(f"{where}: no texts in its column {text_column!r}")
+    return texts
+
+
+def _rows(path: Path, columns: list[str]):
+    """(line number, row) of a whole table file decoded as UTF-8 (a BOM dropped; UTF-16 refused), and how many
+    undecodable byte sequences were replaced."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    refuse_utf16(raw[:4096], path)
+    content = raw.decode("utf-8", errors="replace")
+    replaced = content.count("\ufffd") - raw.decode("utf-8", errors="ignore").count("\ufffd")
+    if content.startswith("\ufeff"):
+        content = content[1:]
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        return json_rows(path, [content]), replaced
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    return delimited_rows(path, io.StringIO(content, newline=""), delimiter, columns), replaced

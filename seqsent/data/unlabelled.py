@@ -1,28 +1,36 @@
 """Unlabelled texts: for word vectors and language models, and for semi-supervised training.
 
-A source is an aclImdb directory or archive (its train/unsup reviews: 50,000 in aclImdb) or a
-plain-text file with one text per line.
+A source is an aclImdb directory or archive (its train/unsup reviews: 50,000 in aclImdb), a
+.csv/.tsv/.jsonl table (its text column; labels ignored), or a plain-text file with one text per line.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seqsent.errors import DataError
+from seqsent.files import refuse_utf16
+
+if TYPE_CHECKING:
+    from seqsent.config import DataConfig
 
 
 def read_text_lines(path: Path) -> list[str]:
-    """One text per non-empty line of a UTF-8 text file (undecodable bytes replaced)."""
+    """One text per non-empty line of a UTF-8 text file (undecodable bytes replaced; UTF-16 refused)."""
     try:
         with open(path, "rb") as handle:
+            refuse_utf16(handle.peek(4096)[:4096], path)
             return [line.decode("utf-8", errors="replace").strip() for line in handle if line.strip()]
     except OSError as exc:
         raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from None
 
 
-def read_unlabelled_source(source: str, notify=None) -> list[str]:
-    """Texts of an --unlabelled source: an aclImdb dir/archive (its train/unsup) or a text file (one per line)."""
+def read_unlabelled_source(source: str, notify=None, text_column: str = "text") -> list[str]:
+    """Texts of an --unlabelled source: an aclImdb dir/archive (its train/unsup), a table's `text_column` (read
+    as lines, its header and labels would become texts), or a text file (one per line)."""
     from seqsent.data.aclimdb import is_archive, read_unlabelled
+    from seqsent.data.tables import is_table, read_text_column
 
     path = Path(source).expanduser()
     if not path.exists():
@@ -32,10 +40,12 @@ def read_unlabelled_source(source: str, notify=None) -> list[str]:
         if not texts:
             raise DataError(f"--unlabelled {source}: no train/unsup/*.txt reviews in it")
         return texts
+    if is_table(path):
+        return read_text_column(path, text_column, f"--unlabelled {source}")
     return read_text_lines(path)
 
 
-def collect_texts(data_source: str, unlabelled: list[str], include_unsup: bool = True, notify=None
+def collect_texts(data_source: str | DataConfig, unlabelled: list[str], include_unsup: bool = True, notify=None
                   ) -> tuple[list[str], list[str], list[str]]:
     """Texts to learn from without labels, one description per source, and notes: the train texts of
     `data_source` (labels ignored, test never read), its train/unsup reviews when it is an aclImdb dir/archive
@@ -44,7 +54,9 @@ def collect_texts(data_source: str, unlabelled: list[str], include_unsup: bool =
     from seqsent.data import load_dataset
     from seqsent.data.aclimdb import is_archive, read_unlabelled
 
-    dataset = load_dataset(DataConfig(source=data_source), notify)
+    data = data_source if isinstance(data_source, DataConfig) else DataConfig(source=data_source)  # a table's columns
+    data_source = data.source
+    dataset = load_dataset(data, notify)
     texts = dataset.train.texts + dataset.validation.texts
     sources = []
     say = notify or (lambda message: None)
@@ -61,7 +73,7 @@ def collect_texts(data_source: str, unlabelled: list[str], include_unsup: bool =
             texts += unsup
             found(f"{len(unsup):,} unlabelled reviews (train/unsup) of {path}")
     for source in unlabelled:
-        extra = read_unlabelled_source(source, notify)
+        extra = read_unlabelled_source(source, notify, data.text_column)
         texts += extra
         found(f"{len(extra):,} texts of {source}")
     test = set(dataset.test.texts)
@@ -70,12 +82,13 @@ def collect_texts(data_source: str, unlabelled: list[str], include_unsup: bool =
     return kept, sources, notes
 
 
-def read_unlabelled_sources(sources: list[str], test_texts: list[str], notify=None) -> tuple[list[str], list[str]]:
-    """The texts of every --unlabelled source, and notes for the user: how many were read, and how many are also
-    test texts (learning from those would leak the test split into training: they are dropped)."""
+def read_unlabelled_sources(sources: list[str], test_texts: list[str], notify=None, text_column: str = "text"
+                            ) -> tuple[list[str], list[str]]:
+    """The texts of every --unlabelled source (a table's `text_column`), and notes for the user: how many were read,
+    and how many are also test texts (learning from those would leak the test split into training: dropped)."""
     texts: list[str] = []
     for source in sources:
-        texts += read_unlabelled_source(source, notify)
+        texts += read_unlabelled_source(source, notify, text_column)
     test = set(test_texts)
     kept = [text for text in texts if text not in test]
     notes = [f"unlabelled: {len(kept):,} texts from {', '.join(sources)}"]

@@ -139,7 +139,7 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
         return EvaluationData(in_class_order(dataset.test, dataset.class_names, names), dataset.description,
                               in_class_order(dataset.validation, dataset.class_names, names), list(dataset.notes))
     if notify is not None:
-        notify(f"Reading the test data: {data.source}")
+        notify(f"Reading the test data: {data.test_source or data.source}")
     test, description, notes = load_test_split(data, names, trained_on, notify)
     result = EvaluationData(test, description, notes=list(notes))
     if not with_validation:

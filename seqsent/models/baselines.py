@@ -40,7 +40,7 @@ import tensorflow as tf
 
 from seqsent.config import ModelConfig, TextConfig
 from seqsent.models.recurrent import classification_head
-from seqsent.text import standardize_text
+from seqsent.text import check_vocabulary, standardize_text
 
 # arch -> (TextVectorization output_mode, ngrams); tfidf counts are weighted by IDFWeighting.
 BAG_FEATURES = {
@@ -144,6 +144,7 @@ def adapt_bag_features(arch: str, config: TextConfig, train_texts: Iterable[str]
     train_texts = list(train_texts)
     vectorizer = _bag_vectorizer(output_mode, ngrams, config)
     vectorizer.adapt(tf.data.Dataset.from_tensor_slices(tf.constant(train_texts, dtype=tf.string)).batch(1024))
+    check_vocabulary(vectorizer)
     if arch == "tfidf":
         document_frequency = _document_frequency(vectorizer, train_texts)
         weighting = IDFWeighting(len(document_frequency), name="idf_weighting")

@@ -24,6 +24,7 @@ from seqsent.files import check_creatable, check_output_dir, staged_directory
 from seqsent.layout import BACKUP_DIR, claim_run_dir, finish_run_dir, remove_training_leftovers, write_run_config
 from seqsent.models.encoder import encoder_metadata, write_encoder
 from seqsent.models.language_model import LanguageModel
+from seqsent.pretraining import check_sources
 from seqsent.pretraining.lm_rows import heldout_rows, stream_rows, token_stream, training_rows
 
 
@@ -67,6 +68,7 @@ def pretrain_language_model(config: LanguageModelConfig, verbose: int = 1, notif
 
     notify = notify or (lambda message: None)
     config.validate()
+    check_sources(config)
     check_output_dir(config.output, config.overwrite)  # before an hour of training, not after
     check_creatable(config.runs_dir, "--runs-dir", directory=True)
     distribution, warnings = start_distribution(config.strategy)
@@ -97,15 +99,19 @@ def build_corpus(config: LanguageModelConfig, notify) -> Corpus:
     from seqsent.data.unlabelled import collect_texts
     from seqsent.text import adapt_vectorizer
 
-    texts, sources, notes = collect_texts(config.data, config.unlabelled, config.include_unsup, notify)
+    texts, sources, notes = collect_texts(config.data_config(), config.unlabelled, config.include_unsup, notify)
     for note in notes:
         notify(f"Note: {note}")
+    if not texts:
+        raise DataError("no texts left to learn from (texts that are also test texts are left out); give more "
+                        "text (--unlabelled)")
     order = np.random.default_rng(config.seed).permutation(len(texts))
     held = min(config.heldout_texts, len(texts) // 10)
     heldout_texts = [texts[i] for i in order[:held]]
     train_texts = [texts[i] for i in order[held:]]
-    notify(f"Learning a vocabulary of {config.max_tokens:,} words from {len(train_texts):,} texts")
+    notify(f"Learning the vocabulary (up to {config.max_tokens:,} terms) from {len(train_texts):,} texts")
     vectorizer = adapt_vectorizer(TextConfig(max_tokens=config.max_tokens), train_texts)
+    notify(f"Vocabulary: {vectorizer.vocabulary_size():,} terms (the padding and out-of-vocabulary entries included)")
     train_stream = token_stream(_encode(vectorizer, train_texts, notify))
     train = stream_rows(train_stream, config.window)
     heldout = stream_rows(token_stream(_encode(vectorizer, heldout_texts)), config.window) if held else train[:0]

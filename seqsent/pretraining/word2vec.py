@@ -18,7 +18,8 @@ from pathlib import Path
 
 from seqsent.config import WordVectorConfig
 from seqsent.errors import DataError
-from seqsent.files import check_creatable, replace_atomically
+from seqsent.files import check_creatable, check_output_file, replace_atomically
+from seqsent.pretraining import check_sources
 from seqsent.progress import Ticker
 
 
@@ -41,10 +42,11 @@ def pretrain_embeddings(config: WordVectorConfig, notify=None) -> PretrainReport
     from seqsent.text import tokenize
 
     config.validate()
-    output = Path(config.output).expanduser()
+    check_sources(config)
+    output = check_output_file(config.output, config.overwrite)
     check_creatable(output, "--output", directory=False)
     started = time.perf_counter()
-    texts, sources, notes = collect_texts(config.data, config.unlabelled, config.include_unsup, notify)
+    texts, sources, notes = collect_texts(config.data_config(), config.unlabelled, config.include_unsup, notify)
     sources += notes
     ticker = Ticker(notify, "Tokenising", total=len(texts), unit="texts")
     sentences = []
@@ -55,8 +57,7 @@ def pretrain_embeddings(config: WordVectorConfig, notify=None) -> PretrainReport
     if tokens == 0:
         raise DataError("the texts hold no tokens to learn word vectors from")
     words = train_vectors(sentences, config, notify)
-    if not words.index_to_key:
-        raise DataError(f"no word occurs {config.min_count} times or more; lower --min-count or give more text")
+    check_output_file(output, config.overwrite)  # someone may have written there meanwhile
     with replace_atomically(output) as tmp:
         words.save_word2vec_format(str(tmp), binary=config.file_format == "binary")
     return PretrainReport(output=output, method=config.method, dim=config.dim, words=len(words.index_to_key),
@@ -87,9 +88,15 @@ def train_vectors(sentences: list[list[str]], config: WordVectorConfig, notify=N
     gensim_log.addHandler(progress)
     gensim_log.setLevel(logging.INFO)
     try:
-        model = model_cls(sentences=sentences, vector_size=config.dim, window=config.window,
-                          min_count=config.min_count, sg=1, negative=config.negative, epochs=config.epochs,
-                          workers=workers, seed=config.seed, callbacks=[EpochLines()])
+        model = model_cls(vector_size=config.dim, window=config.window, min_count=config.min_count, sg=1,
+                          negative=config.negative, epochs=config.epochs, workers=workers, seed=config.seed)
+        model.build_vocab(corpus_iterable=sentences)
+        if not model.wv.index_to_key:  # gensim's train() would fail with "you must first build vocabulary"
+            raise DataError(f"no word occurs --min-count {config.min_count} times or more in the {len(sentences):,} "
+                            f"texts ({sum(len(s) for s in sentences):,} words) read; lower --min-count or give "
+                            "more text")
+        model.train(corpus_iterable=sentences, total_examples=model.corpus_count, epochs=model.epochs,
+                    callbacks=[EpochLines()])
     finally:
         gensim_log.removeHandler(progress)
         gensim_log.setLevel(previous_level)

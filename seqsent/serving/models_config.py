@@ -76,14 +76,33 @@ def serving_config_text(output_dir: str | Path, base_path: str | None = None, ve
 
 
 def write_serving_config(output_dir: str | Path, file: str | Path | None = None, base_path: str | None = None,
-                         versions: str = "specific", names: list[str] | None = None) -> Path:
-    """Write models.config (default OUTPUT_DIR/models.config) atomically; returns its path."""
+                         versions: str = "specific", names: list[str] | None = None, overwrite: bool = False) -> Path:
+    """Write models.config (default OUTPUT_DIR/models.config) atomically; returns its path.
+
+    A file seqsent wrote (its header line) is replaced; any other existing file only with overwrite, since a
+    hand-written config is someone's work that exports also leave alone.
+    """
     file = Path(file) if file is not None else Path(output_dir) / SERVING_CONFIG_FILE
     text = serving_config_text(output_dir, base_path, versions, names)
     if file.is_dir():
         raise UsageError(f"{file} is a directory; give a file path for models.config")
+    if not overwrite and not _replaceable(file):
+        raise UsageError(f"{file} exists and was not written by seqsent serving-config; pass --overwrite to replace "
+                         "it, or --file to write elsewhere")
     write_text_atomic(file, text)
     return file
+
+
+def _replaceable(file: Path) -> bool:
+    """True if file is missing, empty or starts with seqsent's header line: nothing hand-written would be lost."""
+    try:
+        with open(file, "rb") as handle:
+            head = handle.read(len(SERVING_CONFIG_HEADER.encode()))
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return head in (b"", SERVING_CONFIG_HEADER.encode())
 
 
 def refresh_serving_config(output_dir: str | Path) -> Path | None:
@@ -100,6 +119,6 @@ def refresh_serving_config(output_dir: str | Path) -> Path | None:
         return None
     try:
         return write_serving_config(output_dir, file, settings.get("base_path"), settings.get("versions", "specific"),
-                                    settings.get("names"))
+                                    settings.get("names"), overwrite=True)
     except SeqsentError:  # e.g. a listed model was deleted: the export itself succeeded, leave the file as it was
         return None
