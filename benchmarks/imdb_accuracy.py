@@ -20,10 +20,10 @@ scored on the EXPORTED SavedModel, as `seqsent train` does):
        trained again; the time of both rows counted);
   (l)  --preset few-labels with all the labels: (e2)'s BiGRU(128) with its word2vec vectors frozen and the vocabulary
        learned from the labelled and the unlabelled reviews; (l2) the same with the vectors trained, which
-       separates freezing from (l)'s longer schedule (60 epochs, patience 8, against (e2)'s 4 and 1); (m) the NBSVM and (l) combined; (n), (o), (p) the NBSVM,
-       (l) and (e2) / (g2) / both: recurrent members that differ in how their vectors were trained (frozen, fine-tuned,
-       fine-tuned with VAT); (q) the NBSVM and the four recurrent models of (e)-(g2). The best ensemble is the one
-       with the best validation accuracy, not test.
+       separates freezing from (l)'s longer schedule (60 epochs, patience 8, against (e2)'s 4 and 1);
+  (m)  the NBSVM and (l) combined; (n), (o), (p) the NBSVM, (l) and (e2) / (g2) / both: recurrent members that
+       differ in how their vectors were trained (frozen, fine-tuned, fine-tuned with VAT); (q) the NBSVM and the
+       four recurrent models of (e)-(g2). The best ensemble is the one with the best validation accuracy, not test.
 Every setting was chosen on the validation split; the test split is read only by this final scoring. Each
 row's wall time is split into pretraining (word2vec or the language model, done once and counted in every row
 that uses it) and the rest (reading the data, training, export and scoring). Each export is then compared
