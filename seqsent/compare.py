@@ -119,10 +119,10 @@ def arch_configs(config: RunConfig, archs: Sequence[str]) -> dict[str, RunConfig
 
 def check_archs_fit_data(runs: dict[str, RunConfig], dataset) -> None:
     """The checks `train` makes of the data against an arch (e.g. nbsvm needs two classes), for every arch up front."""
-    from seqsent.training.fit import _check_classes
+    from seqsent.training.fit import check_arch_fits_classes
 
     for run in runs.values():
-        _check_classes(run, dataset)
+        check_arch_fits_classes(run, dataset)
 
 
 def token_counts(texts: Sequence[str]) -> np.ndarray:

@@ -61,7 +61,7 @@ def fit_one(config: RunConfig, dataset: Dataset | StreamingDataset, work_dir: Pa
 
     `encoded` (from prepare_inputs) replaces learning and running the arch's feature step.
     """
-    _check_classes(config, dataset)
+    check_arch_fits_classes(config, dataset)
     keras.utils.set_random_seed(config.train.seed)
     policy, policy_warnings = set_numeric_policy(config.train.mixed_precision, distribution)
     warnings = list(warnings) + policy_warnings + _padding_warnings(config, distribution)
@@ -95,7 +95,8 @@ def fit_one(config: RunConfig, dataset: Dataset | StreamingDataset, work_dir: Pa
     )
 
 
-def _check_classes(config: RunConfig, dataset: Dataset) -> None:
+def check_arch_fits_classes(config: RunConfig, dataset: Dataset) -> None:
+    """Data an arch cannot learn from, refused before training (compare checks every arch with it up front)."""
     if config.model.arch == "nbsvm" and dataset.num_classes != 2:
         raise UsageError(f"--arch nbsvm needs two classes (its naive Bayes ratio compares one with the other); "
                          f"the data has {dataset.num_classes}: use --arch ngram")
