@@ -198,6 +198,18 @@ def test_evaluate_reads_another_table_with_the_model_recorded_columns(tmp_path, 
     assert "read with the model's own columns: --text-column review, --label-column sentiment" in metrics["notes"]
 
 
+def test_evaluate_of_a_model_that_records_no_training_data_says_it_scored_the_sample(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = write_csv(tmp_path / "train.csv", tiny_texts(("neg", "pos"), per_class=10))
+    invoke("train", "--data", data, "--arch", "bow", "--epochs", 1, "--max-tokens", 100, "--name", "m", "--quiet")
+    metadata = tmp_path / "saved_models" / "m" / "1" / "assets.extra" / "seqsent.json"
+    recorded = json.loads(metadata.read_text(encoding="utf-8"))
+    del recorded["config"]  # e.g. a model exported from a .keras file of unknown origin
+    metadata.write_text(json.dumps(recorded), encoding="utf-8")
+    notes = json.loads(invoke("evaluate", tmp_path / "saved_models" / "m", "--limit", 20, "--json").stdout)["notes"]
+    assert any("records no training data, so the bundled IMDB sample was scored" in note for note in notes)
+
+
 def parse_predictions(output):
     lines = output.strip().splitlines()
     parsed = []

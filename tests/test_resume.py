@@ -250,3 +250,36 @@ def test_training_order_is_keyed_by_epoch_so_a_resumed_run_sees_the_same_batches
         per_epoch = len(whole) // 3
         assert batches(range(1, 3), padding) == whole[per_epoch:]
         assert whole[:per_epoch] != whole[per_epoch : 2 * per_epoch]  # each epoch has its own order
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_resume_whose_best_epoch_weights_are_missing_or_damaged_stops_before_training(tmp_path, damage):
+    """Else the run trains its remaining epochs and then fails (truncated), or exports the last epoch as the best
+    (missing)."""
+    import keras
+    import tensorflow as tf
+
+    from seqsent.layout import BEST_WEIGHTS
+    from seqsent.training.backup import RunCheckpoint, restore
+    from seqsent.training.strategy import Distribution
+
+    def model():
+        inputs = keras.Input((1,))
+        built = keras.Model(inputs, keras.layers.Dense(1, name="d")(inputs))
+        built.compile(optimizer="sgd", loss="mse")
+        built.optimizer.build(built.trainable_variables)
+        return built
+
+    checkpoint = RunCheckpoint(tmp_path, patience=5)
+    checkpoint.set_model(model())
+    for epoch, val_loss in enumerate([0.4, 0.5]):  # best epoch 1, last epoch 2
+        checkpoint.on_epoch_end(epoch, {"loss": 1.0, "val_loss": val_loss})
+    best = tmp_path / BEST_WEIGHTS
+    if damage == "missing":
+        best.unlink()
+    else:
+        best.write_bytes(best.read_bytes()[:1000])
+    from seqsent.errors import TrainingError
+
+    with pytest.raises(TrainingError, match=r"best epoch's weights .*epoch 1.* --restart"):
+        restore(model(), tmp_path / "backup", Distribution(tf.distribute.get_strategy(), "default"))

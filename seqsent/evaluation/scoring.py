@@ -127,6 +127,7 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
     trained_on = recorded_data_config(model.metadata, model.path)
     if data is None and trained_on is not None and trained_on.source == "python":
         raise UsageError(f"{model.path} was trained on data given from Python: give the data to evaluate it on")
+    fallback = trained_on is None and (data is None or data.source == DataConfig.source)
     data = data or trained_on or DataConfig()
     names = model.class_names
     with_validation = with_validation and len(names) == 2
@@ -142,6 +143,9 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
         notify(f"Reading the test data: {data.test_source or data.source}")
     test, description, notes = load_test_split(data, names, trained_on, notify)
     result = EvaluationData(test, description, notes=list(notes))
+    if fallback:  # said, so that a model of other data is not silently scored on movie reviews
+        result.notes.insert(0, f"{model.path} records no training data, so the bundled IMDB sample was scored; "
+                               "give --data to score other data")
     if not with_validation:
         return result
     if trained_on is None:

@@ -119,6 +119,7 @@ def restore(model: keras.Model, backup_dir: Path, distribution) -> TrainingState
         except Exception as exc:  # a foreign or damaged file: h5py and Keras raise many types
             raise TrainingError(f"cannot resume from the crash backup in {backup_dir} ({exc.__class__.__name__}: "
                                 f"{str(exc)[:150]}); run with --restart to start over") from None
+        _check_best_weights(backup_dir.parent / BEST_WEIGHTS, state)
     if distribution.num_workers > 1:
         numbers = [state.epoch, math.nan if state.best is None else state.best, state.best_epoch, state.wait,
                    float(state.stopped)]
@@ -130,6 +131,21 @@ def restore(model: keras.Model, backup_dir: Path, distribution) -> TrainingState
             state = TrainingState(epoch=int(epoch), best=None if math.isnan(best) else float(best),
                                   best_epoch=int(best_epoch), wait=int(wait), stopped=bool(stopped))
     return state
+
+
+def _check_best_weights(path: Path, state: TrainingState) -> None:
+    """A resumed run ends by restoring its best epoch: a missing or damaged file of it must stop the resume now,
+    not export the last epoch silently or fail after the remaining epochs have trained."""
+    if not state.best_epoch or state.best_epoch == state.epoch:
+        return
+    import h5py
+
+    try:
+        with h5py.File(path, "r"):
+            pass
+    except Exception as exc:  # missing, truncated, not HDF5
+        raise TrainingError(f"cannot resume: the best epoch's weights ({path}, epoch {state.best_epoch}) are missing "
+                            f"or damaged ({exc.__class__.__name__}); run with --restart to start over") from None
 
 
 class RunCheckpoint(keras.callbacks.Callback):
