@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -208,6 +209,21 @@ def test_evaluate_of_a_model_that_records_no_training_data_says_it_scored_the_sa
     metadata.write_text(json.dumps(recorded), encoding="utf-8")
     notes = json.loads(invoke("evaluate", tmp_path / "saved_models" / "m", "--limit", 20, "--json").stdout)["notes"]
     assert any("records no training data, so the bundled IMDB sample was scored" in note for note in notes)
+
+
+@pytest.mark.parametrize("command", [["predict", "{model}", "fine"], ["export", "{model}", "--name", "copy"]])
+def test_class_names_the_model_does_not_score_are_a_one_line_error(trained, tmp_path, capsys, command):
+    model = tmp_path / "edited"
+    shutil.copytree(trained["export"], model)
+    metadata = model / "assets.extra" / "seqsent.json"
+    recorded = json.loads(metadata.read_text(encoding="utf-8"))
+    recorded["class_names"] += ["extra"]  # 4 names for 3 outputs
+    metadata.write_text(json.dumps(recorded), encoding="utf-8")
+    args = [part.format(model=model) for part in command]
+    if command[0] == "export":
+        args += ["--output-dir", tmp_path / "out"]
+    code, _, err = run_main(capsys, *args)
+    assert_one_line_error(code, err, 1, "names 4 classes (bad, good, meh, extra) but the model scores 3")
 
 
 def parse_predictions(output):

@@ -143,8 +143,19 @@ def _load_saved_model(path: Path) -> LoadedModel:
     def predict_batch(texts: list[str]) -> np.ndarray:
         return serve(text=tf.constant(texts, dtype=tf.string))["probabilities"].numpy()
 
-    return LoadedModel(path, "savedmodel", list(metadata["class_names"]), metadata, predict_batch, keras_file(path),
-                       resources=loaded)
+    names = list(metadata["class_names"])
+    output = serve.structured_outputs.get("probabilities") if isinstance(serve.structured_outputs, dict) else None
+    _check_class_count(path, names, output.shape[-1] if output is not None else None)
+    return LoadedModel(path, "savedmodel", names, metadata, predict_batch, keras_file(path), resources=loaded)
+
+
+def _check_class_count(path: Path, names: list[str], outputs) -> None:
+    """seqsent.json's class names label the model's outputs: a hand-edited or mismatched file must not name
+    classes the model does not score (or leave some unnamed)."""
+    if outputs is None or outputs == len(names) or (len(names) == 2 and outputs == 1):
+        return
+    raise ModelError(f"{path}: its seqsent.json names {len(names)} classes ({', '.join(map(str, names))[:80]}) but "
+                     f"the model scores {outputs}; the export is damaged or its files come from different models")
 
 
 def _load_keras_copy(path: Path) -> LoadedModel:
@@ -155,6 +166,7 @@ def _load_keras_copy(path: Path) -> LoadedModel:
     metadata = read_model_metadata(path.parent / METADATA_FILE, path)
     text_model = load_keras_copy(path.parent.parent)
     names = list(metadata["class_names"])
+    _check_class_count(path, names, text_model.output_shape[-1])
     return LoadedModel(path, "keras", names, metadata, keras_predictor(text_model, len(names)), path,
                        text_model=text_model)
 
@@ -178,5 +190,6 @@ def _load_keras(path: Path) -> LoadedModel:
                              "never runs; seqsent models hold none") from None
         raise ModelError(f"{path}: cannot load the .keras file ({exc.__class__.__name__}: {str(exc)[:200]})") from None
     names = list(metadata["class_names"])
+    _check_class_count(path, names, text_model.output_shape[-1])
     return LoadedModel(path, "keras", names, metadata, keras_predictor(text_model, len(names)), path,
                        text_model=text_model)
