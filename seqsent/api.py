@@ -137,8 +137,11 @@ def prepare_config(config: RunConfig, notify=None) -> RunConfig:
         config.validate()  # the adopted shape, checked like any other
     for note in notes:
         (notify or (lambda message: None))(note[0].upper() + note[1:])
+    name = config.name or config.default_name()
     for flag, directory in (("--output-dir", config.output_dir), ("--runs-dir", config.runs_dir)):
-        check_creatable(directory, flag, directory=True)
+        # The model's own directory under it too: a file or a read-only directory named NAME there would
+        # otherwise stop the export only after the training.
+        check_creatable(Path(directory) / name, flag, directory=True)
     return config
 
 

@@ -226,6 +226,15 @@ def test_class_names_the_model_does_not_score_are_a_one_line_error(trained, tmp_
     assert_one_line_error(code, err, 1, "names 4 classes (bad, good, meh, extra) but the model scores 3")
 
 
+def test_a_file_where_the_model_directory_goes_is_refused_before_training(workdir, tmp_path, capsys):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "clash").write_text("not a directory", encoding="utf-8")
+    code, out, err = run_main(capsys, "train", "--data", workdir / "reviews.csv", "--arch", "bow", "--epochs", 1,
+                              "--name", "clash", "--output-dir", tmp_path / "out", "--runs-dir", tmp_path / "runs")
+    assert_one_line_error(code, err, 2, "out/clash is a file, not a directory")
+    assert "Epoch" not in out and not (tmp_path / "runs").exists()
+
+
 def parse_predictions(output):
     lines = output.strip().splitlines()
     parsed = []
