@@ -576,3 +576,10 @@ def test_unterminated_quote_swallowing_the_file_is_refused_asking_for_the_closin
 def test_quoted_text_over_several_lines_in_the_last_row_still_loads(tmp_path):
     rows = tiny_texts(("good", "bad"), per_class=5) + [("line one\nline two", "good")]
     assert "line one\nline two" in all_split_texts(load(write_csv(tmp_path / "multi.csv", rows)))
+
+
+def test_train_limit_below_the_number_of_classes_names_train_limit_not_validation_fraction(tmp_path):
+    path = write_csv(tmp_path / "many.csv", tiny_texts([f"c{i}" for i in range(12)], per_class=6))
+    with pytest.raises(DataError, match=r"^--train-limit 10 keeps fewer texts than the 12 classes need"):
+        load(path, train_limit=10)
+    assert len(load(path, train_limit=30).train) > 0

@@ -145,13 +145,23 @@ def build_dataset(
     y_train = encode_labels(train_labels, class_names, "the training data")
     y_test = encode_labels(test_labels, class_names, "the test data")
     if limit is not None:
+        _check_limit_fits_classes("--limit", limit, len(train_texts), len(class_names))
         train_texts, y_train, train_groups = stratified_subset(train_texts, y_train, limit, seed, train_groups)
         test_texts, y_test, _ = stratified_subset(test_texts, y_test, limit, seed)
     if train_limit is not None:
+        _check_limit_fits_classes("--train-limit", train_limit, len(train_texts), len(class_names))
         train_texts, y_train, train_groups = stratified_subset(train_texts, y_train, train_limit, seed, train_groups)
     train, validation, how = split_off_validation(train_texts, y_train, validation_fraction, seed, train_groups)
     return Dataset(train, validation, Split(list(test_texts), y_test), class_names, description, list(notes or []),
                    validation_split=how)
+
+
+def _check_limit_fits_classes(option: str, size: int, available: int, num_classes: int) -> None:
+    """A limit that cuts train below one text per class plus one to validate on: name the limit, not the
+    --validation-fraction whose split would be the first to find a class missing."""
+    if size < available and size <= num_classes:
+        raise DataError(f"{option} {size} keeps fewer texts than the {num_classes} classes need (a training text of "
+                        f"each, and more to validate on); give more than {num_classes}")
 
 
 def stratified_indices(labels: np.ndarray, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
