@@ -583,3 +583,11 @@ def test_train_limit_below_the_number_of_classes_names_train_limit_not_validatio
     with pytest.raises(DataError, match=r"^--train-limit 10 keeps fewer texts than the 12 classes need"):
         load(path, train_limit=10)
     assert len(load(path, train_limit=30).train) > 0
+
+
+def test_labels_differing_only_in_case_stay_separate_classes_with_a_note(tmp_path):
+    rows = tiny_texts(("Pos", "pos", "neg"), per_class=6)
+    dataset = load(write_csv(tmp_path / "cased.csv", rows))
+    assert dataset.class_names == ["Pos", "neg", "pos"]
+    assert "cased.csv: labels 'Pos' and 'pos' differ only in case: they are separate classes" in dataset.notes
+    assert not any("case" in note for note in load(write_csv(tmp_path / "plain.csv", tiny_texts())).notes)

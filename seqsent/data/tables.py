@@ -57,9 +57,26 @@ def read_table(path: Path, text_column: str, label_column: str, on_empty: str = 
                      "(--on-empty-text error refuses them)")
     if replaced:
         notes.append(f"{path.name}: replaced {replaced} byte sequence(s) that were not UTF-8")
+    twins = case_twins(labels)
+    if twins:
+        notes.append(f"{path.name}: {twins}")
     if not texts:
         raise DataError(f"{path}: no rows with both a {text_column!r} and a {label_column!r} value")
     return Table(texts, labels, notes)
+
+
+def case_twins(labels: list[str]) -> str | None:
+    """Labels are read as strings, so 'Pos' and 'pos' are two classes: they stay so, but a user should hear it (it
+    is more often a slip in the data than two meanings). None when no two labels differ only in case."""
+    groups: dict[str, set[str]] = {}
+    for label in set(labels):
+        groups.setdefault(label.casefold(), set()).add(label)
+    twins = sorted(sorted(group) for group in groups.values() if len(group) > 1)
+    if not twins:
+        return None
+    shown = "; ".join(", ".join(map(repr, group[:-1])) + f" and {group[-1]!r}" for group in twins[:3])
+    more = f" (and {len(twins) - 3} more)" if len(twins) > 3 else ""
+    return f"labels {shown}{more} differ only in case: they are separate classes"
 
 
 def read_text_column(path: Path, text_column: str, where: str) -> list[str]:
