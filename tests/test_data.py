@@ -591,3 +591,16 @@ def test_labels_differing_only_in_case_stay_separate_classes_with_a_note(tmp_pat
     assert dataset.class_names == ["Pos", "neg", "pos"]
     assert "cased.csv: labels 'Pos' and 'pos' differ only in case: they are separate classes" in dataset.notes
     assert not any("case" in note for note in load(write_csv(tmp_path / "plain.csv", tiny_texts())).notes)
+
+
+def test_test_texts_also_in_train_are_counted_in_a_note(tmp_path):
+    train_rows = [(f"train review {i}", "pos" if i % 2 else "neg") for i in range(40)]
+    test_rows = [(f"test review {i}", "pos" if i % 2 else "neg") for i in range(8)]
+    test_file = write_csv(tmp_path / "test.csv", test_rows)
+    train_file = write_csv(tmp_path / "train.csv", train_rows)
+    assert not any("also appear in train" for note in load(train_file, test_source=str(test_file)).notes)
+    dataset = load(train_file, test_source=str(write_csv(tmp_path / "dup.csv", test_rows + train_rows)),
+                   validation_fraction=0.25)
+    shared = sum(text in set(dataset.train.texts) for text in dataset.test.texts)
+    assert shared == 30  # the 10 of train_rows that went to validation do not count
+    assert "30 of the 48 test texts also appear in train: test accuracy overstates" in " ".join(dataset.notes)

@@ -140,11 +140,24 @@ def _from_tables(path: Path, config: DataConfig) -> Dataset:
         test_texts = [train.texts[i] for i in test_idx]
         test_labels = [train.labels[i] for i in test_idx]
         description = f"{path} ({len(test_texts)} rows held out as test)"
-    return build_dataset(
+    dataset = build_dataset(
         train_texts, train_labels, test_texts, test_labels,
         description=description, validation_fraction=config.validation_fraction,
         seed=config.seed, limit=config.limit, notes=notes, train_limit=config.train_limit,
     )
+    dataset.notes += _shared_test_texts(dataset)
+    return dataset
+
+
+def _shared_test_texts(dataset: Dataset) -> list[str]:
+    """A table's test texts that are also train texts (a file with duplicates, or --test-data overlapping --data)
+    score what the model memorised: said, not dropped, as the user chose the data."""
+    train = set(dataset.train.texts)
+    shared = sum(text in train for text in dataset.test.texts)
+    if not shared:
+        return []
+    return [f"{shared} of the {len(dataset.test):,} test texts also appear in train: test accuracy overstates "
+            "accuracy on unseen texts (remove the duplicates from the test data)"]
 
 
 def load_test_split(config: DataConfig, class_names: list[str], trained_on: DataConfig | None = None,
