@@ -50,8 +50,7 @@ def command(model, texts, file_, as_json):
             click.echo(json.dumps({"text": result.text, "label": result.label, "probability": result.probability,
                                    "probabilities": result.probabilities}, ensure_ascii=False))
         else:
-            shown = result.text if len(result.text) <= 60 else result.text[:57] + "..."
-            click.echo(f"{result.label}\t{result.probability:.4f}\t{shown}")
+            click.echo(result.line())
 
 
 def _read_lines(path: str) -> list[str]:

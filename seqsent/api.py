@@ -55,6 +55,17 @@ class Prediction:
     probability: float
     probabilities: dict[str, float]
 
+    def line(self, width: int = 60) -> str:
+        """Label, probability and the text, tab-separated on one line: the text's line breaks shown escaped ("\\n")
+        and the text clipped to `width`, so one text is one output line (JSON output keeps the text exact)."""
+        shown = self.text.translate(_ESCAPED_LINE_BREAKS)
+        shown = shown if len(shown) <= width else shown[: width - 3] + "..."
+        return f"{self.label}\t{self.probability:.4f}\t{shown}"
+
+
+# What str.splitlines() splits at, each as its Python escape ("\n", "\x85", "\u2028").
+_ESCAPED_LINE_BREAKS = {ord(c): c.encode("unicode_escape").decode() for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
 
 # ---------------------------------------------------------------- train
 

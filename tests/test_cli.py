@@ -300,6 +300,22 @@ def test_predict_file_line_holding_unicode_separators_is_one_text(trained, tmp_p
     assert [r["text"] for r in records] == ["good\x85movie\u2028really"]
 
 
+def test_predict_plain_output_keeps_a_text_holding_line_breaks_on_one_line(monkeypatch, tmp_path):
+    """The text is escaped ("\\n") in the plain output only; --json keeps it exact."""
+    import seqsent.api
+    from seqsent.api import Prediction
+
+    def predict(model, texts):
+        return [Prediction(text, "good", 0.9, {"good": 0.9, "bad": 0.1}) for text in texts]
+
+    monkeypatch.setattr(seqsent.api, "predict", predict)
+    text = "fine\nfilm\r\nreally\u2028so"
+    plain = invoke("predict", tmp_path / "model", text, "other").output
+    assert plain.splitlines() == ["good\t0.9000\tfine\\nfilm\\r\\nreally\\u2028so", "good\t0.9000\tother"]
+    records = invoke("predict", tmp_path / "model", text, "--json").output.strip().split("\n")
+    assert [json.loads(record)["text"] for record in records] == [text]
+
+
 def test_export_writes_the_next_version_that_predicts_the_same(trained):
     output = invoke("export", trained["export"], "--output-dir", trained["export"].parent.parent).output
     second = trained["export"].parent / "2"
