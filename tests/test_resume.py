@@ -283,3 +283,38 @@ def test_resume_whose_best_epoch_weights_are_missing_or_damaged_stops_before_tra
 
     with pytest.raises(TrainingError, match=r"best epoch's weights .*epoch 1.* --restart"):
         restore(model(), tmp_path / "backup", Distribution(tf.distribute.get_strategy(), "default"))
+
+
+@pytest.mark.parametrize("edit, epochs, said", [
+    ({"epoch": 99}, 3, "says 99 epoch.* but its history has 2"),
+    ({}, 1, "says 2 epoch.* more than the run's --epochs 1"),
+])
+def test_resume_refuses_a_backup_whose_epoch_count_is_not_believable(tmp_path, edit, epochs, said):
+    """Believed, an epoch count past the history or the run's epochs skips training and exports as finished."""
+    import json
+
+    import keras
+    import tensorflow as tf
+
+    from seqsent.errors import TrainingError
+    from seqsent.training.backup import METADATA_FILE, RunCheckpoint, restore
+    from seqsent.training.strategy import Distribution
+
+    def model():
+        inputs = keras.Input((1,))
+        built = keras.Model(inputs, keras.layers.Dense(1, name="d")(inputs))
+        built.compile(optimizer="sgd", loss="mse")
+        built.optimizer.build(built.trainable_variables)
+        return built
+
+    checkpoint = RunCheckpoint(tmp_path, patience=5)
+    checkpoint.set_model(model())
+    for epoch, val_loss in enumerate([0.5, 0.4]):
+        checkpoint.on_epoch_end(epoch, {"loss": 1.0, "val_loss": val_loss})
+    metadata = tmp_path / "backup" / METADATA_FILE
+    metadata.write_text(json.dumps({**json.loads(metadata.read_text()), **edit}))
+    distribution = Distribution(tf.distribute.get_strategy(), "default")
+    with pytest.raises(TrainingError, match=rf"^cannot resume: .*{METADATA_FILE}.*{said}; run with --restart"):
+        restore(model(), tmp_path / "backup", distribution, epochs)
+    if not edit:
+        assert restore(model(), tmp_path / "backup", distribution, 3).epoch == 2  # the same backup, believable

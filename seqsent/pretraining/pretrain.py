@@ -142,7 +142,7 @@ def _pretrain_in(work_dir: Path, config: LanguageModelConfig, corpus: Corpus, di
     keras.utils.set_random_seed(config.seed)
     total_steps = config.epochs * (len(corpus.train) // (config.batch_size * distribution.replicas))
     lm = _build_and_compile(config, len(corpus.vocabulary), distribution, max(total_steps, 1))
-    state = restore(lm, work_dir / BACKUP_DIR, distribution)
+    state = restore(lm, work_dir / BACKUP_DIR, distribution, config.epochs)
     resumed_from = state.epoch
     if resumed_from:
         notify(f"Resuming from the backup in {work_dir / BACKUP_DIR}: epochs 1-{resumed_from} of {config.epochs} "

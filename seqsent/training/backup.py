@@ -106,12 +106,14 @@ def _state_variables(model: keras.Model):
     return list(model.variables) + list(model.optimizer.variables)
 
 
-def restore(model: keras.Model, backup_dir: Path, distribution) -> TrainingState:
-    """Load the backup into the compiled model (optimizer built); a fresh state when there is none."""
+def restore(model: keras.Model, backup_dir: Path, distribution, epochs: int | None = None) -> TrainingState:
+    """Load the backup into the compiled model (optimizer built); a fresh state when there is none. `epochs`: the
+    run's configured epochs, which no backup of it can have passed."""
     from seqsent.training.multi_worker import broadcast_from_chief
 
     state = (read_state(backup_dir) if distribution.is_chief else None) or TrainingState()
     if state.epoch:
+        _check_epoch_count(backup_dir / METADATA_FILE, state, epochs)
         try:
             model.load_weights(backup_dir / state.weights)
             for variable, value in zip(_seed_variables(model), state.seed_states):
@@ -131,6 +133,22 @@ def restore(model: keras.Model, backup_dir: Path, distribution) -> TrainingState
             state = TrainingState(epoch=int(epoch), best=None if math.isnan(best) else float(best),
                                   best_epoch=int(best_epoch), wait=int(wait), stopped=bool(stopped))
     return state
+
+
+def _check_epoch_count(path: Path, state: TrainingState, epochs: int | None) -> None:
+    """The epoch count decides which epochs are left and what the report says was trained: one that disagrees with
+    the backup's own history, or passes the run's --epochs, comes from an edited or damaged file and must not be
+    believed (the run would skip training and export the restored weights as finished)."""
+    history = state.history if isinstance(state.history, dict) else {"?": None}
+    lengths = sorted({len(values) if isinstance(values, list) else -1 for values in history.values()})
+    legacy = state.weights == LEGACY_WEIGHTS  # Keras' own BackupAndRestore kept no history
+    if not legacy and lengths != [state.epoch]:
+        held = "/".join(str(n) for n in lengths if n >= 0) or "0"
+        raise TrainingError(f"cannot resume: the crash backup's state ({path}) says {state.epoch} epoch(s) are done "
+                            f"but its history has {held}; run with --restart to start over")
+    if epochs is not None and state.epoch > epochs:
+        raise TrainingError(f"cannot resume: the crash backup's state ({path}) says {state.epoch} epoch(s) are done, "
+                            f"more than the run's --epochs {epochs}; run with --restart to start over")
 
 
 def _check_best_weights(path: Path, state: TrainingState) -> None:

@@ -72,7 +72,7 @@ def fit_one(config: RunConfig, dataset: Dataset | StreamingDataset, work_dir: Pa
     for warning in warnings:
         notify(f"Warning: {warning}")
     work_dir.mkdir(parents=True, exist_ok=True)
-    state = restore(model, work_dir / BACKUP_DIR, distribution)
+    state = restore(model, work_dir / BACKUP_DIR, distribution, config.train.epochs)
     _announce_resume(state, config, work_dir, distribution, notify)
     resumed_from = state.epoch  # the checkpoint callback moves state.epoch on as epochs finish
     started = time.perf_counter()
