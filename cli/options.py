@@ -141,6 +141,12 @@ def resolve_config(ctx: click.Context, specs, config_file: str | None = None, ba
     return config
 
 
+def flags_not_given(ctx: click.Context, specs) -> dict[str, str]:
+    """'section.field' -> flag of each option the command line left alone (a preset or --config may have set it)."""
+    return {f"{spec.section}.{spec.field}": spec.flag.split("/")[0] for spec in specs
+            if ctx.get_parameter_source(_param_name(spec.flag)) != ParameterSource.COMMANDLINE}
+
+
 def _value(value):
     """A repeatable option's values as a list; 'a,b' given once counts as two (--classes neg,pos)."""
     if not isinstance(value, tuple):

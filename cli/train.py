@@ -6,10 +6,10 @@ import click
 
 from seqsent_cli.main import import_tensorflow
 
-from seqsent_cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, resolve_config
+from seqsent_cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, flags_not_given, resolve_config
 from seqsent_cli.output import Output, json_option, verbose_option
 from seqsent.config import RunConfig
-from seqsent.presets import PRESETS, check_preset_inputs, preset_config
+from seqsent.presets import PRESETS, check_preset_inputs, preset_config, validate_with_preset
 
 DEFAULTS = RunConfig()
 
@@ -51,7 +51,9 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, verbose, as_jso
             setattr(config, key, value)
     if preset:
         check_preset_inputs(preset, config)
-    config.validate()
+        validate_with_preset(preset, config, flags_not_given(ctx, DATA_OPTIONS + TRAIN_OPTIONS))
+    else:
+        config.validate()
     if config.data.source == "sample":
         out.say("Training on the bundled IMDB sample (2,500 train / 2,500 test reviews). "
                 "For the full dataset: --data imdb or --data path/to/aclImdb_v1.tar.gz")

@@ -9,6 +9,7 @@ command line. A preset holds settings only, never data or file paths (pass --emb
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from seqsent.config import RunConfig
@@ -129,6 +130,25 @@ def check_preset_inputs(name: str, config: RunConfig) -> None:
         missing.append("--unlabelled SOURCE (texts without labels: a text file, one per line, or an aclImdb source)")
     if missing:
         raise UsageError(f"--preset {name} needs {' and '.join(missing)}")
+
+
+def validate_with_preset(name: str, config: RunConfig, flags: dict[str, str]) -> RunConfig:
+    """config.validate(), its error saying which of the options it names the preset set: `--preset imdb-best --arch
+    bow` must not leave the user wondering where a --wide-ngrams they never typed came from. `flags`: 'section.field'
+    -> flag of each option not given on the command line."""
+    try:
+        return config.validate()
+    except UsageError as exc:
+        message, named = str(exc), []
+        for section, values in PRESETS.get(name, {}).items():
+            for field, value in values.items():
+                flag = flags.get(f"{section}.{field}")
+                still = flag and getattr(getattr(config, section), field) == value  # not replaced by a --config file
+                if still and re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", message):
+                    named.append(flag if value is True else f"{flag} {value}")
+        if not named:
+            raise
+        raise UsageError(f"{message} (--preset {name} sets {' and '.join(named)})") from None
 
 
 def preset_config(name: str) -> RunConfig:

@@ -488,3 +488,13 @@ def test_shell_completion_lists_the_commands():
                           env={**os.environ, "_SEQSENT_COMPLETE": "bash_complete", "COMP_WORDS": "seqsent pre",
                                "COMP_CWORD": "1"})
     assert {"plain,prepare", "plain,pretrain-embeddings", "plain,pretrain-lm"} <= set(done.stdout.split()), done
+
+
+def test_train_preset_conflict_says_the_preset_set_the_option_the_user_never_typed(capsys, tmp_path):
+    code, _, err = run_main(capsys, "train", "--preset", "imdb-best", "--arch", "bow", "--data", tmp_path / "x.csv")
+    assert_one_line_error(code, err, 2, "--wide-ngrams goes with a recurrent --arch, not 'bow' "
+                                        "(--preset imdb-best sets --wide-ngrams 3)")
+    code, _, err = run_main(capsys, "train", "--preset", "imdb-best", "--arch", "bow", "--wide-ngrams", 2,
+                            "--data", tmp_path / "x.csv")
+    assert_one_line_error(code, err, 2, "--wide-ngrams goes with a recurrent --arch, not 'bow'")
+    assert "--preset" not in err  # typed by the user: nothing to explain
