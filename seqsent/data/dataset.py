@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -58,9 +59,27 @@ class Dataset:
 def class_names_for(labels: Sequence[str]) -> list[str]:
     """Sorted distinct labels; numeric labels sort by value so '2' comes before '10'."""
     distinct = set(labels)
+    _refuse_numeric_twins(distinct)
     if all(_is_int(v) for v in distinct):
         return sorted(distinct, key=int)
     return sorted(distinct)
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _refuse_numeric_twins(labels: set[str]) -> None:
+    """Labels are strings, so '1' and '1.0' (a JSON 1 and 1.0, or a spreadsheet's export) would be two classes
+    of one meaning, trained apart with exit 0: a one-line error instead, naming them."""
+    by_value: dict[float, list[str]] = {}
+    for label in labels:
+        if _NUMBER.fullmatch(label):
+            by_value.setdefault(float(label), []).append(label)
+    twins = sorted(sorted(group) for group in by_value.values() if len(group) > 1)
+    if twins:
+        shown = "; ".join(" and ".join(map(repr, group)) for group in twins[:3])
+        raise DataError(f"labels {shown} are one number written in different ways and would be different classes; "
+                        "write each label one way")
 
 
 def encode_labels(labels: Sequence[str], class_names: list[str], where: str) -> np.ndarray:
