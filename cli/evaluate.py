@@ -59,7 +59,7 @@ def command(ctx, model, as_json, report_dir, threshold, overwrite, **_):
         return
     click.echo(f"Model: {evaluation.model_path}")
     described = evaluation.data_description
-    says_test = "held out as test" in described or "(test: " in described  # it names its test part already
+    says_test = " as test" in described or "(test: " in described  # it names its test part already
     click.echo(f"Data: {described}{'' if says_test else ' (test split)'}")
     for note in evaluation.notes:
         click.echo(f"Note: {note}")

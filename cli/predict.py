@@ -65,6 +65,7 @@ def _read_lines(path: str) -> list[str]:
     from seqsent.files import refuse_utf16
 
     refuse_utf16(data[:4096], "stdin" if path == "-" else path)
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark would glue itself to the first word
     # One text per "\n" line; str.splitlines() would also split inside a review at U+0085 or U+2028.
     lines, replaced = _decode(data.split(b"\n"))
     if replaced:

@@ -248,7 +248,8 @@ def _export_and_score(result, config: RunConfig, dataset, notify=None, extra: di
     from seqsent.serving.inference import load_model
 
     data = {"description": dataset.description, "split_sizes": _split_sizes(dataset),
-            "validation_split": dataset.validation_split}
+            "validation_split": dataset.validation_split,
+            **({} if hasattr(dataset, "chunks") else _source_digest(config.data))}  # streamed: no whole-file read
     metadata = {**model_metadata(dataset.class_names, config.to_dict(), history=result.history, data=data),
                 **(extra or {})}
     test = dataset.chunks("test") if hasattr(dataset, "chunks") else dataset.test  # streamed: never held whole
@@ -260,6 +261,17 @@ def _export_and_score(result, config: RunConfig, dataset, notify=None, extra: di
         test_metrics = score(load_model(staged.path), test, notify=notify).metrics
         write_export_metadata(staged.path, {**metadata, "test_metrics": test_metrics})  # seqsent.json, model card
     return staged.published, test_metrics
+
+
+def _source_digest(data: DataConfig) -> dict:
+    """{"source_sha256": ...} for a table file read whole (see seqsent.data.tables.table_digest), else {}."""
+    from seqsent.data.tables import is_table, table_digest
+
+    source = Path(data.source).expanduser()
+    if data.source in ("sample", "imdb", "python") or not is_table(source) or not source.is_file():
+        return {}
+    digest = table_digest(source)
+    return {"source_sha256": digest} if digest else {}
 
 
 def _run_summary(result, dataset, export_dir: Path) -> dict:

@@ -142,11 +142,16 @@ def recorded_history(metadata: dict) -> tuple[dict | None, str]:
     return None, "the model records no training history (it was not exported by `seqsent train`)"
 
 
+MAX_VERSION = 2**63 - 1
+"""TensorFlow Serving reads version directories as int64: a larger number is no version."""
+
+
 def existing_versions(base: Path) -> list[int]:
-    """The numbered version directories under a model's directory, ascending."""
+    """The numbered version directories under a model's directory, ascending (those TF Serving can read)."""
     if not base.is_dir():
         return []
-    return sorted(int(p.name) for p in base.iterdir() if p.name.isdigit() and p.is_dir())
+    return sorted(int(p.name) for p in base.iterdir()
+                  if p.name.isdigit() and p.name.isascii() and int(p.name) <= MAX_VERSION and p.is_dir())
 
 
 # ---------------------------------------------------------------- runs

@@ -199,6 +199,24 @@ def test_evaluate_reads_another_table_with_the_model_recorded_columns(tmp_path, 
     assert "read with the model's own columns: --text-column review, --label-column sentiment" in metrics["notes"]
 
 
+def test_evaluate_refuses_a_recorded_relative_data_path_naming_another_file_from_here(tmp_path, monkeypatch, capsys):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    write_csv(tmp_path / "a" / "train.csv", tiny_texts(("neg", "pos"), per_class=10))
+    invoke("train", "--data", "train.csv", "--arch", "bow", "--epochs", 1, "--max-tokens", 100, "--name", "m",
+           "--quiet")
+    model = tmp_path / "a" / "saved_models" / "m"
+    monkeypatch.chdir(tmp_path / "b")  # here "train.csv" is another file: the same texts, the labels swapped
+    swapped = [(text, {"neg": "pos", "pos": "neg"}[label]) for text, label in tiny_texts(("neg", "pos"), per_class=10)]
+    write_csv(tmp_path / "b" / "train.csv", swapped)
+    code, out, err = run_main(capsys, "evaluate", model)
+    assert_one_line_error(code, err, 1, "train.csv is not the file")
+    shutil.copy(tmp_path / "a" / "train.csv", tmp_path / "b" / "train.csv")  # a copy is the file
+    code, out, err = run_main(capsys, "evaluate", model)
+    assert code == 0 and "held out as test" in out, err
+
+
 def test_evaluate_of_a_model_that_records_no_training_data_says_it_scored_the_sample(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     data = write_csv(tmp_path / "train.csv", tiny_texts(("neg", "pos"), per_class=10))
@@ -276,6 +294,15 @@ def test_predict_file_notes_how_many_blank_lines_it_skipped(trained, tmp_path, c
     assert code == 0, err
     assert [text for _, text in parse_predictions(out)] == ["loved it", "awful", "fine"]
     assert f"{texts}: skipped 2 blank lines" in err
+
+
+def test_predict_file_with_a_byte_order_mark_predicts_its_first_line_as_written(trained, tmp_path, capsys):
+    texts = tmp_path / "bom.txt"
+    texts.write_bytes(b"\xef\xbb\xbfwonderful\nwonderful\n")
+    code, out, err = run_main(capsys, "predict", trained["export"], "--file", texts, "--json")
+    assert code == 0, err
+    first, second = [json.loads(line) for line in out.strip().splitlines()]
+    assert first == second and first["text"] == "wonderful"
 
 
 @pytest.mark.parametrize("text", ["", "   "])

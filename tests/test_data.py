@@ -460,7 +460,7 @@ def test_evaluating_with_test_data_and_no_data_scores_that_file_in_the_models_co
     test_file = write_csv(tmp_path / "t.csv", rows, header=("review", "sentiment"))
     trained_on = DataConfig(source=str(tmp_path / "train.csv"), text_column="review", label_column="sentiment")
     split, description, _ = load_test_split(DataConfig(test_source=str(test_file)), ["bad", "good", "meh"], trained_on)
-    assert split.texts == [text for text, _ in rows] and description == str(test_file)
+    assert split.texts == [text for text, _ in rows] and description == f"{test_file} (all 6 rows scored as test)"
 
 
 def test_evaluating_with_test_data_and_imdb_style_data_is_a_usage_error(tmp_path):
@@ -604,3 +604,49 @@ def test_test_texts_also_in_train_are_counted_in_a_note(tmp_path):
     shared = sum(text in set(dataset.train.texts) for text in dataset.test.texts)
     assert shared == 30  # the 10 of train_rows that went to validation do not count
     assert "30 of the 48 test texts also appear in train: test accuracy overstates" in " ".join(dataset.notes)
+
+
+def test_labels_that_are_one_number_written_two_ways_are_refused_naming_them(tmp_path):
+    rows = [(text, {"neg": "0", "pos": "1"}[label] if i % 2 else {"neg": "0.0", "pos": "1.0"}[label])
+            for i, (text, label) in enumerate(tiny_texts(("neg", "pos"), per_class=6))]
+    with pytest.raises(DataError, match=r"^labels '0' and '0.0'; '1' and '1.0' are one number written in different"):
+        load(write_csv(tmp_path / "mixed.csv", rows))
+    floats = [(text, {"neg": "0.0", "pos": "1.0"}[label]) for text, label in tiny_texts(("neg", "pos"), per_class=6)]
+    assert load(write_csv(tmp_path / "floats.csv", floats)).class_names == ["0.0", "1.0"]  # one way: fine
+
+
+def test_evaluating_a_copy_of_the_training_file_scores_its_held_out_test_part(tmp_path):
+    from seqsent.data import load_test_split
+    from seqsent.data.tables import table_digest
+
+    original = write_csv(tmp_path / "train.csv", tiny_texts(("neg", "pos"), per_class=20))
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(original.read_bytes())
+    trained_on = DataConfig(source=str(original), seed=7)
+    held_out = load(original, seed=7).test.texts
+    split, description, _ = load_test_split(DataConfig(source=str(copy)), ["neg", "pos"], trained_on,
+                                            trained_digest=table_digest(original))
+    assert split.texts == held_out and "held out as test" in description
+    # Without the recorded digest (an older model) another path is another file: all of it is scored, and said so.
+    split, description, _ = load_test_split(DataConfig(source=str(copy)), ["neg", "pos"], trained_on)
+    assert len(split) == 40 and description.endswith("(all 40 rows scored as test)")
+
+
+def test_an_edited_training_file_is_scored_whole_with_a_note(tmp_path):
+    from seqsent.data import load_test_split
+    from seqsent.data.tables import table_digest
+
+    path = write_csv(tmp_path / "train.csv", tiny_texts(("neg", "pos"), per_class=20))
+    digest = table_digest(path)
+    write_csv(path, tiny_texts(("neg", "pos"), per_class=21))
+    split, _, notes = load_test_split(DataConfig(source=str(path)), ["neg", "pos"], DataConfig(source=str(path)),
+                                      trained_digest=digest)
+    assert len(split) == 42 and any("has changed since the model was trained on it" in note for note in notes)
+
+
+def test_an_unlabelled_text_file_with_a_byte_order_mark_reads_its_first_text_as_written(tmp_path):
+    from seqsent.data.unlabelled import read_unlabelled_source
+
+    path = tmp_path / "more.txt"
+    path.write_bytes(b"\xef\xbb\xbfa review\n\nanother one\n")
+    assert read_unlabelled_source(str(path)) == ["a review", "another one"]

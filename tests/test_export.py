@@ -131,6 +131,8 @@ def test_versions_increment_and_an_existing_version_is_refused(binary_text_model
         export_saved_model(binary_text_model, metadata, tmp_path, "m", version=1)
     with pytest.raises(UsageError):
         export_saved_model(binary_text_model, metadata, tmp_path, "m", version=0)
+    with pytest.raises(UsageError, match="--version must be between 1 and 9223372036854775807"):
+        export_saved_model(binary_text_model, metadata, tmp_path, "m", version=2**63)
     explicit = export_saved_model(binary_text_model, metadata, tmp_path, "m", version=7)
     assert explicit.name == "7"
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["1", "2", "7"]  # no staging leftovers

@@ -264,3 +264,44 @@ def test_streamed_jsonl_label_that_is_a_list_is_refused_naming_its_line(tmp_path
     path.write_text('{"text": "fine", "label": "pos"}\n{"text": "odd", "label": ["pos"]}\n', encoding="utf-8")
     with pytest.raises(DataError, match="part-0.jsonl:2: the label is a JSON list"):
         list(iter_rows(path, "text", "label"))
+
+
+def test_prepare_refuses_a_single_class_and_an_already_prepared_directory(tmp_path):
+    from seqsent.data.prepare import prepare
+    from seqsent.errors import UsageError
+
+    write_csv(tmp_path / "one.csv", tiny_texts(("good",), per_class=20))
+    with pytest.raises(DataError, match=r"one.csv: the data has a single class \('good'\); need 2 or more"):
+        prepare(DataConfig(source=str(tmp_path / "one.csv")), tmp_path / "out", shards=1)
+    assert not (tmp_path / "out").exists()
+    write_csv(tmp_path / "raw.csv", tiny_texts(("bad", "good"), per_class=20))
+    prepare(DataConfig(source=str(tmp_path / "raw.csv")), tmp_path / "prepared", shards=2)
+    with pytest.raises(UsageError, match="is already a prepared directory: train on it as it is"):
+        prepare(DataConfig(source=str(tmp_path / "prepared"), seed=7), tmp_path / "again", shards=2)
+
+
+def test_a_prepared_manifest_of_another_format_one_class_or_other_classes_is_refused(tmp_path):
+    from seqsent.data.prepare import prepare
+
+    write_csv(tmp_path / "raw.csv", tiny_texts(("bad", "good"), per_class=20))
+    prepare(DataConfig(source=str(tmp_path / "raw.csv")), tmp_path / "prepared", shards=1)
+    manifest_file = tmp_path / "prepared" / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    for change, message in (({"format_version": 2}, "has format version 2, which this seqsent does not read"),
+                            ({"classes": ["good"]}, r"has 1 class\(es\) \('good'\); need 2 or more"),
+                            ({"classes": ["bad", "meh"]}, "label 'good' is not one of the classes .*manifest.json "
+                                                          "lists other classes: prepare the data again")):
+        manifest_file.write_text(json.dumps({**manifest, **change}))
+        with pytest.raises(DataError, match=message):
+            open_stream(DataConfig(source=str(tmp_path / "prepared")))
+
+
+def test_skipping_bad_shards_of_a_prepared_directory_is_refused_saying_why(tmp_path):
+    from seqsent.data.prepare import prepare
+
+    write_csv(tmp_path / "raw.csv", tiny_texts(("bad", "good"), per_class=40))
+    prepare(DataConfig(source=str(tmp_path / "raw.csv")), tmp_path / "prepared", shards=2)
+    shard = sorted((tmp_path / "prepared").glob("train-*.jsonl.gz"))[-1]
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    with pytest.raises(DataError, match="--on-bad-shard skip does not apply to a prepared directory"):
+        open_stream(DataConfig(source=str(tmp_path / "prepared"), on_bad_shard="skip"))

@@ -161,25 +161,39 @@ def _shared_test_texts(dataset: Dataset) -> list[str]:
 
 
 def load_test_split(config: DataConfig, class_names: list[str], trained_on: DataConfig | None = None,
-                    notify=None) -> tuple[Split, str, list[str]]:
+                    notify=None, trained_digest: str | None = None) -> tuple[Split, str, list[str]]:
     """The examples to score a trained model on, labels encoded in the model's class order.
 
     IMDB-style sources: their test split. A table file: --test-data if given; the held-out
     test part when it is the file the model was trained on; otherwise the whole file (it may
     hold a single class: scoring only positive reviews is legitimate). --test-data without --data
-    (the source left at 'sample'): that file, read with the model's columns.
+    (the source left at 'sample'): that file, read with the model's columns. `trained_digest` (the
+    training file's SHA-256, recorded by newer models) tells the training file by its contents, so
+    a copy of it is split the same way and an edited one is not taken for it.
     """
     import dataclasses
 
     path = Path(config.source).expanduser()
     if config.source not in ("sample", "imdb") and path.is_file() and is_table(path):
-        same_file = trained_on is not None and not config.test_source and _same_path(trained_on.source, path)
-        if same_file:
-            dataset = load_dataset(config, notify)
+        notes = []
+        if trained_on is None or config.test_source:
+            same_file = False
+        elif trained_digest:
+            from seqsent.data.tables import table_digest
+
+            same_file = table_digest(path) == trained_digest
+            if not same_file and _same_path(trained_on.source, path):
+                notes.append(f"{config.source} has changed since the model was trained on it: every row is scored, "
+                             "and rows the model trained on may be among them")
+        else:
+            same_file = _same_path(trained_on.source, path)
+        if same_file:  # split as it was in training, whatever this call's split options say
+            dataset = load_dataset(dataclasses.replace(trained_on, source=config.source), notify)
             names = [dataset.class_names[i] for i in dataset.test.labels]
             split = Split(dataset.test.texts, encode_labels(names, class_names, "the evaluation data"))
             return split, dataset.description, dataset.notes  # it already names its test part
-        return _whole_file(config.test_source or config.source, config, class_names)
+        split, description, table_notes = _whole_file(config.test_source or config.source, config, class_names)
+        return split, description, notes + table_notes
     if config.test_source and config.source == DataConfig.source:
         # `evaluate MODEL --test-data FILE` without --data: FILE is the test data, in the model's columns unless
         # the column options say otherwise.
@@ -205,7 +219,8 @@ def _whole_file(source: str, config: DataConfig, class_names: list[str]) -> tupl
     texts, labels = table.texts, table.labels
     if config.limit is not None and config.limit < len(texts):
         texts, labels = texts[: config.limit], labels[: config.limit]
-    return Split(texts, encode_labels(labels, class_names, str(test_path))), str(test_path), table.notes
+    return Split(texts, encode_labels(labels, class_names, str(test_path))), \
+        f"{test_path} (all {len(texts):,} rows scored as test)", table.notes
 
 
 def _same_path(source: str, path: Path) -> bool:

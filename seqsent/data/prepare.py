@@ -51,6 +51,10 @@ def prepare(config: DataConfig, output: str | Path, shards: int = 8, overwrite: 
     if not 1 <= shards <= 10_000:
         raise UsageError(f"--shards must be between 1 and 10,000, not {shards}")
     check_output_dir(output, overwrite)
+    source = Path(config.source).expanduser()
+    if config.source not in ("sample", "imdb") and (source / MANIFEST_FILE).is_file():
+        raise UsageError(f"--data {config.source} is already a prepared directory: train on it as it is (preparing it "
+                         "again would split it anew and move some of its test rows into train)")
     started = time.perf_counter()
     rng = random.Random(config.seed)
     with tempfile.TemporaryDirectory(prefix="seqsent-prepare-", dir=Path(output).expanduser().parent) as scratch:
@@ -109,6 +113,8 @@ def _bucket_rows(config: DataConfig, scratch: Path, rng: random.Random, notify):
             handle.close()
     if not counts["train"]:
         raise DataError(f"{config.source}: no training rows to prepare")
+    if len(labels) < 2:
+        raise DataError(f"{config.source}: the data has a single class ({next(iter(labels))!r}); need 2 or more")
     buckets = {split: [scratch / f"{split}-{i}.jsonl.gz" for i in range(bucket_count)] if split in writers else []
                for split in SPLITS}
     return buckets, counts, labels, []

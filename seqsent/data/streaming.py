@@ -216,14 +216,13 @@ def _usable(paths: list[Path], config: DataConfig, report: ShardReport) -> list[
     return usable
 
 
-def _check(path: Path, config: DataConfig) -> None:
+def _check(path: Path, config: DataConfig, fix: str = "give every class with --classes") -> None:
     """A shard opens, has the columns, and (with --classes) its first rows' labels are among them."""
     check_shard(path, config.text_column, config.label_column, config.split_key)
     rows = iter_rows(path, config.text_column, config.label_column, config.split_key, config.on_empty_text)
     for _, (_, label, _) in zip(range(CHECKED_ROWS), rows):
         if config.classes and label not in config.classes:
-            raise DataError(f"{path}: label {label!r} is not one of the classes ({', '.join(config.classes)}); "
-                            "give every class with --classes")
+            raise DataError(f"{path}: label {label!r} is not one of the classes ({', '.join(config.classes)}); {fix}")
 
 
 def _describe(source: str, shards: list[Path], test_shards: list[Path] | None) -> str:
@@ -268,20 +267,33 @@ def _prepared(directory: Path, config: DataConfig) -> StreamingDataset:
         if value != default:
             raise UsageError(f"{flag} {value} goes with raw table files; a prepared directory has its own columns "
                              "(give the columns to `seqsent prepare`)")
+    if manifest.get("format_version") != 1:
+        raise DataError(f"--data {directory}: {MANIFEST_FILE} has format version {manifest.get('format_version')!r}, "
+                        "which this seqsent does not read (it reads 1); prepare the data again with this seqsent")
     try:
         shards = {split: [directory / name for name in manifest["shards"][split]] for split in SPLITS}
         counts = {split: int(manifest["counts"][split]) for split in SPLITS}
         classes = [str(c) for c in manifest["classes"]]
     except (KeyError, TypeError, ValueError):
         raise DataError(f"--data {directory}: {MANIFEST_FILE} lacks shards, counts or classes") from None
+    if len(classes) < 2:
+        raise DataError(f"--data {directory}: the prepared data has {len(classes)} class(es) "
+                        f"({', '.join(map(repr, classes)) or 'none'}); need 2 or more")
+    if config.classes and list(config.classes) != classes:
+        raise UsageError(f"--classes {','.join(config.classes)} differs from the prepared data's {','.join(classes)}")
+    # The manifest's classes checked against each shard's first rows, as --classes is for raw shards.
     prepared_config = DataConfig(**{**config.__dict__, "text_column": "text", "label_column": "label",
-                                    "split_key": None})
+                                    "split_key": None, "classes": classes})
     for path in (p for split in SPLITS for p in shards[split]):
         if not path.is_file():
             raise DataError(f"--data {directory}: shard {path.name} listed in {MANIFEST_FILE} is missing")
-        _check(path, prepared_config)
-    if config.classes and list(config.classes) != classes:
-        raise UsageError(f"--classes {','.join(config.classes)} differs from the prepared data's {','.join(classes)}")
+        try:
+            _check(path, prepared_config, f"{MANIFEST_FILE} lists other classes: prepare the data again")
+        except DataError as exc:
+            if config.on_bad_shard != "skip":
+                raise
+            raise DataError(f"{exc} (--on-bad-shard skip does not apply to a prepared directory, whose manifest "
+                            "counts every shard: prepare the data again)") from None
     return StreamingDataset(prepared_config, shards, classes, f"{directory} (prepared: {counts['train']:,} train / "
                             f"{counts['validation']:,} validation / {counts['test']:,} test rows, streamed)",
                             counts=counts, hashed=False)

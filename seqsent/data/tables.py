@@ -24,6 +24,21 @@ def is_table(path: Path) -> bool:
     return path.suffix.lower() in TABLE_SUFFIXES
 
 
+def table_digest(path: Path) -> str | None:
+    """SHA-256 of a table file's bytes, recorded with a model: evaluation then knows the file it trained on by its
+    contents (a copy counts, an edited file or another file of the same name does not). None if unreadable."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
 def read_table(path: Path, text_column: str, label_column: str, on_empty: str = "skip") -> Table:
     """Rows with empty or missing text or label are skipped and counted (or, with on_empty='error', refused);
     bad bytes are replaced and counted."""

@@ -21,9 +21,12 @@ def read_text_lines(path: Path) -> list[str]:
     try:
         with open(path, "rb") as handle:
             refuse_utf16(handle.peek(4096)[:4096], path)
-            return [line.decode("utf-8", errors="replace").strip() for line in handle if line.strip()]
+            lines = [line.decode("utf-8", errors="replace").strip() for line in handle]
     except OSError as exc:
         raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if lines:
+        lines[0] = lines[0].removeprefix("\ufeff").strip()  # a byte-order mark is not part of the first text
+    return [line for line in lines if line]
 
 
 def read_unlabelled_source(source: str, notify=None, text_column: str = "text") -> list[str]:

@@ -128,6 +128,10 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
     if data is None and trained_on is not None and trained_on.source == "python":
         raise UsageError(f"{model.path} was trained on data given from Python: give the data to evaluate it on")
     fallback = trained_on is None and (data is None or data.source == DataConfig.source)
+    recorded = model.metadata.get("data") if isinstance(model.metadata.get("data"), dict) else {}
+    trained_digest = recorded.get("source_sha256") if isinstance(recorded.get("source_sha256"), str) else None
+    if data is None and trained_on is not None and trained_digest:
+        _check_recorded_file_unchanged(trained_on, trained_digest, model.path)
     data = data or trained_on or DataConfig()
     names = model.class_names
     with_validation = with_validation and len(names) == 2
@@ -141,7 +145,7 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
                               in_class_order(dataset.validation, dataset.class_names, names), list(dataset.notes))
     if notify is not None:
         notify(f"Reading the test data: {data.test_source or data.source}")
-    test, description, notes = load_test_split(data, names, trained_on, notify)
+    test, description, notes = load_test_split(data, names, trained_on, notify, trained_digest)
     result = EvaluationData(test, description, notes=list(notes))
     if fallback:  # said, so that a model of other data is not silently scored on movie reviews
         result.notes.insert(0, f"{model.path} records no training data, so the bundled IMDB sample was scored; "
@@ -157,6 +161,19 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
     except SeqsentError as exc:
         result.notes.append(f"no validation split to tune the threshold on: {exc}")
     return result
+
+
+def _check_recorded_file_unchanged(trained_on: DataConfig, digest: str, model_path) -> None:
+    """The model's training file is named by a path, relative to where it was trained: from elsewhere, or after an
+    edit, that path can name other rows; scoring them as "the test split" would be silently wrong."""
+    from seqsent.data.tables import is_table, table_digest
+
+    path = Path(trained_on.source).expanduser()
+    if not (is_table(path) and path.is_file()):
+        return
+    if table_digest(path) != digest:
+        raise DataError(f"{trained_on.source} is not the file {model_path} was trained on (its contents differ, or "
+                        "the path names another file from here); give the data to score with --data or --test-data")
 
 
 def _streamed_evaluation_data(data: DataConfig, names: list[str], with_validation: bool) -> EvaluationData:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from seqsent.errors import ModelError, SeqsentError, UsageError
 from seqsent.files import fsync_path, fsync_tree, umask_mode
-from seqsent.layout import (EXTRA_DIR, KERAS_FILE, MODEL_CARD_FILE, WARMUP_FILE, existing_versions,
+from seqsent.layout import (EXTRA_DIR, KERAS_FILE, MAX_VERSION, MODEL_CARD_FILE, WARMUP_FILE, existing_versions,
                             write_model_metadata)
 from seqsent.serving.keras_copy import model_summary, servable_copy
 from seqsent.serving.model_card import model_card
@@ -140,8 +140,9 @@ def new_version(output_dir: str | Path, name: str, version: int | None = None) -
     """
     from seqsent.serving.models_config import refresh_serving_config
 
-    if version is not None and version < 1:
-        raise UsageError("--version must be a positive integer")
+    if version is not None and not 1 <= version <= MAX_VERSION:
+        raise UsageError(f"--version must be between 1 and {MAX_VERSION} (TensorFlow Serving's versions are 64-bit "
+                         f"integers), not {version}")
     base = Path(output_dir) / name
     base.mkdir(parents=True, exist_ok=True)
     if version is not None and (base / str(version)).exists():
@@ -242,6 +243,9 @@ def _rename_into_place(staging: Path, base: Path, version: int | None) -> Path:
     """Atomic rename; if a concurrent export took the version first, take the next free one."""
     for _ in range(100):
         candidate = version if version is not None else (max(existing_versions(base), default=0) + 1)
+        if candidate > MAX_VERSION:
+            raise UsageError(f"{base} already holds version {MAX_VERSION}, the largest TensorFlow Serving reads; "
+                             "export under another --name or --output-dir")
         target = base / str(candidate)
         try:
             # os.rename onto an existing non-empty directory fails, so two writers never share a version.
