@@ -152,6 +152,19 @@ def test_unknown_model_format_version_is_refused(exports, tmp_path):
         load_model(copy / EXTRA_DIR / KERAS_FILE)
 
 
+def test_a_truncated_vocabulary_asset_is_refused_on_load_not_used_to_predict(exports, tmp_path):
+    import gzip
+
+    copy = tmp_path / "short" / "1"
+    shutil.copytree(exports["binary"], copy)
+    [asset] = (copy / "assets").glob("vocabulary-*.txt.gz")
+    tokens = gzip.decompress(asset.read_bytes()).split(b"\n")
+    asset.write_bytes(gzip.compress(b"\n".join(tokens[:5])))
+    with pytest.raises(ModelError, match=rf"holds 5 tokens, not the {len(tokens):,} it was exported with"):
+        load_model(copy)
+    assert load_model(exports["binary"]).class_names == BINARY_NAMES  # the intact export loads
+
+
 def test_directory_without_a_model_is_refused(tmp_path):
     (tmp_path / "empty" / "3").mkdir(parents=True)
     with pytest.raises(ModelError, match="not a seqsent model"):

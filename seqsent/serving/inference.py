@@ -134,6 +134,7 @@ def _load_saved_model(path: Path) -> LoadedModel:
     from seqsent.layout import keras_file, metadata_file, read_model_metadata
 
     metadata = read_model_metadata(metadata_file(path), path)
+    _check_vocabulary_assets(path)
     try:
         loaded = tf.saved_model.load(str(path))
         serve = loaded.signatures["serving_default"]
@@ -147,6 +148,36 @@ def _load_saved_model(path: Path) -> LoadedModel:
     output = serve.structured_outputs.get("probabilities") if isinstance(serve.structured_outputs, dict) else None
     _check_class_count(path, names, output.shape[-1] if output is not None else None)
     return LoadedModel(path, "savedmodel", names, metadata, predict_batch, keras_file(path), resources=loaded)
+
+
+def _check_vocabulary_assets(path: Path) -> None:
+    """The SavedModel reads its vocabularies from assets/ when it loads, whatever their length: a truncated or
+    swapped file would shift every word id and predict garbage with exit 0. Their token counts are recorded in
+    assets.extra/keras_model.json (export checks the same on its way)."""
+    import gzip
+    import json
+    import zlib
+
+    from seqsent.layout import keras_file
+
+    description_file = keras_file(path)
+    if description_file is None or description_file.suffix != ".json":
+        return  # an export of an older layout: nothing recorded to check against
+    try:
+        entries = json.loads(description_file.read_text(encoding="utf-8")).get("vocabularies") or []
+    except (OSError, ValueError, AttributeError):
+        raise ModelError(f"{path}: {description_file.name} is not readable JSON; the export is damaged") from None
+    for entry in entries:
+        if not isinstance(entry, dict) or "file" not in entry:
+            continue
+        try:
+            tokens = gzip.decompress((path / entry["file"]).read_bytes()).count(b"\n") + 1
+            expected = int(entry["size"]) - int(entry["first_id"])
+        except (OSError, EOFError, zlib.error, gzip.BadGzipFile, KeyError, TypeError, ValueError):
+            raise ModelError(f"{path}: cannot read its vocabulary {entry.get('file')}; the export is damaged") from None
+        if tokens != expected:
+            raise ModelError(f"{path}: its vocabulary {entry['file']} holds {tokens:,} tokens, not the {expected:,} "
+                             "it was exported with; the export is damaged")
 
 
 def _check_class_count(path: Path, names: list[str], outputs) -> None:
