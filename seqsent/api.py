@@ -361,7 +361,7 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
 
     notify = notify or log_or_warn
     if not is_safe_name(name):
-        raise UsageError("--name may hold only letters, digits, '.', '_' and '-'")
+        raise UsageError("--name may hold only letters, digits, '.', '_' and '-', and is not '.' or '..'")
     if len(model_paths) < 2:
         raise UsageError("give two or more models to combine")
     check_creatable(output_dir, "--output-dir", directory=True)  # before fitting the weights, not after
@@ -506,7 +506,7 @@ def _export_name(model, name: str | None) -> str:
     """--name, else the name the model was trained under (never a path from an untrusted file)."""
     if name is not None:
         if not is_safe_name(name):
-            raise UsageError("--name may hold only letters, digits, '.', '_' and '-'")
+            raise UsageError("--name may hold only letters, digits, '.', '_' and '-', and is not '.' or '..'")
         return name
     recorded = model.metadata.get("config")
     name = (recorded.get("name") if isinstance(recorded, dict) else None) or "model"

@@ -382,7 +382,7 @@ class RunConfig:
             (self.train.patience >= 0, "--patience must be 0 or more"),
             (self.train.strategy in STRATEGIES, f"--strategy must be one of {', '.join(STRATEGIES)}"),
             (self.train.padding in PADDINGS, f"--padding must be one of {', '.join(PADDINGS)}, not {self.train.padding!r}"),
-            (is_safe_name(self.name), "--name may hold only letters, digits, '.', '_' and '-'"),
+            (is_safe_name(self.name), "--name may hold only letters, digits, '.', '_' and '-', and is not '.' or '..'"),
         ]
         for ok, message in checks:
             if not ok:

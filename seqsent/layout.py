@@ -128,7 +128,8 @@ def read_model_metadata(file: Path, model_path: Path) -> dict:
             "matching seqsent")
     names = metadata.get("class_names")
     if not isinstance(names, list) or len(names) < 2:
-        raise ModelError(f"{model_path}: {file.name} lists no class names")
+        listed = f"only {names!r}"[:80] if isinstance(names, list) and names else "no class names"
+        raise ModelError(f"{model_path}: {file.name} lists {listed}; a classifier has 2 or more classes")
     if not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
         raise ModelError(f"{model_path}: {file.name} lists invalid class names (need distinct non-empty strings)")
     return metadata

@@ -185,6 +185,19 @@ def test_evaluate_names_the_test_part_of_its_data_once(trained):
     assert data_line.endswith("reviews.csv (12 rows held out as test)"), data_line
 
 
+def test_evaluate_on_data_lacking_a_class_says_how_macro_averages_count_it_and_plots_quietly(trained, tmp_path,
+                                                                                              capsys):
+    import warnings
+
+    data = write_csv(tmp_path / "two.csv", [row for row in tiny_texts(per_class=4, seed=5) if row[1] != "meh"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, out, err = run_main(capsys, "evaluate", trained["export"], "--data", data, "--report", tmp_path / "r")
+    assert code == 0, err
+    assert "the test data has no example of 'meh': the macro averages count each such class with recall" in out
+    assert not [w for w in caught if "legend" in str(w.message)], [str(w.message) for w in caught]
+
+
 def test_evaluate_reads_another_table_with_the_model_recorded_columns(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     rows = tiny_texts(("neg", "pos"), per_class=10)

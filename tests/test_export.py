@@ -165,6 +165,24 @@ def test_a_truncated_vocabulary_asset_is_refused_on_load_not_used_to_predict(exp
     assert load_model(exports["binary"]).class_names == BINARY_NAMES  # the intact export loads
 
 
+def test_a_metadata_file_naming_one_class_or_a_weight_of_another_shape_says_which(exports, tmp_path):
+    copy = tmp_path / "one" / "1"
+    shutil.copytree(exports["binary"], copy)
+    metadata_file = copy / EXTRA_DIR / METADATA_FILE
+    metadata = json.loads(metadata_file.read_text(encoding="utf-8"))
+    metadata_file.write_text(json.dumps({**metadata, "class_names": ["neg"]}), encoding="utf-8")
+    with pytest.raises(ModelError, match=r"lists only \['neg'\]; a classifier has 2 or more classes"):
+        load_model(copy)
+    metadata_file.write_text(json.dumps(metadata), encoding="utf-8")
+    description_file = copy / EXTRA_DIR / KERAS_FILE
+    description = json.loads(description_file.read_text(encoding="utf-8"))
+    description["weight_shapes"][0][0] = [99, 8]
+    description_file.write_text(json.dumps(description), encoding="utf-8")
+    with pytest.raises(ModelError, match=r"weight 1 of \d+ is \[\d+, \d+\] float32 where its Keras description "
+                                         r"lists \[\[99, 8\]"):
+        load_model(description_file)
+
+
 def test_directory_without_a_model_is_refused(tmp_path):
     (tmp_path / "empty" / "3").mkdir(parents=True)
     with pytest.raises(ModelError, match="not a seqsent model"):

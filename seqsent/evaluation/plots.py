@@ -93,7 +93,8 @@ def _finish_curve_axes(ax, curves, what: str, xlabel: str, ylabel: str, title: s
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(loc=legend, fontsize=9)
+    if curves:  # with none, matplotlib warns on stderr that it has nothing to put in a legend
+        ax.legend(loc=legend, fontsize=9)
 
 
 def roc_figure(y_true, probabilities, class_names: list[str], threshold: float | None = None) -> Figure:

@@ -185,9 +185,15 @@ def _deserialize(config: dict, what: str):
 
 def _check_weight_shapes(model, description: dict, what: str) -> None:
     shapes = [[list(w.shape), w.dtype] for w in model.weights]
-    if shapes != description["weight_shapes"]:
-        raise ModelError(f"{what}: its weights ({len(shapes)}) do not match those its Keras description lists "
-                         f"({len(description['weight_shapes'])}); the export is damaged")
+    listed = description["weight_shapes"]
+    if shapes != listed:
+        if len(shapes) != len(listed):
+            differs = f"it has {len(shapes)} weights where its Keras description lists {len(listed)}"
+        else:
+            i = next(i for i, (a, b) in enumerate(zip(shapes, listed)) if a != b)
+            differs = (f"weight {i + 1} of {len(shapes)} is {shapes[i][0]} {shapes[i][1]} where its Keras description "
+                       f"lists {str(listed[i])[:60]}")
+        raise ModelError(f"{what}: {differs}; the export is damaged")
 
 
 def load_keras_copy(version_dir: Path) -> keras.Model:
