@@ -160,7 +160,7 @@ CASES = [
     case("export: --name that is a path", "export", "{model}", "--name", "../escape", "--output-dir",
          "{tmp}/exports", code=2, fragment="--name may hold only"),
     case("export: --version 0", "export", "{model}", "--version", "0", "--output-dir", "{tmp}/exports", code=2,
-         fragment="--version must be a positive integer"),
+         fragment="--version must be between 1 and 9223372036854775807"),
     case("export: existing version", "export", "{model}", "--version", "1", "--output-dir", "{model_root}", code=2,
          fragment="already exists; versions are never overwritten"),
     # ---- predict / evaluate input

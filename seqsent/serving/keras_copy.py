@@ -191,8 +191,9 @@ def _check_weight_shapes(model, description: dict, what: str) -> None:
             differs = f"it has {len(shapes)} weights where its Keras description lists {len(listed)}"
         else:
             i = next(i for i, (a, b) in enumerate(zip(shapes, listed)) if a != b)
+            wanted = " ".join(map(str, listed[i])) if isinstance(listed[i], list) else str(listed[i])
             differs = (f"weight {i + 1} of {len(shapes)} is {shapes[i][0]} {shapes[i][1]} where its Keras description "
-                       f"lists {str(listed[i])[:60]}")
+                       f"lists {wanted[:60]}")
         raise ModelError(f"{what}: {differs}; the export is damaged")
 
 
