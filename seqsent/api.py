@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqsent.config import DataConfig, RunConfig, is_safe_name
+from seqsent.config import NAME_RULE, DataConfig, RunConfig, is_safe_name
 from seqsent.errors import Interrupted, ModelError, TrainingError, UsageError
 from seqsent.files import check_creatable
 from seqsent.layout import (claim_run_dir, finish_run_dir, model_metadata, remove_training_leftovers, write_run_config,
@@ -247,12 +247,13 @@ def _export_and_score(result, config: RunConfig, dataset, notify=None, extra: di
     from seqsent.serving.export import new_version, write_export_metadata, write_saved_model
     from seqsent.serving.inference import load_model
 
+    streamed = hasattr(dataset, "chunks")
     data = {"description": dataset.description, "split_sizes": _split_sizes(dataset),
             "validation_split": dataset.validation_split,
-            **({} if hasattr(dataset, "chunks") else _source_digest(config.data))}  # streamed: no whole-file read
+            **({} if streamed else _source_digest(config.data))}  # streamed: no whole-file read
     metadata = {**model_metadata(dataset.class_names, config.to_dict(), history=result.history, data=data),
                 **(extra or {})}
-    test = dataset.chunks("test") if hasattr(dataset, "chunks") else dataset.test  # streamed: never held whole
+    test = dataset.chunks("test") if streamed else dataset.test  # streamed: never held whole
     notify = notify or (lambda message: None)
     with new_version(config.output_dir, config.name) as staged:
         notify(f"Exporting {config.name} under {config.output_dir}")
@@ -361,7 +362,7 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
 
     notify = notify or log_or_warn
     if not is_safe_name(name):
-        raise UsageError("--name may hold only letters, digits, '.', '_' and '-', and is not '.' or '..'")
+        raise UsageError(NAME_RULE)
     if len(model_paths) < 2:
         raise UsageError("give two or more models to combine")
     check_creatable(output_dir, "--output-dir", directory=True)  # before fitting the weights, not after
@@ -506,7 +507,7 @@ def _export_name(model, name: str | None) -> str:
     """--name, else the name the model was trained under (never a path from an untrusted file)."""
     if name is not None:
         if not is_safe_name(name):
-            raise UsageError("--name may hold only letters, digits, '.', '_' and '-', and is not '.' or '..'")
+            raise UsageError(NAME_RULE)
         return name
     recorded = model.metadata.get("config")
     name = (recorded.get("name") if isinstance(recorded, dict) else None) or "model"

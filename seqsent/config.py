@@ -382,7 +382,7 @@ class RunConfig:
             (self.train.patience >= 0, "--patience must be 0 or more"),
             (self.train.strategy in STRATEGIES, f"--strategy must be one of {', '.join(STRATEGIES)}"),
             (self.train.padding in PADDINGS, f"--padding must be one of {', '.join(PADDINGS)}, not {self.train.padding!r}"),
-            (is_safe_name(self.name), "--name may hold only letters, digits, '.', '_' and '-', and is not '.' or '..'"),
+            (is_safe_name(self.name), NAME_RULE),
         ]
         for ok, message in checks:
             if not ok:
@@ -460,6 +460,9 @@ def _type_name(hint: Any) -> str:
     if typing.get_origin(hint) is typing.Union:
         return " or ".join(_type_name(arg) for arg in typing.get_args(hint))
     return "null" if hint is type(None) else hint.__name__
+
+
+NAME_RULE = "--name may hold only letters, digits, '.', '_' and '-', and is not '.' or '..'"
 
 
 def is_safe_name(name: str) -> bool:

@@ -132,6 +132,7 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
     trained_digest = recorded.get("source_sha256") if isinstance(recorded.get("source_sha256"), str) else None
     if data is None and trained_on is not None and trained_digest:
         _check_recorded_file_unchanged(trained_on, trained_digest, model.path)
+        trained_digest = None  # checked: the recorded path is the training file, known by path from here on
     data = data or trained_on or DataConfig()
     names = model.class_names
     with_validation = with_validation and len(names) == 2
