@@ -40,6 +40,7 @@ def command(ctx, archs, output, overwrite, quiet, verbose, as_json, **_):
     from seqsent.compare import arch_configs, parse_archs
     from seqsent.errors import TrainingError
     from seqsent.files import check_output_dir
+    from seqsent.layout import COMPARE_FILES
 
     out = Output(as_json, verbose, quiet)
     arch_list = parse_archs(archs)
@@ -47,7 +48,7 @@ def command(ctx, archs, output, overwrite, quiet, verbose, as_json, **_):
     config.name = "compare"
     config.validate()
     arch_configs(config, arch_list)  # every arch's options, before hours of training, not after
-    check_output_dir(output, overwrite)
+    check_output_dir(output, overwrite, owned=COMPARE_FILES)
     import_tensorflow(click.get_current_context())
     from seqsent.compare import compare, format_table, write_comparison
 

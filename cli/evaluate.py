@@ -32,13 +32,14 @@ def command(ctx, model, as_json, report_dir, threshold, overwrite, **_):
     """
     from seqsent_cli.options import resolve_data_config
     from seqsent.files import check_output_dir
+    from seqsent.layout import REPORT_FILES
 
     data = resolve_data_config(ctx)
     # Columns not given: the model's own, so a file laid out like its training file just works.
     model_columns = tuple(column for column in ("text_column", "label_column")
                           if ctx.get_parameter_source(column) != click.core.ParameterSource.COMMANDLINE)
     if report_dir is not None:
-        check_output_dir(report_dir, overwrite)  # before the slow part
+        check_output_dir(report_dir, overwrite, owned=REPORT_FILES)  # before the slow part
     import_tensorflow(click.get_current_context())
     from seqsent.api import evaluate
     from seqsent.evaluation.metrics import format_metrics

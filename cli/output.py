@@ -28,6 +28,10 @@ def json_option(func):
 
 class Output:
     def __init__(self, as_json: bool = False, verbose: str = "auto", quiet: bool = False):
+        if quiet and verbose not in ("auto", "0"):
+            from seqsent.errors import UsageError
+
+            raise UsageError(f"--quiet and --verbose {verbose} contradict each other: give one")
         self.as_json = as_json
         self.verbose = 0 if quiet else (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
 

@@ -296,13 +296,16 @@ def _split_sizes(dataset) -> dict[str, int]:
 
 def _report(config: RunConfig, dataset, result, *, test_metrics: dict, export_dir, run_dir, epochs_run: int,
             chief: bool = True, warnings: list[str] | None = None) -> TrainReport:
+    from seqsent.evaluation.metrics import absent_class_notes
+
     return TrainReport(
         config=config, data_description=dataset.description, data_notes=dataset.notes,
         class_names=dataset.class_names, split_sizes=_split_sizes(dataset), strategy=result.strategy,
         global_batch_size=result.global_batch_size, parameters=result.parameters, train_seconds=result.seconds,
         epochs_run=epochs_run, history=result.history, test_metrics=test_metrics, export_dir=export_dir,
         run_dir=run_dir, warnings=result.warnings if not chief else (warnings or []),
-        notes=list(result.notes) + _shard_notes(dataset),
+        notes=list(result.notes) + _shard_notes(dataset)
+        + absent_class_notes(dataset.class_names, test_metrics.get("confusion_matrix")),
         per_replica_batch_size=result.per_replica_batch_size, replicas=result.replicas,
         resumed_from_epoch=result.resumed_from_epoch, chief=chief,
     )
@@ -467,8 +470,9 @@ def report(model_path: str | Path, out_dir: str | Path, data: DataConfig | None 
     """Evaluate a model (threshold tuned on validation) and write its report directory; returns both."""
     from seqsent.evaluation.reports import write_report
     from seqsent.files import check_output_dir
+    from seqsent.layout import REPORT_FILES
 
-    check_output_dir(out_dir, overwrite)  # before the slow part
+    check_output_dir(out_dir, overwrite, owned=REPORT_FILES)  # before the slow part
     evaluation = evaluate(model_path, data, threshold, tune_threshold=True)
     return evaluation, write_report(evaluation, out_dir, overwrite)
 

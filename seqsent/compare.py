@@ -88,8 +88,8 @@ class Comparison:
 
     def bucket_labels(self) -> dict[str, str]:
         low, high = self.length_edges
-        return {"short": f"short (≤ {low} tokens)", "medium": f"medium ({low + 1}-{high} tokens)",
-                "long": f"long (> {high} tokens)"}
+        medium = f"medium ({low + 1}-{high} tokens)" if high > low else f"medium (none: both terciles are {low} tokens)"
+        return {"short": f"short (≤ {low} tokens)", "medium": medium, "long": f"long (> {high} tokens)"}
 
 
 def parse_archs(text: str) -> list[str]:
@@ -189,7 +189,7 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
         results=results, config=config, data_description=dataset.description, class_names=names,
         split_sizes={"train": len(dataset.train), "validation": len(dataset.validation), "test": len(dataset.test)},
         length_edges=edges, bucket_sizes={b: int(np.sum(buckets == i)) for i, b in enumerate(BUCKETS)},
-        f1_average="positive class" if len(names) == 2 else "macro", notes=list(dataset.notes),
+        f1_average="positive class" if len(names) == 2 else "macro average over the classes", notes=list(dataset.notes),
     )
 
 
@@ -303,8 +303,9 @@ def write_comparison(comparison: Comparison, out_dir: str | Path, overwrite: boo
     """compare.md, compare.csv and compare.png, written atomically to `out_dir`."""
     from seqsent.evaluation import plots
     from seqsent.files import staged_directory
+    from seqsent.layout import COMPARE_FILES
 
-    with staged_directory(out_dir, overwrite) as staging:
+    with staged_directory(out_dir, overwrite, owned=COMPARE_FILES) as staging:
         with open(staging / "compare.csv", "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=COLUMNS)
             writer.writeheader()

@@ -525,7 +525,8 @@ class TextSourcesConfig:
     """The texts pretraining learns from, labels never read: shared by pretrain-embeddings and pretrain-lm."""
 
     data: str = "sample"
-    """Data whose train texts are read (labels ignored, test never): any --data source of `seqsent train`."""
+    """Data whose train texts are read (labels ignored, test never): any --data source of `seqsent train`; none: the
+    --unlabelled texts only (no test texts are known then, to leave out: keep them out of --unlabelled yourself)."""
     unlabelled: list[str] = field(default_factory=list)
     """More text (repeatable): plain-text files (one text per line), .csv/.tsv/.jsonl tables (their --text-column;
     labels ignored) or aclImdb dirs/archives (their train/unsup)."""

@@ -10,6 +10,7 @@ Serving container, say) can read it.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shutil
@@ -104,13 +105,26 @@ def check_creatable(path: str | Path, flag: str, *, directory: bool) -> None:
         raise UsageError(f"{flag} {path}: {existing} is not writable")
 
 
-def check_output_dir(target: str | Path, overwrite: bool, flag: str = "--overwrite") -> Path:
-    """Fail early, before any long work, if `target` cannot be written."""
+def check_output_dir(target: str | Path, overwrite: bool, flag: str = "--overwrite", owned: tuple[str, ...] = ()
+                     ) -> Path:
+    """Fail early, before any long work, if `target` cannot be written.
+
+    `owned`: the names (fnmatch patterns) of what the command writes there. `flag` replaces the whole directory, so
+    it replaces only one holding nothing else: a mistyped path (the model, the data, a home directory) is refused,
+    never deleted.
+    """
     target = Path(target).expanduser()
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a directory")
-    if target.is_dir() and any(target.iterdir()) and not overwrite:
-        raise UsageError(f"{target} already exists and is not empty; choose another directory or pass {flag}")
+    if target.is_dir() and any(target.iterdir()):
+        if not overwrite:
+            raise UsageError(f"{target} already exists and is not empty; choose another directory or pass {flag}")
+        foreign = sorted(entry.name for entry in target.iterdir()
+                         if owned and not any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in owned))
+        if foreign:
+            more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+            raise UsageError(f"{target} holds {foreign[0]!r}{more}, which this command does not write: {flag} "
+                             "replaces only a directory of the command's own output; choose another directory")
     return target
 
 
@@ -135,13 +149,14 @@ def check_not_an_input(target: str | Path, inputs, flag: str = "--output") -> No
 
 
 @contextmanager
-def staged_directory(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
+def staged_directory(target: str | Path, overwrite: bool = False, *, owned: tuple[str, ...]) -> Iterator[Path]:
     """Yield a staging directory beside `target`; on success it is flushed and renamed to `target` in one step.
 
-    An existing non-empty `target` is replaced only with `overwrite`. On an error the staging
-    directory is removed and `target` is left as it was.
+    An existing non-empty `target` is replaced only with `overwrite`, and only if it holds nothing but `owned` (the
+    names this output consists of: check_output_dir). On an error the staging directory is removed and `target` is
+    left as it was.
     """
-    target = check_output_dir(target, overwrite)
+    target = check_output_dir(target, overwrite, owned=owned)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.staging-{uuid.uuid4().hex[:12]}"
     staging.mkdir(mode=umask_mode(directory=True))
@@ -150,7 +165,7 @@ def staged_directory(target: str | Path, overwrite: bool = False) -> Iterator[Pa
         yield staging
         fsync_tree(staging)
         if target.is_dir() and any(target.iterdir()):
-            check_output_dir(target, overwrite)  # someone may have written there meanwhile
+            check_output_dir(target, overwrite, owned=owned)  # someone may have written there meanwhile
             old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:12]}"
             os.rename(target, old)
         try:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -34,6 +35,12 @@ from seqsent.files import read_json, write_json_atomic
 # Table data (`--data` files and shards, `seqsent prepare`): its formats by file suffix, optionally .gz.
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 MANIFEST_FILE = "manifest.json"
+# What `seqsent prepare`, `evaluate --report` and `compare` write into their output directory: with --overwrite, a
+# directory holding anything else is refused rather than replaced (seqsent.files.check_output_dir).
+PREPARED_FILES = (MANIFEST_FILE, "train-*.jsonl.gz", "validation-*.jsonl.gz", "test-*.jsonl.gz")
+REPORT_FILES = ("metrics.json", "confusion_matrix.png", "roc.png", "precision_recall.png", "training_curves.png",
+                "errors.csv", "report.md")
+COMPARE_FILES = ("compare.csv", "compare.md", "compare.png")
 
 
 def shard_format(path: Path) -> str | None:
@@ -121,11 +128,13 @@ def read_model_metadata(file: Path, model_path: Path) -> dict:
     metadata = read_json(file, str(model_path))
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise ModelError(f"{model_path}: not a seqsent model ({file.name} does not describe one)")
-    if metadata.get("format_version") != FORMAT_VERSION:
+    version = metadata.get("format_version")
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        shown = repr(version) if isinstance(version, int) and not isinstance(version, bool) else (
+            f"{json.dumps(version)} (not a number)")
         raise ModelError(
-            f"{model_path}: written by seqsent {metadata.get('seqsent_version', '?')} in model format "
-            f"{metadata.get('format_version')!r}; this seqsent reads format {FORMAT_VERSION}: re-export it with a "
-            "matching seqsent")
+            f"{model_path}: written by seqsent {metadata.get('seqsent_version', '?')} in model format {shown}; "
+            f"this seqsent reads format {FORMAT_VERSION}: re-export it with a matching seqsent")
     names = metadata.get("class_names")
     if not isinstance(names, list) or len(names) < 2:
         listed = f"only {names!r}"[:80] if isinstance(names, list) and names else "no class names"

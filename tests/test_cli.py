@@ -538,3 +538,9 @@ def test_train_preset_conflict_says_the_preset_set_the_option_the_user_never_typ
                             "--data", tmp_path / "x.csv")
     assert_one_line_error(code, err, 2, "--wide-ngrams goes with a recurrent --arch, not 'bow'")
     assert "--preset" not in err  # typed by the user: nothing to explain
+
+
+@pytest.mark.parametrize("command", ["train", "compare"])
+def test_quiet_with_a_verbose_level_is_a_one_line_usage_error(command, capsys):
+    code, _, err = run_main(capsys, command, "--quiet", "--verbose", "2")
+    assert_one_line_error(code, err, 2, "--quiet and --verbose 2 contradict each other: give one")

@@ -60,6 +60,16 @@ def test_length_buckets_are_terciles_of_token_counts():
     assert buckets.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
 
 
+def test_tied_terciles_name_the_medium_bucket_empty_not_an_impossible_range():
+    from seqsent.compare import Comparison
+
+    buckets, edges = length_buckets(np.array([12] * 8 + [20]))
+    assert edges == (12, 12) and 1 not in buckets.tolist()
+    labels = Comparison([], None, "", [], {}, edges, {}, "positive class").bucket_labels()
+    assert labels == {"short": "short (≤ 12 tokens)", "medium": "medium (none: both terciles are 12 tokens)",
+                      "long": "long (> 12 tokens)"}
+
+
 def test_compare_measures_every_arch_on_the_same_splits(comparison):
     assert [r.arch for r in comparison.results] == ["gru", "bigru", "bow"]
     assert comparison.split_sizes == {"train": 43, "validation": 5, "test": 12}

@@ -539,6 +539,26 @@ def test_jsonl_label_that_is_not_a_string_or_integer_is_refused_naming_its_line(
         load(write_jsonl(tmp_path / "odd.jsonl", records))
 
 
+@pytest.mark.parametrize("text, kind", [(["a", "b"], "list"), ({"a": "b"}, "object")])
+def test_jsonl_text_that_is_not_a_string_is_refused_naming_its_line(tmp_path, text, kind):
+    from seqsent.data.unlabelled import read_unlabelled_source
+
+    records = [{"text": f"review {i}", "label": "pos" if i % 2 else "neg"} for i in range(6)]
+    records.insert(3, {"text": text, "label": "pos"})
+    path = write_jsonl(tmp_path / "odd.jsonl", records)
+    with pytest.raises(DataError, match=f"odd.jsonl:4: the text is a JSON {kind} .*texts must be strings"):
+        load(path)
+    with pytest.raises(DataError, match=f"odd.jsonl:4: the text is a JSON {kind}"):
+        read_unlabelled_source(str(path))
+
+
+def test_test_fraction_leaving_a_class_out_of_train_is_refused_naming_it(tmp_path):
+    rows = [(f"good review {i}", "pos") for i in range(40)] + [("the only bad one", "neg")]
+    with pytest.raises(DataError, match=r"--test-fraction 0.9 holds out 37 of the 41 rows as test and leaves no "
+                                        r"training example of 1 of the 2 classes; lower --test-fraction"):
+        load(write_csv(tmp_path / "skewed.csv", rows), test_fraction=0.9)
+
+
 def test_validation_fraction_leaving_a_class_out_of_train_is_refused(tmp_path):
     path = write_csv(tmp_path / "small.csv", tiny_texts(("good", "bad"), per_class=60))
     with pytest.raises(DataError, match="--validation-fraction 0.99 leaves 1 training example"):
@@ -604,6 +624,35 @@ def test_test_texts_also_in_train_are_counted_in_a_note(tmp_path):
     shared = sum(text in set(dataset.train.texts) for text in dataset.test.texts)
     assert shared == 30  # the 10 of train_rows that went to validation do not count
     assert "30 of the 48 test texts also appear in train: test accuracy overstates" in " ".join(dataset.notes)
+    shouted = [(text.upper() + "!", label) for text, label in train_rows]  # the same texts to the model
+    dataset = load(train_file, test_source=str(write_csv(tmp_path / "loud.csv", test_rows + shouted)),
+                   validation_fraction=0.25)
+    assert "30 of the 48 test texts also appear in train" in " ".join(dataset.notes)
+
+
+def test_a_text_is_compared_as_the_model_reads_it():
+    import tensorflow as tf
+
+    from seqsent.data.dataset import comparison_key
+    from seqsent.text import standardize_text
+
+    texts = ["GREAT movie!<br />Loved  it,\u00a0\u00a1really! \U0001F600 $5", "Ça   va.", "café, 中文，好！", ""]
+    expected = [t.decode() for t in standardize_text(tf.constant(texts)).numpy()]
+    assert [comparison_key(text) for text in texts] == expected
+
+
+def test_unlabelled_texts_that_are_test_texts_in_other_case_are_left_out(tmp_path):
+    from seqsent.data.unlabelled import read_unlabelled_sources
+
+    test_texts = ["A fine film.", "Dull, dull, dull."]
+    path = tmp_path / "more.txt"
+    path.write_text("A FINE FILM\ndull dull DULL!\nsomething else\n", encoding="utf-8")
+    texts, notes = read_unlabelled_sources([str(path)], test_texts)
+    assert texts == ["something else"]
+    assert "2 unlabelled texts are also test texts (case and punctuation aside) and were left out" in notes
+    path.write_text("A FINE FILM\n", encoding="utf-8")
+    with pytest.raises(DataError, match="no texts left to learn from \\(texts that are also test texts are left out"):
+        read_unlabelled_sources([str(path)], test_texts)
 
 
 def test_labels_that_are_one_number_written_two_ways_are_refused_naming_them(tmp_path):
@@ -650,3 +699,21 @@ def test_an_unlabelled_text_file_with_a_byte_order_mark_reads_its_first_text_as_
     path = tmp_path / "more.txt"
     path.write_bytes(b"\xef\xbb\xbfa review\n\nanother one\n")
     assert read_unlabelled_source(str(path)) == ["a review", "another one"]
+
+
+def test_text_written_without_spaces_gets_a_note_saying_to_segment_it(tmp_path):
+    import random
+
+    rng = random.Random(0)
+    characters = [chr(code) for code in range(0x4E00, 0x4E00 + 300)]
+
+    def review() -> str:  # clauses of 6-14 characters, as Chinese is written: no spaces
+        return "，".join("".join(rng.choices(characters, k=rng.randint(6, 14))) for _ in range(4)) + "。"
+
+    rows = [(review(), "好" if i % 2 else "差") for i in range(60)]
+    note = "must be segmented into words first"
+    dataset = load(write_csv(tmp_path / "zh.csv", rows))
+    assert any(note in n and "100% of the words occur once" in n for n in dataset.notes), dataset.notes
+    spaced = [(" ".join(text), label) for text, label in rows]
+    assert not any(note in n for n in load(write_csv(tmp_path / "spaced.csv", spaced)).notes)
+    assert not any(note in n for n in load(write_csv(tmp_path / "en.csv", tiny_texts(per_class=30))).notes)

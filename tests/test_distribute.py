@@ -130,7 +130,7 @@ def test_two_workers_killed_mid_run_resume_from_the_chiefs_backup(tmp_path):
     """SIGKILL both workers after the chief's first backup; the same commands (new ports) carry on from it."""
     data = write_csv(tmp_path / "reviews.csv", tiny_texts(("neg", "pos"), per_class=60))
     common = ["--data", str(data), "--arch", "gru", "--units", "4", "--embedding-dim", "8", "--max-tokens", "200",
-              "--sequence-length", "20", "--epochs", "40", "--patience", "40", "--batch-size", "8",
+              "--sequence-length", "20", "--epochs", "10", "--patience", "10", "--batch-size", "8",
               "--strategy", "multi-worker", "--name", "mw"]
     cluster, worker_tmp = tmp_path / "cluster", tmp_path / "worker-tmp"
     cluster.mkdir()
@@ -156,7 +156,7 @@ def test_two_workers_killed_mid_run_resume_from_the_chiefs_backup(tmp_path):
             proc.kill()
             proc.communicate()
     done = json.loads(metadata.read_text())["epoch"]
-    assert 1 <= done < 40, "the run ended before it could be killed"
+    assert 1 <= done < 10, "the run ended before it could be killed"
     killed_workers_tmp = set(worker_tmp.iterdir())  # a killed worker cannot remove its temporary directory
 
     chief, worker = launch([])
@@ -175,10 +175,10 @@ def test_two_workers_killed_mid_run_resume_from_the_chiefs_backup(tmp_path):
     assert "Resuming from the chief's backup" in outputs[1]
     resumed_at = int(outputs[0].split("Resuming from the backup")[1].split("epochs 1-")[1].split(" ")[0])
     assert resumed_at >= done
-    assert f"Epoch {resumed_at + 1}/40" in outputs[0] and "Epoch 1/40" not in outputs[0]
+    assert f"Epoch {resumed_at + 1}/10" in outputs[0] and "Epoch 1/10" not in outputs[0]
     assert "Exported: saved_models/mw/1" in outputs[0] and "Exported" not in outputs[1]
     history = json.loads((cluster / "runs" / "mw" / "1" / "history.json").read_text())
-    assert len(history["loss"]) == 40  # the epochs before the kill, and the rest
+    assert len(history["loss"]) == 10  # the epochs before the kill, and the rest
     assert set(worker_tmp.iterdir()) == killed_workers_tmp  # the resumed worker cleaned up after itself
 
 

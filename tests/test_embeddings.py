@@ -346,6 +346,21 @@ def test_pretrain_embeddings_replaces_an_existing_file_only_with_overwrite(tmp_p
     assert sniff_format(out) == ("word2vec-text", 4)
 
 
+def test_pretrain_embeddings_with_data_none_learns_from_a_text_only_table_alone(tmp_path, capsys):
+    texts = write_csv(tmp_path / "texts.csv", [(text,) for text, _ in tiny_texts(("good", "bad"), per_class=15)],
+                      header=("text",))
+    out = tmp_path / "own.vec"
+    args = ["pretrain-embeddings", "--data", "none", "--output", out, "--dim", "4", "--epochs", "1", "--workers", "1"]
+    status, _, err = run_main(capsys, *args)
+    assert status == 2 and err.strip() == ("seqsent: error: --data none learns from the --unlabelled texts only: give "
+                                           "--unlabelled FILE"), err
+    status, stdout, err = run_main(capsys, *args, "--unlabelled", texts)
+    assert status == 0, err
+    assert "IMDB" not in stdout and "30 texts of" in stdout, stdout  # the bundled sample is not mixed in
+    assert "no test texts were known to leave out" in stdout
+    assert sniff_format(out) == ("word2vec-text", 4)
+
+
 def test_pretrain_embeddings_reads_a_table_with_other_column_names(tmp_path, capsys):
     data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=15), header=("review", "sentiment"))
     out = tmp_path / "v.vec"

@@ -167,3 +167,18 @@ def test_three_class_per_class_metrics_one_vs_rest():
                                               "roc_auc": 1.0, "average_precision": 1.0})
     absent = per_class_metrics(np.array([0, 0]), MULTI_PROBS[:2], ["bad", "good", "meh"])
     assert absent["good"]["roc_auc"] is None and absent["bad"]["average_precision"] is None
+
+
+def test_a_class_absent_from_the_test_data_is_said_not_shown_as_plain_zeros():
+    from seqsent.evaluation.metrics import absent_class_notes, compute_metrics
+
+    only_ham = compute_metrics(np.zeros(4, dtype=int), np.array([[0.9, 0.1]] * 4), ["ham", "spam"])
+    assert only_ham["recall"] == 0.0 and only_ham["roc_auc"] is None
+    assert absent_class_notes(["ham", "spam"], only_ham["confusion_matrix"]) == [
+        "the test data has no example of the positive class 'spam': its recall is undefined (precision, recall and "
+        "F1 are shown as 0) and so is ROC-AUC (not shown)"]
+    assert absent_class_notes(["ham", "spam"], [[0, 0], [1, 3]]) == [
+        "the test data has no example of 'ham': ROC-AUC needs both classes (not shown)"]
+    assert absent_class_notes(["a", "b", "c"], [[2, 0, 0], [0, 0, 0], [0, 1, 1]]) == [
+        "the test data has no example of 'b': the macro averages count each such class with recall and F1 0"]
+    assert absent_class_notes(["ham", "spam"], [[2, 1], [0, 3]]) == []

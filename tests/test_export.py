@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -150,6 +151,10 @@ def test_unknown_model_format_version_is_refused(exports, tmp_path):
     assert "999" in str(excinfo.value)
     with pytest.raises(ModelError, match="format"):
         load_model(copy / EXTRA_DIR / KERAS_FILE)
+    for written, shown in (("1", '"1" (not a number)'), (True, "true (not a number)")):
+        metadata_file.write_text(json.dumps({**metadata, "format_version": written}), encoding="utf-8")
+        with pytest.raises(ModelError, match=re.escape(f"in model format {shown}; this seqsent reads format 1")):
+            load_model(copy)
 
 
 def test_a_truncated_vocabulary_asset_is_refused_on_load_not_used_to_predict(exports, tmp_path):

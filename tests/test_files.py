@@ -55,7 +55,7 @@ def test_a_writer_that_needs_a_file_name_ending_gets_it(tmp_path):
 
 def test_a_staged_directory_appears_whole_with_umask_permissions(tmp_path, umask_027):
     target = tmp_path / "report"
-    with staged_directory(target) as staging:
+    with staged_directory(target, owned=("a.txt",)) as staging:
         (staging / "a.txt").write_text("a")
         assert not target.exists()  # nothing visible until the block ends
     assert (target / "a.txt").read_text() == "a"
@@ -68,11 +68,35 @@ def test_a_staged_directory_never_replaces_a_full_one_without_overwrite(tmp_path
     target.mkdir()
     (target / "mine.txt").write_text("keep")
     with pytest.raises(UsageError, match="--overwrite"):
-        with staged_directory(target):
+        with staged_directory(target, owned=("mine.txt", "new.txt")):
             pass
     with pytest.raises(RuntimeError):
-        with staged_directory(target, overwrite=True) as staging:
+        with staged_directory(target, overwrite=True, owned=("mine.txt", "new.txt")) as staging:
             (staging / "new.txt").write_text("new")
             raise RuntimeError("failed halfway")
     assert [p.name for p in target.iterdir()] == ["mine.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+
+
+def test_overwrite_replaces_a_directory_of_the_commands_own_output(tmp_path):
+    target = tmp_path / "report"
+    target.mkdir()
+    (target / "report.md").write_text("old report")
+    (target / "roc.png").write_bytes(b"old plot")
+    with staged_directory(target, overwrite=True, owned=("report.md", "*.png")) as staging:
+        (staging / "report.md").write_text("new report")
+    assert [p.name for p in target.iterdir()] == ["report.md"]
+    assert (target / "report.md").read_text() == "new report"
+
+
+def test_overwrite_refuses_a_directory_holding_anything_the_command_does_not_write(tmp_path):
+    """`--report saved_models/m --overwrite` or `--output data --overwrite` must not delete the model or the data."""
+    target = tmp_path / "data"
+    target.mkdir()
+    (target / "reviews.csv").write_text("text,label\n")
+    (target / "manifest.json").write_text("{}")
+    with pytest.raises(UsageError, match=r"holds 'reviews.csv', which this command does not write: --overwrite"):
+        with staged_directory(target, overwrite=True, owned=("manifest.json", "train-*.jsonl.gz")):
+            pass
+    assert sorted(p.name for p in target.iterdir()) == ["manifest.json", "reviews.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]

@@ -179,7 +179,7 @@ def test_pretrain_lm_on_punctuation_only_texts_is_a_data_error(tmp_path):
 def test_pretrain_lm_reports_the_vocabulary_size_it_learned_not_max_tokens(tmp_path):
     from seqsent.pretraining.pretrain import build_corpus
 
-    data = write_csv(tmp_path / "reviews.csv", [(f"alpha beta gamma{'!' * i}", "ab"[i % 2]) for i in range(40)])
+    data = write_csv(tmp_path / "reviews.csv", [("alpha " * (i + 1) + "beta gamma!", "ab"[i % 2]) for i in range(40)])
     config = LanguageModelConfig(data=str(data), output=str(tmp_path / "enc"), max_tokens=30000, window=2,
                                  batch_size=1, heldout_texts=2)
     messages = []

@@ -130,7 +130,7 @@ def test_three_class_report_draws_one_vs_rest_curves_and_has_no_threshold(three_
         evaluate(three_class_export, threshold=0.5)
 
 
-def test_report_never_replaces_a_full_directory_without_overwrite(binary_report, tmp_path):
+def test_report_replaces_only_an_older_report_and_only_with_overwrite(binary_report, tmp_path):
     evaluation, _ = binary_report
     target = tmp_path / "existing"
     target.mkdir()
@@ -138,6 +138,11 @@ def test_report_never_replaces_a_full_directory_without_overwrite(binary_report,
     with pytest.raises(UsageError, match="--overwrite"):
         write_report(evaluation, target)
     assert [p.name for p in target.iterdir()] == ["keep.txt"]
+    with pytest.raises(UsageError, match="holds 'keep.txt', which this command does not write"):
+        write_report(evaluation, target, overwrite=True)
+    assert [p.name for p in target.iterdir()] == ["keep.txt"]
+    (target / "keep.txt").unlink()
+    (target / "report.md").write_text("an older report")
     write_report(evaluation, target, overwrite=True)
     assert {p.name for p in target.iterdir()} == BINARY_FILES
     assert [p.name for p in tmp_path.iterdir()] == ["existing"], "staging or old directories were left behind"
@@ -203,3 +208,13 @@ def test_cli_evaluate_report_prints_the_validation_threshold_and_refuses_to_clob
     printed = json.loads(stdout)
     assert printed["report"] == str(out) and "threshold" not in printed
     assert np.isfinite(printed["best_threshold_on_validation"]["threshold"])
+
+
+def test_evaluate_report_overwrite_never_deletes_the_model_it_scores(binary_export, capsys):
+    from test_cli import assert_one_line_error, run_main
+
+    model_dir = binary_export.parent  # saved_models/NAME, holding the version directory
+    before = sorted(p.relative_to(model_dir) for p in model_dir.rglob("*"))
+    code, _, err = run_main(capsys, "evaluate", binary_export, "--report", model_dir, "--overwrite")
+    assert_one_line_error(code, err, 2, f"holds '{binary_export.name}', which this command does not write")
+    assert sorted(p.relative_to(model_dir) for p in model_dir.rglob("*")) == before

@@ -280,6 +280,20 @@ def test_prepare_refuses_a_single_class_and_an_already_prepared_directory(tmp_pa
         prepare(DataConfig(source=str(tmp_path / "prepared"), seed=7), tmp_path / "again", shards=2)
 
 
+def test_prepare_overwrites_its_own_output_but_never_a_directory_holding_the_source(tmp_path):
+    from seqsent.data.prepare import prepare
+    from seqsent.errors import UsageError
+
+    (tmp_path / "data").mkdir()
+    write_csv(tmp_path / "data" / "raw.csv", tiny_texts(("bad", "good"), per_class=20))
+    with pytest.raises(UsageError, match="holds 'raw.csv', which this command does not write: --overwrite"):
+        prepare(DataConfig(source=str(tmp_path / "data" / "raw.csv")), tmp_path / "data", shards=1, overwrite=True)
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["raw.csv"]
+    prepare(DataConfig(source=str(tmp_path / "data" / "raw.csv")), tmp_path / "prepared", shards=2)
+    prepare(DataConfig(source=str(tmp_path / "data" / "raw.csv")), tmp_path / "prepared", shards=1, overwrite=True)
+    assert len(list((tmp_path / "prepared").glob("train-*.jsonl.gz"))) == 1
+
+
 def test_a_prepared_manifest_of_another_format_one_class_or_other_classes_is_refused(tmp_path):
     from seqsent.data.prepare import prepare
 

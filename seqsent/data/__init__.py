@@ -7,10 +7,13 @@ or a .csv/.tsv/.jsonl table.
 
 from __future__ import annotations
 
+import collections
 from pathlib import Path
 
+import numpy as np
+
 from seqsent.config import DataConfig
-from seqsent.data.dataset import Dataset, Split, build_dataset, encode_labels
+from seqsent.data.dataset import Dataset, Split, build_dataset, check_classes, comparison_key, encode_labels
 from seqsent.data.tables import is_table
 from seqsent.errors import DataError, UsageError
 
@@ -135,6 +138,12 @@ def _from_tables(path: Path, config: DataConfig) -> Dataset:
         if len(y) - n_test < 2:
             raise DataError(f"{path}: only {len(y)} usable rows, too few to split into train, validation and test")
         test_idx, train_idx = stratified_indices(y, n_test, config.seed + 1)
+        check_classes(class_names, len(train_idx), str(path))  # a label column of texts: said as such, first
+        left_out = len(class_names) - len(np.unique(y[train_idx]))
+        if left_out:
+            raise DataError(f"--test-fraction {config.test_fraction} holds out {n_test} of the {len(y)} rows as test "
+                            f"and leaves no training example of {left_out} of the {len(class_names)} classes; lower "
+                            "--test-fraction or give more data")
         train_texts = [train.texts[i] for i in train_idx]
         train_labels = [train.labels[i] for i in train_idx]
         test_texts = [train.texts[i] for i in test_idx]
@@ -145,19 +154,36 @@ def _from_tables(path: Path, config: DataConfig) -> Dataset:
         description=description, validation_fraction=config.validation_fraction,
         seed=config.seed, limit=config.limit, notes=notes, train_limit=config.train_limit,
     )
-    dataset.notes += _shared_test_texts(dataset)
+    dataset.notes += _shared_test_texts(dataset) + unsegmented_text_notes(dataset.train.texts)
     return dataset
 
 
 def _shared_test_texts(dataset: Dataset) -> list[str]:
     """A table's test texts that are also train texts (a file with duplicates, or --test-data overlapping --data)
     score what the model memorised: said, not dropped, as the user chose the data."""
-    train = set(dataset.train.texts)
-    shared = sum(text in train for text in dataset.test.texts)
+    train = {comparison_key(text) for text in dataset.train.texts} - {""}
+    shared = sum(comparison_key(text) in train for text in dataset.test.texts)
     if not shared:
         return []
     return [f"{shared} of the {len(dataset.test):,} test texts also appear in train: test accuracy overstates "
             "accuracy on unseen texts (remove the duplicates from the test data)"]
+
+
+def unsegmented_text_notes(texts: list[str], sample: int = 2000) -> list[str]:
+    """Words are what lies between spaces and punctuation: text written without spaces (Chinese, Japanese, Thai)
+    reads as long 'words' (whole clauses) that almost never recur, and the model learns next to nothing. Said when
+    most word occurrences are words met once and words are long (the IMDB sample: 2.3% and 4.3 characters)."""
+    words = [word for text in texts[:sample] for word in comparison_key(text).split()]
+    if len(words) < 100:
+        return []
+    counts = collections.Counter(words)
+    once = sum(1 for word in words if counts[word] == 1) / len(words)
+    length = sum(map(len, words)) / len(words)
+    if once < 0.5 or length < 6:
+        return []
+    return [f"{once:.0%} of the words occur once in {min(len(texts), sample):,} texts and a word averages "
+            f"{length:.1f} characters: words are split at spaces and punctuation, so text written without spaces "
+            "(e.g. Chinese, Japanese, Thai) must be segmented into words first"]
 
 
 def load_test_split(config: DataConfig, class_names: list[str], trained_on: DataConfig | None = None,

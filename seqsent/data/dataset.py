@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -82,6 +85,15 @@ def _refuse_numeric_twins(labels: set[str]) -> None:
                         "write each label one way")
 
 
+def check_classes(class_names: list[str], rows: int, description: str) -> None:
+    """Labels a classifier can learn from: two classes or more, and not one per row (a text column taken as labels)."""
+    if len(class_names) < 2:
+        raise DataError(f"{description}: the training data has a single class ({class_names[0]!r}); need 2 or more")
+    if len(class_names) >= 20 and 2 * len(class_names) > rows:
+        raise DataError(f"{description}: {len(class_names):,} distinct labels in {rows:,} training rows, "
+                        "fewer than 2 examples per class: is the label column right? (--label-column)")
+
+
 def encode_labels(labels: Sequence[str], class_names: list[str], where: str) -> np.ndarray:
     index = {name: i for i, name in enumerate(class_names)}
     unknown = sorted({label for label in labels if label not in index})
@@ -156,11 +168,7 @@ def build_dataset(
     if not test_texts:
         raise DataError(f"{description}: the test data has no examples")
     class_names = class_names or class_names_for(train_labels)
-    if len(class_names) < 2:
-        raise DataError(f"{description}: the training data has a single class ({class_names[0]!r}); need 2 or more")
-    if len(class_names) >= 20 and 2 * len(class_names) > len(train_labels):
-        raise DataError(f"{description}: {len(class_names):,} distinct labels in {len(train_labels):,} training rows, "
-                        "fewer than 2 examples per class: is the label column right? (--label-column)")
+    check_classes(class_names, len(train_labels), description)
     y_train = encode_labels(train_labels, class_names, "the training data")
     y_test = encode_labels(test_labels, class_names, "the test data")
     if limit is not None:
@@ -220,3 +228,22 @@ def _is_int(value: str) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+_HTML_TAG = re.compile(r"<[^>]{0,200}>")
+
+
+@functools.lru_cache(maxsize=1)
+def _blanked_characters() -> dict[int, str]:
+    """What standardize_text turns into spaces (punctuation, maths, currency and modifier symbols, spaces, control
+    characters), as a str.translate table over the Basic Multilingual Plane."""
+    categories = ("P", "Sm", "Sc", "Sk", "Z", "Cc")
+    return {code: " " for code in range(min(sys.maxunicode, 0xFFFF) + 1)
+            if unicodedata.category(chr(code)).startswith(categories)}
+
+
+def comparison_key(text: str) -> str:
+    """A text as the model reads it (seqsent.text.standardize_text, in plain Python): texts that differ only in case,
+    punctuation, spacing or HTML tags are one text to the model, so a test text written in capitals is still a test
+    text when train or --unlabelled data are checked for it."""
+    return " ".join(_HTML_TAG.sub(" ", text.lower()).translate(_blanked_characters()).split())

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from seqsent.config import DataConfig
 from seqsent.data.shards import find_shards, iter_rows
-from seqsent.layout import MANIFEST_FILE, shard_format
+from seqsent.layout import MANIFEST_FILE, PREPARED_FILES, shard_format
 from seqsent.data.streaming import MANIFEST_FORMAT, SPLITS, split_of
 from seqsent.errors import DataError, UsageError
 from seqsent.files import check_output_dir, staged_directory
@@ -50,7 +50,7 @@ def prepare(config: DataConfig, output: str | Path, shards: int = 8, overwrite: 
     notify = notify or (lambda message: None)
     if not 1 <= shards <= 10_000:
         raise UsageError(f"--shards must be between 1 and 10,000, not {shards}")
-    check_output_dir(output, overwrite)
+    check_output_dir(output, overwrite, owned=PREPARED_FILES)
     source = Path(config.source).expanduser()
     if config.source not in ("sample", "imdb") and (source / MANIFEST_FILE).is_file():
         raise UsageError(f"--data {config.source} is already a prepared directory: train on it as it is (preparing it "
@@ -59,7 +59,7 @@ def prepare(config: DataConfig, output: str | Path, shards: int = 8, overwrite: 
     rng = random.Random(config.seed)
     with tempfile.TemporaryDirectory(prefix="seqsent-prepare-", dir=Path(output).expanduser().parent) as scratch:
         buckets, counts, labels, notes = _bucket_rows(config, Path(scratch), rng, notify)
-        with staged_directory(output, overwrite) as staging:
+        with staged_directory(output, overwrite, owned=PREPARED_FILES) as staging:
             names = _write_shards(staging, buckets, counts, shards, rng, notify)
             classes = _class_names(labels)
             _write_manifest(staging, config, names, counts, classes)

@@ -32,8 +32,12 @@ def from_python(texts: Any, labels: Any = None, *, test_texts: Any = None, test_
     else:
         texts, labels, test_texts, test_labels = _hold_out_test(texts, labels, test_fraction, seed)
         description = f"Python data ({len(texts) + len(test_texts):,} texts, {len(test_texts):,} held out as test)"
-    return build_dataset(texts, labels, test_texts, test_labels, description=description,
-                         validation_fraction=validation_fraction, seed=seed)
+    from seqsent.data import unsegmented_text_notes
+
+    dataset = build_dataset(texts, labels, test_texts, test_labels, description=description,
+                            validation_fraction=validation_fraction, seed=seed)
+    dataset.notes += unsegmented_text_notes(dataset.train.texts)
+    return dataset
 
 
 def _columns(texts, labels, text_column: str, label_column: str, what: str) -> tuple[list[str], list[str]]:

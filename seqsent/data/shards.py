@@ -72,7 +72,8 @@ def iter_rows(path: Path, text_column: str, label_column: str, key_column: str |
             rows = json_rows(path, handle) if fmt == "jsonl" else delimited_rows(
                 path, handle, "\t" if fmt == "tsv" else ",", columns)
             for line_no, row in rows:
-                text, label = cell(row.get(text_column)), label_cell(row.get(label_column), f"{path}:{line_no}")
+                text = text_cell(row.get(text_column), f"{path}:{line_no}")
+                label = label_cell(row.get(label_column), f"{path}:{line_no}")
                 if not text.strip() or not label.strip():
                     if on_empty == "error":
                         which = "text" if not text.strip() else "label"
@@ -112,6 +113,17 @@ def label_cell(value, where: str) -> str:
         shown = json.dumps(value, ensure_ascii=False)
         shown = shown if len(shown) <= 40 else shown[:37] + "..."
         raise DataError(f"{where}: the label is a JSON {kind} ({shown}); labels must be strings or integers")
+    return cell(value)
+
+
+def text_cell(value, where: str) -> str:
+    """A text cell as text. A JSON list or object is refused: turned into text it would teach the model "['a', 'b']"
+    (Python's spelling of the value) instead of the words."""
+    if isinstance(value, (list, dict)):
+        kind = "list" if isinstance(value, list) else "object"
+        shown = json.dumps(value, ensure_ascii=False)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise DataError(f"{where}: the text is a JSON {kind} ({shown}); texts must be strings")
     return cell(value)
 
 

@@ -6,7 +6,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqsent.data.shards import cell, delimited_rows, json_rows, label_cell, missing_column
+from seqsent.data.shards import delimited_rows, json_rows, label_cell, missing_column, text_cell
 from seqsent.errors import DataError
 from seqsent.files import refuse_utf16
 
@@ -49,7 +49,8 @@ def read_table(path: Path, text_column: str, label_column: str, on_empty: str = 
     seen: dict[str, None] = {}  # every column met, in order (JSON lines may differ row to row)
     for line_no, row in rows:
         seen.update(dict.fromkeys(map(str, row)))
-        text, label = cell(row.get(text_column)), label_cell(row.get(label_column), f"{path}:{line_no}")
+        text = text_cell(row.get(text_column), f"{path}:{line_no}")
+        label = label_cell(row.get(label_column), f"{path}:{line_no}")
         if not text.strip() or not label.strip():
             which = "text" if not text.strip() else "label"
             if on_empty == "error":
@@ -99,9 +100,9 @@ def read_text_column(path: Path, text_column: str, where: str) -> list[str]:
     unlabelled text (`where`, e.g. '--unlabelled FILE', says so in errors)."""
     rows, _ = _rows(path, [text_column])
     texts, seen = [], False
-    for _, row in rows:
+    for line_no, row in rows:
         seen = seen or text_column in row
-        text = cell(row.get(text_column)).strip()
+        text = text_cell(row.get(text_column), f"{path}:{line_no}").strip()
         if text:
             texts.append(text)
     if not seen:

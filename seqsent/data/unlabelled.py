@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from seqsent.data.dataset import comparison_key
 from seqsent.errors import DataError
 from seqsent.files import refuse_utf16
 
@@ -59,8 +60,6 @@ def collect_texts(data_source: str | DataConfig, unlabelled: list[str], include_
 
     data = data_source if isinstance(data_source, DataConfig) else DataConfig(source=data_source)  # a table's columns
     data_source = data.source
-    dataset = load_dataset(data, notify)
-    texts = dataset.train.texts + dataset.validation.texts
     sources = []
     say = notify or (lambda message: None)
 
@@ -68,7 +67,12 @@ def collect_texts(data_source: str | DataConfig, unlabelled: list[str], include_
         sources.append(description)
         say(f"Read {description}")
 
-    found(f"{len(texts):,} train texts of {dataset.description} (labels not used; test not read)")
+    if data_source == "none":  # pretraining.NO_DATA: the --unlabelled texts only
+        texts, test_texts = [], []
+    else:
+        dataset = load_dataset(data, notify)
+        texts, test_texts = dataset.train.texts + dataset.validation.texts, dataset.test.texts
+        found(f"{len(texts):,} train texts of {dataset.description} (labels not used; test not read)")
     path = Path(data_source).expanduser()
     if include_unsup and data_source not in ("sample", "imdb") and (path.is_dir() or is_archive(path)):
         unsup = read_unlabelled(path, notify)
@@ -79,9 +83,12 @@ def collect_texts(data_source: str | DataConfig, unlabelled: list[str], include_
         extra = read_unlabelled_source(source, notify, data.text_column)
         texts += extra
         found(f"{len(extra):,} texts of {source}")
-    test = set(dataset.test.texts)
-    kept = [text for text in texts if text not in test]
-    notes = [f"{len(texts) - len(kept):,} texts left out: they are also test texts"] if len(kept) < len(texts) else []
+    test = {comparison_key(text) for text in test_texts} - {""}
+    kept = [text for text in texts if comparison_key(text) not in test]
+    notes = [f"{len(texts) - len(kept):,} texts left out: they are also test texts (case and punctuation aside)"
+             ] if len(kept) < len(texts) else []
+    if data_source == "none":
+        notes.append("--data none: no test texts were known to leave out of the --unlabelled texts")
     return kept, sources, notes
 
 
@@ -92,11 +99,13 @@ def read_unlabelled_sources(sources: list[str], test_texts: list[str], notify=No
     texts: list[str] = []
     for source in sources:
         texts += read_unlabelled_source(source, notify, text_column)
-    test = set(test_texts)
-    kept = [text for text in texts if text not in test]
+    test = {comparison_key(text) for text in test_texts} - {""}
+    kept = [text for text in texts if comparison_key(text) not in test]
     notes = [f"unlabelled: {len(kept):,} texts from {', '.join(sources)}"]
     if len(kept) < len(texts):
-        notes.append(f"{len(texts) - len(kept):,} unlabelled texts are also test texts and were left out")
+        notes.append(f"{len(texts) - len(kept):,} unlabelled texts are also test texts (case and punctuation aside) "
+                     "and were left out")
     if not kept:
-        raise DataError(f"--unlabelled {', '.join(sources)}: no texts left to learn from")
+        raise DataError(f"--unlabelled {', '.join(sources)}: no texts left to learn from (texts that are also test "
+                        "texts are left out)")
     return kept, notes

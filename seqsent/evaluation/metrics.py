@@ -6,6 +6,20 @@ import numpy as np
 from sklearn import metrics as skm
 
 
+def absent_class_notes(class_names: list[str], confusion_matrix: list[list[int]] | None) -> list[str]:
+    """What a test split without some class leaves undefined, said rather than shown as plain zeros."""
+    absent = [name for name, row in zip(class_names, confusion_matrix or []) if not sum(row)]
+    if not absent:
+        return []
+    if len(class_names) > 2:
+        return [f"the test data has no example of {', '.join(map(repr, absent[:5]))}: the macro averages count each "
+                "such class with recall and F1 0"]
+    if class_names[1] in absent:
+        return [f"the test data has no example of the positive class {class_names[1]!r}: its recall is undefined "
+                "(precision, recall and F1 are shown as 0) and so is ROC-AUC (not shown)"]
+    return [f"the test data has no example of {class_names[0]!r}: ROC-AUC needs both classes (not shown)"]
+
+
 def predicted_classes(probabilities: np.ndarray, threshold: float | None = None) -> np.ndarray:
     """Argmax; with 2 classes and a `threshold`, class 1 when its probability is at least the threshold."""
     probabilities = np.asarray(probabilities)

@@ -17,7 +17,7 @@ import numpy as np
 from seqsent.evaluation.metrics import predicted_classes
 from seqsent.evaluation.scoring import Evaluation
 from seqsent.files import staged_directory
-from seqsent.layout import model_card_file, version_dir_of
+from seqsent.layout import REPORT_FILES, model_card_file, version_dir_of
 
 ERRORS_SHOWN = 10
 
@@ -36,7 +36,7 @@ def write_report(evaluation: Evaluation, out_dir: str | Path, overwrite: bool = 
     from seqsent.evaluation import plots
 
     e = evaluation
-    with staged_directory(out_dir, overwrite) as staging:
+    with staged_directory(out_dir, overwrite, owned=REPORT_FILES) as staging:
         metrics = {
             "model": str(e.model_path), "data": e.data_description, **e.metrics, "per_class": e.per_class,
             "best_threshold_on_validation": e.best_threshold, "history_source": e.history_source, "notes": e.notes,

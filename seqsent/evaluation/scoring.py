@@ -16,7 +16,8 @@ import numpy as np
 from seqsent.config import DataConfig, recorded_data_config
 from seqsent.data import Split
 from seqsent.errors import DataError, SeqsentError, UsageError
-from seqsent.evaluation.metrics import best_f1_threshold, compute_metrics, per_class_metrics, predicted_classes
+from seqsent.evaluation.metrics import (absent_class_notes, best_f1_threshold, compute_metrics, per_class_metrics,
+                                        predicted_classes)
 from seqsent.progress import Ticker
 
 
@@ -253,9 +254,6 @@ def evaluate_model(model, data: DataConfig | None = None, threshold: float | Non
         best = best_f1_threshold(chosen.validation.labels, model.predict_proba(chosen.validation.texts)[:, 1])
     history, history_source = recorded_history(model.metadata)
     texts = list(chosen.test.texts) if isinstance(chosen.test, Split) else []  # streamed texts are not kept
-    absent = [name for name, row in zip(model.class_names, scores.metrics.get("confusion_matrix") or []) if not sum(row)]
-    if absent and len(model.class_names) > 2:  # macro averages: the binary figures are the positive class's own
-        chosen.notes.append(f"the test data has no example of {', '.join(map(repr, absent[:5]))}: the macro "
-                            "averages count each such class with recall and F1 0")
+    chosen.notes += absent_class_notes(model.class_names, scores.metrics.get("confusion_matrix"))
     return Evaluation(model.path, chosen.description, model.class_names, texts, scores, best, history, history_source,
                       chosen.notes)

@@ -26,6 +26,7 @@ FORMAT_VERSION = 1
 ENCODER_FILE = "encoder.json"
 VOCABULARY_FILE = "vocabulary.json"
 WEIGHTS_FILE = "language_model.weights.h5"
+ENCODER_FILES = (ENCODER_FILE, VOCABULARY_FILE, WEIGHTS_FILE)
 # Bumped when seqsent.text.standardize_text changes what it does: an encoder's vocabulary is only valid with
 # the standardisation it was learned with.
 STANDARDIZATION = "seqsent-standardize-1"

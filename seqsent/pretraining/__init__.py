@@ -3,12 +3,18 @@
 
 from __future__ import annotations
 
+NO_DATA = "none"
+"""--data none: learn from --unlabelled texts only (a corpus without labels, e.g. for another classifier)."""
+
 
 def check_sources(config) -> None:
     """Before any reading: the table options are valid, and --output is none of the inputs it would destroy."""
     from seqsent.config import RunConfig
+    from seqsent.errors import UsageError
     from seqsent.files import check_not_an_input
 
+    if config.data == NO_DATA and not config.unlabelled:
+        raise UsageError("--data none learns from the --unlabelled texts only: give --unlabelled FILE")
     RunConfig(data=config.data_config()).validate()
-    inputs = ([] if config.data in ("sample", "imdb") else [config.data]) + list(config.unlabelled)
+    inputs = ([] if config.data in ("sample", "imdb", NO_DATA) else [config.data]) + list(config.unlabelled)
     check_not_an_input(config.output, inputs)

@@ -22,7 +22,7 @@ from seqsent.config import RECURRENT_ARCHS, LanguageModelConfig, TextConfig
 from seqsent.errors import DataError, Interrupted, TrainingError
 from seqsent.files import check_creatable, check_output_dir, staged_directory
 from seqsent.layout import BACKUP_DIR, claim_run_dir, finish_run_dir, remove_training_leftovers, write_run_config
-from seqsent.models.encoder import encoder_metadata, write_encoder
+from seqsent.models.encoder import ENCODER_FILES, encoder_metadata, write_encoder
 from seqsent.models.language_model import LanguageModel
 from seqsent.pretraining import check_sources
 from seqsent.pretraining.lm_rows import heldout_rows, stream_rows, token_stream, training_rows
@@ -69,7 +69,7 @@ def pretrain_language_model(config: LanguageModelConfig, verbose: int = 1, notif
     notify = notify or (lambda message: None)
     config.validate()
     check_sources(config)
-    check_output_dir(config.output, config.overwrite)  # before an hour of training, not after
+    check_output_dir(config.output, config.overwrite, owned=ENCODER_FILES)  # before an hour of training, not after
     check_creatable(config.runs_dir, "--runs-dir", directory=True)
     distribution, warnings = start_distribution(config.strategy)
     notify(f"Strategy: {distribution.describe()}")
@@ -154,7 +154,7 @@ def _pretrain_in(work_dir: Path, config: LanguageModelConfig, corpus: Corpus, di
     metadata = encoder_metadata(config.arch, config.layers, config.units, config.embedding_dim, len(corpus.vocabulary),
                                 history=history, perplexity=perplexity, sources=corpus.sources,
                                 config=config.to_dict())
-    with staged_directory(config.output, config.overwrite) as staging:
+    with staged_directory(config.output, config.overwrite, owned=ENCODER_FILES) as staging:
         write_encoder(staging, lm, corpus.vocabulary, metadata)
     remove_training_leftovers(work_dir)
     run_dir = finish_run_dir(work_dir, Path(config.runs_dir) / _run_name(config), time.strftime("%Y%m%d-%H%M%S"))

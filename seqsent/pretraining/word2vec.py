@@ -47,6 +47,8 @@ def pretrain_embeddings(config: WordVectorConfig, notify=None) -> PretrainReport
     check_creatable(output, "--output", directory=False)
     started = time.perf_counter()
     texts, sources, notes = collect_texts(config.data_config(), config.unlabelled, config.include_unsup, notify)
+    for note in notes:
+        (notify or (lambda message: None))(f"Note: {note}")
     sources += notes
     ticker = Ticker(notify, "Tokenising", total=len(texts), unit="texts")
     sentences = []
