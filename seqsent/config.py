@@ -567,7 +567,7 @@ class WordVectorConfig(TextSourcesConfig):
     file_format: str = "text"
     """text (word2vec text, readable by GloVe/fastText tools too) or binary (word2vec binary)."""
     workers: int = 0
-    """Threads; 0 uses every CPU core."""
+    """Threads; 0 uses every CPU core. Only 1 gives the same vectors run after run (gensim's threads race)."""
     seed: int = 1337
     """Random seed."""
 
