@@ -110,9 +110,7 @@ def label_cell(value, where: str) -> str:
     "['pos']", or merge true with 1."""
     if isinstance(value, (bool, list, dict)):
         kind = {bool: "boolean", list: "list", dict: "object"}[type(value)]
-        shown = json.dumps(value, ensure_ascii=False)
-        shown = shown if len(shown) <= 40 else shown[:37] + "..."
-        raise DataError(f"{where}: the label is a JSON {kind} ({shown}); labels must be strings or integers")
+        raise DataError(f"{where}: the label is a JSON {kind} ({_shown(value)}); labels must be strings or integers")
     return cell(value)
 
 
@@ -121,10 +119,13 @@ def text_cell(value, where: str) -> str:
     (Python's spelling of the value) instead of the words."""
     if isinstance(value, (list, dict)):
         kind = "list" if isinstance(value, list) else "object"
-        shown = json.dumps(value, ensure_ascii=False)
-        shown = shown if len(shown) <= 40 else shown[:37] + "..."
-        raise DataError(f"{where}: the text is a JSON {kind} ({shown}); texts must be strings")
+        raise DataError(f"{where}: the text is a JSON {kind} ({_shown(value)}); texts must be strings")
     return cell(value)
+
+
+def _shown(value, width: int = 40) -> str:
+    shown = json.dumps(value, ensure_ascii=False)
+    return shown if len(shown) <= width else shown[:width - 3] + "..."
 
 
 def missing_column(path, column: str, existing: list[str], hint: str = "") -> DataError:

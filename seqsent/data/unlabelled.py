@@ -49,6 +49,13 @@ def read_unlabelled_source(source: str, notify=None, text_column: str = "text") 
     return read_text_lines(path)
 
 
+def without_test_texts(texts: list[str], test_texts: list[str]) -> list[str]:
+    """`texts` less those the model reads as a test text (case and punctuation aside): learning from them would leak
+    the test split into training."""
+    test = {comparison_key(text) for text in test_texts} - {""}
+    return [text for text in texts if comparison_key(text) not in test]
+
+
 def collect_texts(data_source: str | DataConfig, unlabelled: list[str], include_unsup: bool = True, notify=None
                   ) -> tuple[list[str], list[str], list[str]]:
     """Texts to learn from without labels, one description per source, and notes: the train texts of
@@ -83,8 +90,7 @@ def collect_texts(data_source: str | DataConfig, unlabelled: list[str], include_
         extra = read_unlabelled_source(source, notify, data.text_column)
         texts += extra
         found(f"{len(extra):,} texts of {source}")
-    test = {comparison_key(text) for text in test_texts} - {""}
-    kept = [text for text in texts if comparison_key(text) not in test]
+    kept = without_test_texts(texts, test_texts)
     notes = [f"{len(texts) - len(kept):,} texts left out: they are also test texts (case and punctuation aside)"
              ] if len(kept) < len(texts) else []
     if data_source == "none":
@@ -99,8 +105,7 @@ def read_unlabelled_sources(sources: list[str], test_texts: list[str], notify=No
     texts: list[str] = []
     for source in sources:
         texts += read_unlabelled_source(source, notify, text_column)
-    test = {comparison_key(text) for text in test_texts} - {""}
-    kept = [text for text in texts if comparison_key(text) not in test]
+    kept = without_test_texts(texts, test_texts)
     notes = [f"unlabelled: {len(kept):,} texts from {', '.join(sources)}"]
     if len(kept) < len(texts):
         notes.append(f"{len(texts) - len(kept):,} unlabelled texts are also test texts (case and punctuation aside) "
