@@ -14,7 +14,7 @@ from seqsent.config import RunConfig
 @click.argument("models", nargs=-1, required=True)
 @click.option("--name", required=True, help="Name of the combined model: it is exported to OUTPUT_DIR/NAME/VERSION.")
 @click.option("--output-dir", default=RunConfig().output_dir, show_default=True, help="Base directory of exports.")
-@add_options(DATA_OPTIONS)
+@add_options(DATA_OPTIONS, shown_defaults={"source": "the data the first model was trained on"})
 @json_option
 @click.pass_context
 def command(ctx, models, name, output_dir, as_json, **_):

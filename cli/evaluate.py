@@ -13,7 +13,7 @@ from seqsent_cli.options import DATA_OPTIONS, add_options
 
 @click.command("evaluate")
 @click.argument("model", type=click.Path())
-@add_options(DATA_OPTIONS)
+@add_options(DATA_OPTIONS, shown_defaults={"source": "the data MODEL was trained on"})
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False),
               help="Write a report directory: metrics.json, confusion matrix, ROC, precision-recall and training "
@@ -26,7 +26,8 @@ from seqsent_cli.options import DATA_OPTIONS, add_options
 def command(ctx, model, as_json, report_dir, threshold, overwrite, **_):
     """Score MODEL (an exported directory or .keras file) on the test split of --data.
 
-    Without data options, the data the model was trained on is used. A table --data without
+    Without --data or --test-data, the data the model was trained on is used, split as it was
+    (the other data options go with --data). A table --data without
     --text-column/--label-column is read with the columns the model was trained with. With --report
     or --threshold, the threshold that maximises F1 on the validation split is printed too.
     """

@@ -85,25 +85,29 @@ TRAIN_OPTIONS = (
     + specs("semi", "unlabelled vat vat_epsilon adversarial adversarial_epsilon entropy_weight "
                     "unlabelled_vocabulary")
 )
-# How pretraining reads a table --data: `seqsent train`'s own options (TextSourcesConfig has the same fields).
+# How pretraining reads and splits a table --data: `seqsent train`'s own options (TextSourcesConfig has the
+# same fields; the split seed is --split-seed there, --seed being the pretraining's own).
 TABLE_READING_OPTIONS = [spec for spec in DATA_OPTIONS if spec.field in ("text_column", "label_column",
-                                                                         "on_empty_text")]
+                                                                         "on_empty_text", "test_source",
+                                                                         "test_fraction")]
 PRETRAIN_EMBEDDINGS_OPTIONS = specs("vectors", "data unlabelled include_unsup") + TABLE_READING_OPTIONS + specs(
-    "vectors", "output overwrite file_format method dim window min_count epochs negative workers seed")
+    "vectors", "split_seed output overwrite file_format method dim window min_count epochs negative workers seed")
 PRETRAIN_LM_OPTIONS = specs("lm", "data unlabelled include_unsup") + TABLE_READING_OPTIONS + specs(
-    "lm", "output overwrite arch layers units embedding_dim max_tokens window sampled heldout_texts epochs batch_size "
-          "learning_rate clipnorm dropout patience strategy runs_dir seed")
+    "lm", "split_seed output overwrite arch layers units embedding_dim max_tokens window sampled heldout_texts epochs "
+          "batch_size learning_rate clipnorm dropout patience strategy runs_dir seed")
 
 
 def _param_name(flag: str) -> str:
     return flag.split("/")[0].lstrip("-").replace("-", "_")
 
 
-def add_options(specs):
+def add_options(specs, shown_defaults: dict[str, str] | None = None):
+    """Click options from specs; `shown_defaults` (field -> words) where the help's default is not the field's own
+    (evaluate's --data: the model's training data)."""
     def decorate(func):
         for flag, section, field, kind, help_text in reversed(specs):
             default = default_of(section, field)
-            settings = dict(default=default, show_default=True, help=help_text)
+            settings = dict(default=default, show_default=(shown_defaults or {}).get(field, True), help=help_text)
             if isinstance(default, list):  # repeatable: --unlabelled A --unlabelled B
                 settings.update(multiple=True, show_default=", ".join(default) or "none")
             if kind is click.BOOL:  # a plain flag
@@ -161,6 +165,10 @@ def resolve_data_config(ctx: click.Context):
     given = [spec for spec in DATA_OPTIONS if ctx.get_parameter_source(_param_name(spec[0])) == ParameterSource.COMMANDLINE]
     if not given:
         return None
+    if not {spec.field for spec in given} & {"source", "test_source"}:  # else they would read the bundled sample
+        flags = ", ".join(spec.flag.split("/")[0] for spec in given)
+        raise UsageError(f"{flags} without --data or --test-data: without them the model is scored on the data it "
+                         "was trained on, split as it was; give --data to read other data with these options")
     data = DataConfig()
     for flag, _, field, _, _ in DATA_OPTIONS:
         setattr(data, field, _value(ctx.params[_param_name(flag)]))

@@ -1,4 +1,5 @@
-"""`seqsent predict MODEL TEXT...`: label and probability per text (arguments, --file or stdin)."""
+"""`seqsent predict MODEL TEXT...`: label and probability per text (arguments, --file: lines or a table's text column,
+or stdin)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,15 @@ import json
 import os
 import sys
 
+from pathlib import Path
+
 import click
+from click.core import ParameterSource
 
 from seqsent_cli.main import import_tensorflow
 
+from seqsent.config import default_of
+from seqsent.data.tables import is_table, read_text_column
 from seqsent.errors import DataError, UsageError
 
 
@@ -17,13 +23,18 @@ from seqsent.errors import DataError, UsageError
 @click.argument("model", type=click.Path())
 @click.argument("texts", nargs=-1)
 @click.option("--file", "file_", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Read texts from FILE, one per line ('-' for stdin); blank lines are skipped, with a note on "
-                   "stderr saying how many, so match results to lines by their text (or use --json).")
+              help="Read texts from FILE: a .csv/.tsv/.jsonl table's --text-column (its header and other columns "
+                   "are not texts; rows without a text are skipped), else one text per line ('-' for stdin; blank "
+                   "lines skipped, with a note on stderr), so match results to texts by their text (or use --json).")
+@click.option("--text-column", default=default_of("data", "text_column"), show_default=True,
+              help="The column of a table --file that holds the texts (as `train --text-column`).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line, with every class's probability.")
-def command(model, texts, file_, as_json):
+@click.pass_context
+def command(ctx, model, texts, file_, text_column, as_json):
     """Label TEXTS with MODEL (an exported directory or .keras file).
 
     Without TEXTS or --file, texts are read from stdin, one per line (blank lines skipped, with a note).
+    A .csv/.tsv/.jsonl --file is read as a table: the texts of its --text-column.
     An empty TEXT argument is an error: there is nothing to label.
     """
     # Arguments that were not UTF-8 reach Python as lone surrogates: back to their bytes, then replaced.
@@ -34,7 +45,13 @@ def command(model, texts, file_, as_json):
                          f"{'are' if len(empty) > 1 else 'is'} empty; give some text to label")
     if replaced:
         click.echo(f"Note: replaced {replaced} byte sequence(s) of the arguments that were not UTF-8", err=True)
-    if file_:
+    table = bool(file_) and file_ != "-" and is_table(Path(file_))
+    if ctx.get_parameter_source("text_column") == ParameterSource.COMMANDLINE and not table:
+        read = f"--file {file_} is read" if file_ and file_ != "-" else "texts from arguments or stdin are read"
+        raise UsageError(f"--text-column goes with a table --file (.csv/.tsv/.jsonl); {read} one per line")
+    if table:
+        texts += read_text_column(Path(file_), text_column, f"--file {file_}", "chosen with --text-column")
+    elif file_:
         texts += _read_lines(file_)
     elif not texts:
         if sys.stdin is None or sys.stdin.isatty():

@@ -40,20 +40,24 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, verbose, as_jso
     With no options it trains a bidirectional LSTM on the bundled IMDB sample.
     Full IMDB: --data imdb (or --data path/to/aclImdb_v1.tar.gz).
     """
-    import_tensorflow(click.get_current_context())
-    from seqsent.api import train
-
     out = Output(as_json, verbose, quiet)
     preset = ctx.params.get("preset")
     config = resolve_config(ctx, DATA_OPTIONS + TRAIN_OPTIONS, config_file, preset_config(preset) if preset else None)
     for key, value in (("name", name), ("output_dir", output_dir), ("runs_dir", runs_dir)):
         if not config_file or ctx.get_parameter_source(key).name == "COMMANDLINE":
             setattr(config, key, value)
+    not_given = flags_not_given(ctx, DATA_OPTIONS + TRAIN_OPTIONS)
+    # Typed on the command line, so kept (or refused) even when equal to the default: --encoder / --embeddings
+    # fill in only the rest.
+    given = {f"{spec.section}.{spec.field}" for spec in DATA_OPTIONS + TRAIN_OPTIONS} - set(not_given)
     if preset:
         check_preset_inputs(preset, config)
-        validate_with_preset(preset, config, flags_not_given(ctx, DATA_OPTIONS + TRAIN_OPTIONS))
+        validate_with_preset(preset, config, not_given)
     else:
         config.validate()
+    import_tensorflow(click.get_current_context())  # after the checks: a usage error costs no TensorFlow start
+    from seqsent.api import train
+
     if config.data.source == "sample":
         out.say("Training on the bundled IMDB sample (2,500 train / 2,500 test reviews). "
                 "For the full dataset: --data imdb or --data path/to/aclImdb_v1.tar.gz")
@@ -63,7 +67,7 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, verbose, as_jso
         set_tf_config(tf_config)
     with out.keras_progress():
         report = train(config, verbose=out.verbose, on_data=lambda dataset: _announce_data(dataset, out),
-                       notify=out.say, restart=restart)
+                       notify=out.say, restart=restart, given=given)
     if as_json:
         out.result(_summary(report))
         return

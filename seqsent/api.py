@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Collection
 
 from seqsent.config import NAME_RULE, DataConfig, RunConfig, is_safe_name
 from seqsent.errors import Interrupted, ModelError, TrainingError, UsageError
@@ -71,20 +72,22 @@ _ESCAPED_LINE_BREAKS = {ord(c): c.encode("unicode_escape").decode() for c in "\n
 
 
 def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notify=None,
-          restart: bool = False, callbacks: tuple = ()) -> TrainReport:
+          restart: bool = False, callbacks: tuple = (), given: Collection[str] = ()) -> TrainReport:
     """Load data, fit, export to output_dir/name/version, then score the export on the test split.
 
     `callbacks`: Keras callbacks run by `fit` after seqsent's own (progress, timing, your own logging).
     `on_data(dataset)` is called once the data is loaded, before the long part starts;
     `notify(message)` hears about the strategy, warnings and resumed runs. A crash backup of the
     same config is resumed, unless `restart`. With --strategy multi-worker every worker calls this;
-    only the chief writes the run directory and the export.
+    only the chief writes the run directory and the export. `given`: 'section.field' keys set on purpose though
+    equal to their default (e.g. {"model.units"}), so that an --encoder or --embeddings file that disagrees
+    refuses them rather than replacing them (values other than the default always count as set).
     """
     from seqsent.data import open_data
     from seqsent.training.strategy import start_distribution
 
     notify = notify or log_or_warn
-    prepare_config(config, notify)
+    prepare_config(config, notify, given)
     # The strategy before the data: a multi-worker strategy must exist before TensorFlow runs any op.
     distribution, warnings = start_distribution(config.train.strategy)
     notify(f"Strategy: {distribution.describe()}")
@@ -131,18 +134,18 @@ def run_key(config: RunConfig, dataset) -> str:
     return config.to_json() + dataset.fingerprint()
 
 
-def prepare_config(config: RunConfig, notify=None) -> RunConfig:
+def prepare_config(config: RunConfig, notify=None, given: Collection[str] = ()) -> RunConfig:
     """Validate, then apply the rules that make a config whole: shapes fixed by pretrained weights, and writable
     output directories, all checked before the data is read and the training starts, not after."""
     from seqsent.models import adopt_pretrained_shapes
 
     named = bool(config.name)
     config.validate()
-    notes = adopt_pretrained_shapes(config.model)
+    notes = adopt_pretrained_shapes(config.model, given)
     if config.model.encoder_path:
         from seqsent.models.encoder import adopt_encoder_shape, read_encoder
 
-        notes += adopt_encoder_shape(config, read_encoder(config.model.encoder_path))
+        notes += adopt_encoder_shape(config, read_encoder(config.model.encoder_path), given)
         if not named:
             config.name = config.default_name()  # DATA-ARCH with the arch the encoder gave
         config.validate()  # the adopted shape, checked like any other

@@ -12,7 +12,7 @@ import json
 import math
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Collection, Optional
 
 from seqsent.errors import UsageError
 
@@ -81,10 +81,12 @@ class DataConfig:
     file, a `seqsent prepare` directory, or a table file of 256 MB or more). off reads one plain table file
     (those sources are refused)."""
     classes: list[str] = field(default_factory=list)
-    """Streaming: the class names, in order (repeatable); without them a first pass reads every label."""
+    """Streaming: the class names, in order (repeatable); without them a first pass reads every label. An error
+    with data read into memory, which gives its own."""
     split_key: Optional[str] = None
     """Streaming: the column whose value decides a row's split by hash (rows sharing it stay together, e.g. a
-    movie's reviews); default the text."""
+    movie's reviews); default the text. A table read into memory is split stratified by label instead: there it is
+    an error (add --streaming on)."""
     stream_validation_rows: int = 10000
     """Streaming: the validation split is cut at this many rows (held in memory, read once)."""
     vocabulary_sample: int = 100000
@@ -96,6 +98,10 @@ class DataConfig:
     (counted in a note)."""
     on_empty_text: str = "skip"
     """Table rows whose text or label is empty or missing: 'skip' them (counted in a note) or stop with an 'error'."""
+
+
+EMPTY_DATA = ("--data is empty (an unset shell variable?): name a table file, a directory, a glob, an aclImdb archive, "
+              "'sample' or 'imdb'")
 
 
 @dataclass
@@ -122,7 +128,7 @@ class ModelConfig:
     units: int = 64
     """Units per recurrent layer (per direction in a bidirectional one)."""
     embedding_dim: int = 128
-    """Word vector size; with --embeddings, the file's dimension when left at this default."""
+    """Word vector size; with --embeddings or --encoder, theirs when not given (a different one given is refused)."""
     embedding_dropout: float = 0.3
     """Spatial dropout on embeddings: drops whole embedding channels."""
     token_dropout: float = 0.0
@@ -349,6 +355,7 @@ class RunConfig:
             (self.text.max_tokens >= 3, "--max-tokens must be at least 3"),
             (self.text.sequence_length >= 1, "--sequence-length must be at least 1"),
             (self.text.truncation in TRUNCATIONS, "--truncation must be 'pre' or 'post'"),
+            (bool(self.data.source.strip()), EMPTY_DATA),
             (0.0 < self.data.validation_fraction < 1.0, "--validation-fraction must be between 0 and 1"),
             (0.0 < self.data.test_fraction < 1.0, "--test-fraction must be between 0 and 1"),
             (self.data.limit is None or self.data.limit >= 10, "--limit must be at least 10"),
@@ -520,6 +527,13 @@ def default_of(section: str, name: str) -> Any:
     raise KeyError(f"{section}.{name}")
 
 
+def is_chosen(value: Any, section: str, name: str, given: Collection[str] = ()) -> bool:
+    """Whether a setting was chosen rather than left to be filled in (by --encoder or --embeddings): named in `given`
+    ('section.field' keys; the CLI passes the flags typed, so `--units 64` counts though 64 is the default) or set
+    to other than its default (all a dataclass can tell from Python, and what a preset or --config file sets)."""
+    return f"{section}.{name}" in given or value != default_of(section, name)
+
+
 @dataclass
 class TextSourcesConfig:
     """The texts pretraining learns from, labels never read: shared by pretrain-embeddings and pretrain-lm."""
@@ -532,15 +546,30 @@ class TextSourcesConfig:
     labels ignored) or aclImdb dirs/archives (their train/unsup)."""
     include_unsup: bool = True
     """With an aclImdb --data, also read its 50,000 unlabelled train/unsup reviews."""
-    # How a table --data is read: the options (and help texts) of `seqsent train`'s DataConfig, reused by the CLI.
+    # How a table --data is read and split: the options (and help texts) of `seqsent train`'s DataConfig, reused by
+    # the CLI; split it as the classifier will be, or that classifier's test texts are among those learned from.
     text_column: str = DataConfig.text_column
     label_column: str = DataConfig.label_column
     on_empty_text: str = DataConfig.on_empty_text
+    test_source: Optional[str] = None
+    test_fraction: float = DataConfig.test_fraction
+    split_seed: int = DataConfig.seed
+    """A single table --data's split seed, `seqsent train --seed`: give the classifier's, so that its test texts
+    are the ones left out here."""
 
     def data_config(self) -> DataConfig:
         """The DataConfig --data is read with: its train texts are learned from, its test texts never."""
         return DataConfig(source=self.data, text_column=self.text_column, label_column=self.label_column,
-                          on_empty_text=self.on_empty_text)
+                          on_empty_text=self.on_empty_text, test_source=self.test_source,
+                          test_fraction=self.test_fraction, seed=self.split_seed)
+
+    def source_checks(self) -> list[tuple[bool, str]]:
+        """validate()'s rules for the options above, shared by both pretraining commands."""
+        return [
+            (bool(self.data.strip()), EMPTY_DATA),
+            (0.0 < self.test_fraction < 1.0, "--test-fraction must be between 0 and 1"),
+            (0 <= self.split_seed < 2**32, f"--split-seed must be between 0 and {2**32 - 1}, not {self.split_seed}"),
+        ]
 
 
 @dataclass
@@ -582,6 +611,7 @@ class WordVectorConfig(TextSourcesConfig):
             (0 <= self.negative <= 100, f"--negative must be between 0 and 100, not {self.negative}"),
             (0 <= self.workers <= 1024, f"--workers must be between 0 and 1024, not {self.workers}"),
             (0 <= self.seed < 2**32, f"--seed must be between 0 and {2**32 - 1}, not {self.seed}"),
+            *self.source_checks(),
             (bool(self.output), "--output must be a file path"),
         ]
         for ok, message in checks:
@@ -652,6 +682,7 @@ class LanguageModelConfig(TextSourcesConfig):
             (self.arch in RECURRENT_ARCHS, f"--arch must be a recurrent arch ({', '.join(RECURRENT_ARCHS)}), "
                                            f"not {self.arch!r}"),
             (self.strategy in LM_STRATEGIES, f"--strategy must be one of {', '.join(LM_STRATEGIES)}"),
+            *self.source_checks(),
             (bool(self.output), "--output must be a directory path"),
             *[(1 <= value <= limit, f"{flag} must be between 1 and {limit:,}, not {value:,}") for flag, value, limit in (
                 ("--layers", self.layers, MAX_LAYERS), ("--units", self.units, MAX_WIDTH),

@@ -116,10 +116,16 @@ CASES = [
     case("data: empty text with --on-empty-text error", "train", "--data", "{gaps}", "--on-empty-text", "error",
          code=1, fragment="gaps.csv:3: empty text"),
     case("data: missing text column (CSV)", "train", "--data", "{columns}", code=1,
-         fragment="no column 'text'; columns are: review, sentiment"),
+         fragment="no column 'text'; columns are: 'review', 'sentiment'"),
     case("data: missing label column (JSONL)", "train", "--data", "{no_label}", code=1,
-         fragment="no column 'label'; columns are: text, stars"),
+         fragment="no column 'label'; columns are: 'text', 'stars'"),
     case("data: invalid JSON line", "train", "--data", "{bad_json}", code=1, fragment="bad.jsonl:2: not valid JSON"),
+    case("data: JSON-lines label NaN", "train", "--data", "{nan_label}", code=1,
+         fragment="nan.jsonl:3: the label is NaN, which is not valid JSON"),
+    case("data: stray quote merging rows", "train", "--data", "{stray_quote}", code=1,
+         fragment="stray.csv:3: a quoted text runs over 4 lines and holds what look like 3 rows of this file"),
+    case("data: header name with a space", "train", "--data", "{spaced_header}", code=1,
+         fragment="no column 'label'; columns are: 'text', ' label' (the header's ' label' is 'label' with spaces"),
     case("data: row with more fields than the header", "train", "--data", "{extra}", code=1,
          fragment="more fields than the header"),
     case("data: a single class", "train", "--data", "{one_class}", code=1, fragment="single class ('good')"),
@@ -248,7 +254,7 @@ CASES = [
     case("stream: --vat with streamed data", "train", "--data", "{good}", "--streaming", "on", "--unlabelled",
          "{txt}", "--vat", *TINY, code=2, fragment="need data held in memory, not streamed data"),
     case("stream: a shard with other columns", "train", "--data", "{columns}", "--streaming", "on", *TINY, code=1,
-         fragment="columns.csv: no column 'text'; columns are: review, sentiment"),
+         fragment="columns.csv: no column 'text'; columns are: 'review', 'sentiment'"),
     case("stream: a label outside --classes", "train", "--data", "{good}", "--streaming", "on", "--classes",
          "good,bad", *TINY, code=1, fragment="label 'meh' is not one of the classes"),
     case("prepare: missing source", "prepare", "{tmp}/nope.csv", "--output", "{tmp}/prepared", code=1,
@@ -337,6 +343,14 @@ def paths(tmp_path_factory):
     p["no_label"] = write_jsonl(tmp / "nolabel.jsonl", [{"text": t, "stars": 3} for t, _ in tiny_texts(per_class=2)])
     (tmp / "bad.jsonl").write_text('{"text": "ok", "label": "a"}\n{"text": oops}\n', encoding="utf-8")
     p["bad_json"] = tmp / "bad.jsonl"
+    (tmp / "nan.jsonl").write_text('{"text": "ok", "label": 1}\n{"text": "fine", "label": 0}\n'
+                                   '{"text": "meh", "label": NaN}\n', encoding="utf-8")
+    p["nan_label"] = tmp / "nan.jsonl"
+    (tmp / "stray.csv").write_text('text,label\nfine,good\n"Great but dull,bad\nok,good\nmeh,bad\n'
+                                   'it is 5" wide,good\nnice,good\n', encoding="utf-8")
+    p["stray_quote"] = tmp / "stray.csv"
+    (tmp / "spaced.csv").write_text("text, label\nfine, good\ndull, bad\n", encoding="utf-8")
+    p["spaced_header"] = tmp / "spaced.csv"
     (tmp / "extra.csv").write_text("text,label\nfine,a\ntoo,many,fields\n", encoding="utf-8")
     p["extra"] = tmp / "extra.csv"
     (tmp / "empty.csv").write_bytes(b"")

@@ -99,7 +99,9 @@ def test_help_defaults_come_from_the_config_dataclasses(command, specs):
         default = default_of(section, field)
         if default is None:
             continue
-        if isinstance(default, bool):
+        if command == "evaluate" and field == "source":  # without --data: the model's own data, not the sample
+            shown = "(the data MODEL was trained on)"
+        elif isinstance(default, bool):
             shown = flag.split("/")[0 if default else 1].strip().lstrip("-")
         elif isinstance(default, list):  # a repeatable option
             shown = f"({', '.join(default) or 'none'})"  # click shows a text default in brackets
@@ -238,8 +240,62 @@ def test_evaluate_of_a_model_that_records_no_training_data_says_it_scored_the_sa
     recorded = json.loads(metadata.read_text(encoding="utf-8"))
     del recorded["config"]  # e.g. a model exported from a .keras file of unknown origin
     metadata.write_text(json.dumps(recorded), encoding="utf-8")
-    notes = json.loads(invoke("evaluate", tmp_path / "saved_models" / "m", "--limit", 20, "--json").stdout)["notes"]
+    notes = json.loads(invoke("evaluate", tmp_path / "saved_models" / "m", "--data", "sample", "--limit", 20,
+                              "--json").stdout)["notes"]
     assert any("records no training data, so the bundled IMDB sample was scored" in note for note in notes)
+
+
+def _tiny_bow_model(tmp_path, monkeypatch, name="m"):
+    monkeypatch.chdir(tmp_path)
+    data = write_csv(tmp_path / "train.csv", tiny_texts(("neg", "pos"), per_class=10))
+    invoke("train", "--data", "train.csv", "--arch", "bow", "--epochs", 1, "--max-tokens", 100, "--name", name,
+           "--quiet")
+    return data, tmp_path / "saved_models" / name
+
+
+@pytest.mark.parametrize("options", [["--limit", "20"], ["--seed", "1"], ["--text-column", "text"]])
+@pytest.mark.parametrize("command", [["evaluate", "{model}"], ["ensemble", "{model}", "{model}", "--name", "e"]])
+def test_data_options_without_data_are_refused_not_applied_to_the_bundled_sample(tmp_path, monkeypatch, capsys,
+                                                                                 command, options):
+    monkeypatch.chdir(tmp_path)
+    model = tmp_path / "saved_models" / "m"  # refused before the model is read
+    code, out, err = run_main(capsys, *[str(model) if part == "{model}" else part for part in command], *options)
+    assert_one_line_error(code, err, 2, f"{options[0]} without --data or --test-data")
+    assert not (tmp_path / "saved_models" / "e").exists()
+
+
+def test_evaluate_help_says_the_default_data_is_the_models_own():
+    assert "[default: (the data MODEL was trained on)]" in " ".join(invoke("evaluate", "--help").output.split())
+
+
+def test_evaluate_test_data_naming_the_training_file_says_train_rows_are_scored(tmp_path, monkeypatch):
+    data, model = _tiny_bow_model(tmp_path, monkeypatch)
+    copy = shutil.copy(data, tmp_path / "copy.csv")  # known by its contents, not its name
+    result = json.loads(invoke("evaluate", model, "--test-data", copy, "--json").stdout)
+    assert result["examples"] == 20
+    assert any("is the file the model was trained on: every row is scored" in note for note in result["notes"])
+    other = write_csv(tmp_path / "other.csv", tiny_texts(("neg", "pos"), per_class=4, seed=5))
+    assert not any("trained on" in note for note in
+                   json.loads(invoke("evaluate", model, "--test-data", other, "--json").stdout)["notes"])
+
+
+def test_evaluate_from_another_directory_names_the_recorded_training_path(tmp_path, monkeypatch, capsys):
+    _, model = _tiny_bow_model(tmp_path, monkeypatch)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    code, _, err = run_main(capsys, "evaluate", model)
+    assert_one_line_error(code, err, 1, "was trained on --data train.csv, a path relative to where it was trained")
+
+
+@pytest.mark.parametrize("command", [["train"], ["prepare", "", "--output", "prepared"],
+                                     ["pretrain-embeddings", "--output", "v.vec"], ["pretrain-lm", "--output", "lm"]])
+def test_an_empty_data_value_is_refused_not_read_as_the_working_directory(tmp_path, monkeypatch, capsys, command):
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "reviews.csv", tiny_texts(("neg", "pos"), per_class=10))
+    data = [] if command[0] == "prepare" else ["--data", ""]
+    code, _, err = run_main(capsys, *command, *data)
+    assert_one_line_error(code, err, 2, "--data is empty (an unset shell variable?)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reviews.csv"]
 
 
 @pytest.mark.parametrize("command", [["predict", "{model}", "fine"], ["export", "{model}", "--name", "copy"]])
@@ -354,6 +410,32 @@ def test_predict_plain_output_keeps_a_text_holding_line_breaks_on_one_line(monke
     assert plain.splitlines() == ["good\t0.9000\tfine\\nfilm\\r\\nreally\\u2028so", "good\t0.9000\tother"]
     records = invoke("predict", tmp_path / "model", text, "--json").output.strip().split("\n")
     assert [json.loads(record)["text"] for record in records] == [text]
+
+
+def test_predict_file_that_is_a_table_labels_its_text_column_not_its_header_or_labels(monkeypatch, tmp_path):
+    """A .csv/.tsv/.jsonl --file is read as `train --unlabelled` reads one: the texts of its --text-column."""
+    import seqsent.api
+    from seqsent.api import Prediction
+
+    monkeypatch.setattr(seqsent.api, "predict", lambda model, texts: [Prediction(t, "good", 0.9, {}) for t in texts])
+    table = write_csv(tmp_path / "reviews.csv", [("a fine film", "good"), ("dull, far too long", "bad")])
+    records = [json.loads(line) for line in invoke("predict", tmp_path / "model", "--file", table, "--json").output
+               .strip().split("\n")]
+    assert [r["text"] for r in records] == ["a fine film", "dull, far too long"]
+    lines = tmp_path / "reviews.jsonl"
+    lines.write_text('{"review": "superb", "stars": 5}\n{"review": "awful", "stars": 1}\n', encoding="utf-8")
+    output = invoke("predict", tmp_path / "model", "--file", lines, "--text-column", "review").output
+    assert [line.split("\t")[2] for line in output.splitlines()] == ["superb", "awful"]
+
+
+def test_predict_text_column_without_a_table_file_or_missing_from_it_is_a_one_line_error(capsys, tmp_path):
+    plain = tmp_path / "texts.txt"
+    plain.write_text("fine\n", encoding="utf-8")
+    code, _, err = run_main(capsys, "predict", tmp_path / "model", "--file", plain, "--text-column", "review")
+    assert_one_line_error(code, err, 2, "--text-column goes with a table --file (.csv/.tsv/.jsonl)")
+    table = write_csv(tmp_path / "reviews.csv", [("a fine film", "good")])
+    code, _, err = run_main(capsys, "predict", tmp_path / "model", "--file", table, "--text-column", "review")
+    assert_one_line_error(code, err, 1, "no column 'review'")
 
 
 def test_export_writes_the_next_version_that_predicts_the_same(trained):

@@ -15,6 +15,7 @@ import pytest
 from conftest import tiny_texts, write_csv, write_jsonl
 from seqsent.config import DataConfig
 from seqsent.data import load_dataset
+from seqsent.data.streaming import open_stream
 from seqsent.errors import DataError, UsageError
 
 
@@ -539,6 +540,27 @@ def test_jsonl_label_that_is_not_a_string_or_integer_is_refused_naming_its_line(
         load(write_jsonl(tmp_path / "odd.jsonl", records))
 
 
+@pytest.mark.parametrize("label, shown", [(float("nan"), "NaN"), (float("inf"), "Infinity")])
+def test_jsonl_label_nan_or_infinity_is_refused_naming_its_line(tmp_path, label, shown):
+    records = [{"text": f"review {i}", "label": i % 2} for i in range(6)]
+    records.insert(3, {"text": "odd one", "label": label})  # written as NaN / Infinity: not JSON, read by Python
+    with pytest.raises(DataError, match=f"odd.jsonl:4: the label is {shown}, which is not valid JSON"):
+        load(write_jsonl(tmp_path / "odd.jsonl", records))
+    records[3] = {"text": label, "label": 1}
+    with pytest.raises(DataError, match=f"odd.jsonl:4: the text is {shown}, which is not valid JSON"):
+        load(write_jsonl(tmp_path / "odd.jsonl", records))
+
+
+def test_jsonl_labels_one_and_one_point_zero_are_refused_as_the_csv_ones_are(tmp_path):
+    records = [{"text": text, "label": {"neg": 0, "pos": 1 if i % 2 else 1.0}[label]}
+               for i, (text, label) in enumerate(tiny_texts(("neg", "pos"), per_class=6))]
+    path = write_jsonl(tmp_path / "mixed.jsonl", records)
+    with pytest.raises(DataError, match=r"^labels '1' and '1.0' are one number written in different ways"):
+        load(path)
+    with pytest.raises(DataError, match=r"^labels '1' and '1.0' are one number written in different ways"):
+        open_stream(DataConfig(source=str(path), streaming="on"))
+
+
 @pytest.mark.parametrize("text, kind", [(["a", "b"], "list"), ({"a": "b"}, "object")])
 def test_jsonl_text_that_is_not_a_string_is_refused_naming_its_line(tmp_path, text, kind):
     from seqsent.data.unlabelled import read_unlabelled_source
@@ -579,6 +601,17 @@ def test_missing_column_error_hints_at_the_delimiter_the_header_looks_like(tmp_p
         load(path)
 
 
+def test_missing_column_error_quotes_the_columns_and_points_at_a_name_with_spaces(tmp_path):
+    path = tmp_path / "spaced.csv"
+    path.write_text("text, label\nfine film, pos\ndull film, neg\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"^[^\n]*spaced.csv: no column 'label'; columns are: 'text', ' label' \(the "
+                                        r"header's ' label' is 'label' with spaces around it: remove them"):
+        load(path)
+    jsonl = write_jsonl(tmp_path / "keys.jsonl", [{"text ": "fine", "label": "pos"}])
+    with pytest.raises(DataError, match=r"no column 'text'; columns are: 'text ', 'label' \(the header's 'text '"):
+        load(jsonl)
+
+
 def test_header_naming_a_used_column_twice_is_refused_naming_it(tmp_path):
     path = tmp_path / "dup.csv"
     path.write_text("text,label,label\nfine,pos,neg\ndull,neg,pos\n", encoding="utf-8")
@@ -596,6 +629,26 @@ def test_unterminated_quote_swallowing_the_file_is_refused_asking_for_the_closin
 def test_quoted_text_over_several_lines_in_the_last_row_still_loads(tmp_path):
     rows = tiny_texts(("good", "bad"), per_class=5) + [("line one\nline two", "good")]
     assert "line one\nline two" in all_split_texts(load(write_csv(tmp_path / "multi.csv", rows)))
+
+
+def test_stray_quote_merging_later_rows_into_one_text_is_refused_naming_its_line(tmp_path):
+    rows = tiny_texts(("good", "bad"), per_class=10)
+    lines = [f"{text},{label}" for text, label in rows]
+    lines[3] = '"Great they said but ' + lines[3]  # opened, never closed ...
+    lines[9] = 'it is 5" wide and ' + lines[9]  # ... until an inch mark 6 rows on closes it
+    path = tmp_path / "stray.csv"
+    path.write_text("text,label\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"^[^\n]*stray.csv:5: a quoted text runs over 7 lines and holds what look "
+                                        r"like 6 rows of this file .*is a quote unclosed\?"):
+        load(path)
+    with pytest.raises(DataError, match="stray.csv:5: a quoted text runs over 7 lines"):
+        open_stream(DataConfig(source=str(path), streaming="on"))
+
+
+def test_quoted_text_with_newlines_and_a_comma_ending_a_line_still_loads(tmp_path):
+    text = "Pros: the cast,good\nCons: the plot, the pacing\n\nOverall, good"  # one line that looks like a row
+    rows = tiny_texts(("good", "bad"), per_class=5) + [(text, "good")] + tiny_texts(("good", "bad"), per_class=3)
+    assert text in all_split_texts(load(write_csv(tmp_path / "multi.csv", rows)))
 
 
 def test_train_limit_below_the_number_of_classes_names_train_limit_not_validation_fraction(tmp_path):

@@ -117,6 +117,20 @@ def test_an_embedding_dim_other_than_the_files_is_a_usage_error(w2v_text):
     assert vector_dimension(w2v_text) == 3
 
 
+def test_an_embedding_dim_given_equal_to_the_default_is_refused_by_a_file_of_another_dimension(w2v_text, tmp_path,
+                                                                                             capsys):
+    """`--embedding-dim 128` typed is chosen: a 3-dimensional file refuses it rather than replacing it."""
+    from seqsent.models import adopt_pretrained_shapes
+
+    with pytest.raises(UsageError, match="--embedding-dim 128 does not match the 3-dimensional vectors"):
+        adopt_pretrained_shapes(ModelConfig(embeddings_path=str(w2v_text)), given={"model.embedding_dim"})
+    left_out = ModelConfig(embeddings_path=str(w2v_text))
+    assert adopt_pretrained_shapes(left_out) and left_out.embedding_dim == 3
+    status, _, err = run_main(capsys, "train", "--output-dir", tmp_path / "m", "--runs-dir", tmp_path / "r",
+                              "--embeddings", w2v_text, "--embedding-dim", 128)
+    assert status == 2 and "--embedding-dim 128 does not match" in err and len(err.strip().splitlines()) == 1, err
+
+
 # ---------------------------------------------------------------- the Embedding layer
 
 
@@ -379,3 +393,27 @@ def test_pretrain_embeddings_with_no_word_reaching_min_count_is_one_error_line(t
     assert status == 1 and len(err.strip().splitlines()) == 1, err
     assert "no word occurs --min-count 100000 times or more in the 24 texts" in err, err
     assert not out.exists()
+
+
+def test_pretraining_split_like_the_classifier_leaves_out_exactly_its_test_texts(tmp_path):
+    from seqsent.config import DataConfig, WordVectorConfig
+    from seqsent.data import load_dataset
+    from seqsent.data.unlabelled import collect_texts
+
+    path = write_csv(tmp_path / "reviews.csv", tiny_texts(("neg", "pos"), per_class=30))
+    classifier_test = set(load_dataset(DataConfig(source=str(path), seed=7, test_fraction=0.3)).test.texts)
+    split_alike = WordVectorConfig(data=str(path), split_seed=7, test_fraction=0.3).data_config()
+    learned, _, _ = collect_texts(split_alike, [])
+    assert len(learned) == 60 - len(classifier_test) and not classifier_test & set(learned)
+    default_split, _, _ = collect_texts(WordVectorConfig(data=str(path)).data_config(), [])
+    assert classifier_test & set(default_split)  # why the split options exist: the default split differs
+
+
+def test_pretraining_split_options_are_checked(tmp_path):
+    from seqsent.config import WordVectorConfig
+    from seqsent.errors import UsageError
+
+    with pytest.raises(UsageError, match="--test-fraction must be between 0 and 1"):
+        WordVectorConfig(test_fraction=1.5).validate()
+    with pytest.raises(UsageError, match="--split-seed must be between"):
+        WordVectorConfig(split_seed=-1).validate()

@@ -188,6 +188,22 @@ def test_a_metadata_file_naming_one_class_or_a_weight_of_another_shape_says_whic
         load_model(description_file)
 
 
+def test_a_metadata_file_listing_the_classes_in_another_order_than_the_graph_is_refused(exports, tmp_path):
+    """Reordered by hand, seqsent.json would make `seqsent predict` and TF Serving label one text differently."""
+    from seqsent.serving.inference import served_class_names
+
+    assert served_class_names(exports["multi"]) == MULTI_NAMES  # read from the graph, no inference run
+    copy = tmp_path / "reordered" / "1"
+    shutil.copytree(exports["multi"], copy)
+    metadata_file = copy / EXTRA_DIR / METADATA_FILE
+    metadata = json.loads(metadata_file.read_text(encoding="utf-8"))
+    metadata_file.write_text(json.dumps({**metadata, "class_names": ["good", "bad", "meh"]}), encoding="utf-8")
+    for path in (copy, copy / EXTRA_DIR / KERAS_FILE):  # the SavedModel and the export's Keras copy
+        with pytest.raises(ModelError, match=r"names the classes good, bad, meh but its serving_default labels them "
+                                             r"bad, good, meh; the export is damaged"):
+            load_model(path)
+
+
 def test_directory_without_a_model_is_refused(tmp_path):
     (tmp_path / "empty" / "3").mkdir(parents=True)
     with pytest.raises(ModelError, match="not a seqsent model"):

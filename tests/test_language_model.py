@@ -120,6 +120,20 @@ def test_a_bidirectional_classifier_needs_a_backward_language_model(encoder, tmp
         adopt_encoder_shape(config, forward_only)
 
 
+def test_a_setting_given_equal_to_its_default_is_refused_by_a_different_encoder(tmp_path):
+    """--arch bilstm / --units 64 typed on the command line are the defaults, yet chosen: refused like any other
+    value the encoder disagrees with, while the settings not given still take the encoder's."""
+    from seqsent.models.encoder import Encoder
+
+    shape = {"arch": "gru", "layers": 1, "units": 8, "embedding_dim": 8, "vocabulary_size": 200}
+    found = Encoder(tmp_path, shape, [])
+    for key, flag, default in (("arch", "--arch", "bilstm"), ("units", "--units", 64)):
+        with pytest.raises(UsageError, match=f"{flag} {default} does not match the encoder's {key}"):
+            adopt_encoder_shape(RunConfig(), found, given={f"model.{key}"})
+    config = RunConfig()
+    assert adopt_encoder_shape(config, found) and (config.model.arch, config.model.units) == ("gru", 8)
+
+
 @pytest.mark.parametrize("pretrained_rate", [1.0, 0.1])
 def test_train_with_an_encoder_exports_a_plain_string_in_model(encoder, tmp_path, pretrained_rate):
     from seqsent.api import train

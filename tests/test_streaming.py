@@ -7,6 +7,7 @@ import csv
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,8 +107,24 @@ def test_bad_shards_are_named_in_one_error_or_skipped_and_counted(tmp_path):
 
     other = write_shards(tmp_path / "other", count=2)
     write_csv(tmp_path / "other" / "part-9.csv", [("text", "sentiment")] * 2, header=("review", "sentiment"))
-    with pytest.raises(DataError, match="part-9.csv: no column 'text'; columns are: review, sentiment"):
+    with pytest.raises(DataError, match="part-9.csv: no column 'text'; columns are: 'review', 'sentiment'"):
         open_stream(DataConfig(source=str(other[0].parent), classes=["bad", "good"]), need_counts=False)
+
+
+def test_skipping_a_bad_shard_holds_in_the_first_pass_over_the_labels_too(tmp_path):
+    paths = write_shards(tmp_path / "raw", per_shard=400)
+    data = paths[1].read_bytes()
+    paths[1].write_bytes(data[: len(data) // 2])  # passes the check of its first rows, breaks half-way
+    config = DataConfig(source=str(tmp_path / "raw"))  # no --classes: the labels are read in a first pass
+    with pytest.raises(DataError, match="part-1.csv.gz: truncated or corrupt gzip"):
+        open_stream(config)
+    skipping = open_stream(DataConfig(**{**config.__dict__, "on_bad_shard": "skip"}))
+    assert skipping.class_names == ["bad", "good"]
+    read = {split: len(list(skipping.rows(split))) for split in ("train", "validation", "test")}
+    assert read == skipping.split_sizes() and 1200 < sum(read.values()) < 1600  # the rows before the break kept
+    skipped = [note for note in skipping.report.notes() if "part-1.csv.gz" in note]
+    assert len(skipped) == 1 and re.match(r"skipped the rest of shard .*part-1.csv.gz after its first \d+ row\(s\), "
+                                          r"which were kept: truncated or corrupt gzip", skipped[0])
 
 
 def test_an_unreadable_shard_among_many_is_an_error_naming_it(tmp_path):
@@ -227,14 +244,32 @@ def test_two_workers_each_read_only_their_own_shards_and_train_like_one_process(
     assert abs(distributed["test"]["accuracy"] - alone["test"]["accuracy"]) <= 0.1
 
 
-def test_column_option_with_a_prepared_directory_is_a_usage_error(tmp_path):
+@pytest.mark.parametrize("option, value, flag", [("text_column", "review", "--text-column review"),
+                                                  ("test_fraction", 0.5, "--test-fraction 0.5"),
+                                                  ("validation_fraction", 0.3, "--validation-fraction 0.3"),
+                                                  ("seed", 3, "--seed 3"), ("split_key", "movie", "--split-key movie")])
+def test_column_and_split_options_with_a_prepared_directory_are_a_usage_error(tmp_path, option, value, flag):
     from seqsent.data.prepare import prepare
     from seqsent.errors import UsageError
 
     write_csv(tmp_path / "raw.csv", tiny_texts(("bad", "good"), per_class=10))
     prepare(DataConfig(source=str(tmp_path / "raw.csv")), tmp_path / "prepared", shards=1)
-    with pytest.raises(UsageError, match="--text-column review goes with raw table files"):
-        open_stream(DataConfig(source=str(tmp_path / "prepared"), text_column="review"))
+    with pytest.raises(UsageError, match=f"{flag} goes with raw table files.*give {flag.split()[0]} to `seqsent prepare`"):
+        open_stream(DataConfig(source=str(tmp_path / "prepared"), **{option: value}))
+
+
+@pytest.mark.parametrize("source", ["table", "sample"])
+@pytest.mark.parametrize("option, value, fragment", [
+    ("split_key", "product", "--split-key product splits streamed data only"),
+    ("classes", ["bad", "good"], "--classes goes with streamed data")])
+def test_streaming_only_options_with_data_read_into_memory_are_refused_not_ignored(tmp_path, source, option, value,
+                                                                                   fragment):
+    from seqsent.data import load_dataset
+    from seqsent.errors import UsageError
+
+    path = write_csv(tmp_path / "raw.csv", tiny_texts(("bad", "good"), per_class=10))
+    with pytest.raises(UsageError, match=fragment):
+        load_dataset(DataConfig(source=str(path) if source == "table" else "sample", **{option: value}))
 
 
 def test_utf16_shard_is_refused_naming_it(tmp_path):

@@ -38,6 +38,7 @@ def load_dataset(config: DataConfig, notify=None) -> Dataset:
     path = Path(source).expanduser()
     if source in ("sample", "imdb") or (path.exists() and not is_table(path)):
         refuse_table_options(config)
+    refuse_streaming_options(config, table=is_table(path))
     streamed = streamed_kind(source)
     if streamed:
         fix = ("--streaming off reads one .csv/.tsv/.jsonl file into memory; use --streaming auto or on"
@@ -101,6 +102,20 @@ def refuse_table_options(config: DataConfig) -> None:
         if value != default:
             raise UsageError(f"{flag} {value} goes with a table --data (.csv/.tsv/.jsonl); "
                              f"--data {config.source} has no columns to choose")
+
+
+def refuse_streaming_options(config: DataConfig, table: bool) -> None:
+    """--split-key and --classes steer the streaming reader; data read into memory is split its own way (a table
+    stratified by label, IMDB by movie), so they would be silently ignored, a --split-key's groups leaking across
+    splits."""
+    own_split = "a table read into memory is split stratified by label" if table else \
+        f"--data {config.source} has its own splits"
+    if config.split_key:
+        fix = f"add --streaming on to split --data {config.source} by it" if table else "leave it out"
+        raise UsageError(f"--split-key {config.split_key} splits streamed data only ({own_split}): {fix}")
+    if config.classes:
+        raise UsageError(f"--classes goes with streamed data, to spare its first pass over the labels; read into "
+                         f"memory, --data {config.source} gives its own classes: leave --classes out")
 
 
 def _from_reviews(reviews, description: str, config: DataConfig, class_names: list[str]) -> Dataset:
@@ -219,6 +234,8 @@ def load_test_split(config: DataConfig, class_names: list[str], trained_on: Data
             split = Split(dataset.test.texts, encode_labels(names, class_names, "the evaluation data"))
             return split, dataset.description, dataset.notes  # it already names its test part
         split, description, table_notes = _whole_file(config.test_source or config.source, config, class_names)
+        if config.test_source:
+            notes += _trained_file_notes(config.test_source, trained_on, trained_digest)
         return split, description, notes + table_notes
     if config.test_source and config.source == DataConfig.source:
         # `evaluate MODEL --test-data FILE` without --data: FILE is the test data, in the model's columns unless
@@ -227,7 +244,8 @@ def load_test_split(config: DataConfig, class_names: list[str], trained_on: Data
             config = dataclasses.replace(config, **{
                 column: getattr(trained_on, column) for column in ("text_column", "label_column")
                 if getattr(config, column) == getattr(DataConfig, column)})
-        return _whole_file(config.test_source, config, class_names)
+        split, description, table_notes = _whole_file(config.test_source, config, class_names)
+        return split, description, _trained_file_notes(config.test_source, trained_on, trained_digest) + table_notes
     dataset = load_dataset(config, notify)
     names = [dataset.class_names[i] for i in dataset.test.labels]
     return Split(dataset.test.texts, encode_labels(names, class_names, "the evaluation data")), \
@@ -247,6 +265,20 @@ def _whole_file(source: str, config: DataConfig, class_names: list[str]) -> tupl
         texts, labels = texts[: config.limit], labels[: config.limit]
     return Split(texts, encode_labels(labels, class_names, str(test_path))), \
         f"{test_path} (all {len(texts):,} rows scored as test)", table.notes
+
+
+def _trained_file_notes(test_source: str, trained_on: DataConfig | None, trained_digest: str | None) -> list[str]:
+    """--test-data naming the model's own training file scores its train rows as test: flattering, so said."""
+    from seqsent.data.tables import table_digest
+
+    path = Path(test_source).expanduser()
+    if trained_on is None or not path.is_file():
+        return []
+    same = table_digest(path) == trained_digest if trained_digest else _same_path(trained_on.source, path)
+    if not same:
+        return []
+    return [f"{test_source} is the file the model was trained on: every row is scored, the rows it trained on "
+            f"too, which flatters the metrics; `--data {test_source}` scores its held-out test rows only"]
 
 
 def _same_path(source: str, path: Path) -> bool:

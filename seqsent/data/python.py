@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from seqsent.data.dataset import Dataset, build_dataset, class_names_for, encode_labels, stratified_indices
+from seqsent.data.shards import missing_column
 from seqsent.errors import DataError
 
 PYTHON_SOURCE = "python"
@@ -44,7 +45,8 @@ def _columns(texts, labels, text_column: str, label_column: str, what: str) -> t
     if hasattr(texts, "columns"):  # a pandas DataFrame (or anything with named columns)
         missing = [c for c in (text_column, label_column) if c not in texts.columns]
         if missing:
-            raise DataError(f"{what}: no column {missing[0]!r}; columns are: {', '.join(map(str, texts.columns))}")
+            raise missing_column(what, missing[0], list(map(str, texts.columns)),
+                                 "(choose with text_column= / label_column=)")
         texts, labels = texts[text_column], texts[label_column]
     if labels is None:
         raise DataError(f"{what}: labels are missing (give labels, or a DataFrame with a {label_column!r} column)")

@@ -13,8 +13,10 @@ import glob
 import gzip
 import io
 import json
+import math
 import sys
 import zlib
+from collections import Counter
 from pathlib import Path
 from typing import Iterator, TextIO
 
@@ -107,20 +109,30 @@ def cell(value) -> str:
 
 def label_cell(value, where: str) -> str:
     """A label cell as text. A JSON list, object or boolean is refused: turned into text it would make a class like
-    "['pos']", or merge true with 1."""
+    "['pos']", or merge true with 1. So is NaN or Infinity (pandas' spelling of a missing number, which Python's
+    json reads though it is not JSON): it would make a class 'nan'."""
     if isinstance(value, (bool, list, dict)):
         kind = {bool: "boolean", list: "list", dict: "object"}[type(value)]
         raise DataError(f"{where}: the label is a JSON {kind} ({_shown(value)}); labels must be strings or integers")
+    _refuse_not_finite(value, "label", where)
     return cell(value)
 
 
 def text_cell(value, where: str) -> str:
     """A text cell as text. A JSON list or object is refused: turned into text it would teach the model "['a', 'b']"
-    (Python's spelling of the value) instead of the words."""
+    (Python's spelling of the value) instead of the words; NaN or Infinity too (it would be the text 'nan')."""
     if isinstance(value, (list, dict)):
         kind = "list" if isinstance(value, list) else "object"
         raise DataError(f"{where}: the text is a JSON {kind} ({_shown(value)}); texts must be strings")
+    _refuse_not_finite(value, "text", where)
     return cell(value)
+
+
+def _refuse_not_finite(value, what: str, where: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        why = " (pandas writes a missing value so)" if math.isnan(value) else ""
+        raise DataError(f"{where}: the {what} is {_shown(value)}, which is not valid JSON{why}: give the row a "
+                        f"{what}, or null to skip the row")
 
 
 def _shown(value, width: int = 40) -> str:
@@ -129,7 +141,12 @@ def _shown(value, width: int = 40) -> str:
 
 
 def missing_column(path, column: str, existing: list[str], hint: str = "") -> DataError:
-    return DataError(f"{path}: no column {column!r}; columns are: {', '.join(existing) or '(none)'} "
+    """The columns are shown quoted, so a stray space in a header ('text, label') shows; a name that is the wanted
+    one but for such spaces is pointed out."""
+    padded = [name for name in existing if name.strip() == column.strip() and name != column]
+    if padded:
+        hint = f"(the header's {padded[0]!r} is {column!r} with spaces around it: remove them from the header)"
+    return DataError(f"{path}: no column {column!r}; columns are: {', '.join(map(repr, existing)) or '(none)'} "
                      + (hint or "(choose with --text-column / --label-column)"))
 
 
@@ -182,7 +199,8 @@ def _json_row(path: Path, line_no: int, line: str) -> dict | None:
 
 
 def delimited_rows(path: Path, handle: TextIO, delimiter: str, columns: list[str]) -> Iterator[tuple[int, dict]]:
-    """(line number, row) of a CSV or TSV file whose header holds `columns`."""
+    """(line number, row) of a CSV or TSV file whose header holds `columns` (the text column, then the label
+    column if any, then others)."""
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     reader = csv.DictReader(handle, delimiter=delimiter)
     try:
@@ -194,16 +212,18 @@ def delimited_rows(path: Path, handle: TextIO, delimiter: str, columns: list[str
     for column in columns:  # checked on the header, so a file with no rows still names its columns
         if column not in header:
             hint = delimiter_hint(list(header), delimiter)
-            raise missing_column(path, column, [repr(header[0])] if hint else list(header), hint)
+            raise missing_column(path, column, [header[0]] if hint else list(header), hint)
         if header.count(column) > 1:
             raise DataError(f"{path}:1: the header names the column {column!r} {header.count(column)} times; "
                             "rename all but one")
+    swallowed = _SwallowedRows(list(header), columns[1] if len(columns) > 1 else None, delimiter)
     last = None  # (first line, last line, row), held back one row: is it the one that ran to the end of the file?
     try:
         for row in reader:
             if None in row:
                 raise DataError(f"{path}:{reader.line_num}: more fields than the header has; is the delimiter right?")
             if last is not None:
+                swallowed.check(path, *last)
                 yield last[1], last[2]
             last = (last[1] + 1 if last else 2, reader.line_num, row)
     except csv.Error as exc:
@@ -214,4 +234,45 @@ def delimited_rows(path: Path, handle: TextIO, delimiter: str, columns: list[str
             # An unclosed quote swallows every later line into one field, leaving a single short row.
             raise DataError(f"{path}:{first}: this row runs to the end of the file ({end - first + 1} lines) and "
                             "still lacks fields: is a closing quote missing?")
+        swallowed.check(path, *last)
         yield end, row
+
+
+class _SwallowedRows:
+    """An unclosed quote that a later stray quote closes (an inch mark: 5" wide) makes every line between them one
+    text under one label, with no error from the csv module: a quoted field whose lines look like rows of this
+    file (as many fields as the header, a label of the file in the label's place) is refused. A text that merely
+    holds a few newlines has no such lines."""
+
+    AT_MOST = 1  # row-like lines a field may hold (a text may happen to end one line in ',pos')
+    KNOWN = 1000  # labels remembered (a label column holding texts by mistake is refused later, not held here)
+
+    def __init__(self, header: list[str], label_column: str | None, delimiter: str):
+        self.width = len(header)
+        self.label_column = label_column
+        self.label_at = header.index(label_column) if label_column else None
+        self.delimiter = delimiter
+        self.labels: set[str] = set()  # the labels met so far
+
+    def check(self, path: Path, first: int, end: int, row: dict) -> None:
+        if self.label_column is None:
+            return
+        label = row.get(self.label_column) or ""  # as written: 'Overall, good' does not end in ',good'
+        for value in row.values():
+            if value and "\n" in value:
+                lines = (line.rstrip("\r") for line in value.split("\n"))
+                wide = [line for line in csv.reader(lines, delimiter=self.delimiter) if len(line) == self.width]
+                again = Counter(line[self.label_at] for line in wide)  # a label not met yet recurs in here
+                looks = [line for line in wide if (found := line[self.label_at]) and (
+                    found == label or found in self.labels or again[found] > 1)]
+                if len(looks) > self.AT_MOST:
+                    raise DataError(
+                        f"{path}:{first}: a quoted text runs over {end - first + 1} lines and holds what look like "
+                        f"{len(looks)} rows of this file (lines like {_clipped(self.delimiter.join(looks[-1]))!r}): "
+                        'is a quote unclosed? (a quote inside a quoted text is written "")')
+        if len(self.labels) < self.KNOWN:
+            self.labels.add(label)
+
+
+def _clipped(text: str, width: int = 50) -> str:
+    return text if len(text) <= width else "..." + text[-(width - 3):]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -63,11 +64,17 @@ class ShardReport:
     """What reading the shards did, for the user: rows read per (purpose, shard), shards skipped, rows skipped."""
 
     rows: dict[tuple[str, str], int] = field(default_factory=dict)
-    skipped_shards: dict[str, str] = field(default_factory=dict)
+    skipped_shards: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """Why each skipped shard failed, and how many of its rows were read before (kept); one entry however many
+    passes read it."""
     empty_rows: list[int] = field(default_factory=lambda: [0])
 
     def notes(self) -> list[str]:
-        notes = [f"skipped shard {path}: {why}" for path, why in self.skipped_shards.items()]
+        notes = []
+        for path, (why, kept) in self.skipped_shards.items():
+            why = why.removeprefix(f"{path}: ")  # the error names the shard, as the note does
+            notes.append(f"skipped shard {path}: {why}" if not kept else
+                         f"skipped the rest of shard {path} after its first {kept:,} row(s), which were kept: {why}")
         if self.empty_rows[0]:
             notes.append(f"skipped {self.empty_rows[0]:,} row(s) with an empty text or label")
         return notes
@@ -128,20 +135,17 @@ class StreamingDataset:
         by_hash = self.hashed and not (split == "test" and config.test_source)  # a test file is test, whole
         for path in shards if shards is not None else self.shards[split]:
             read = 0
-            try:
+            with _bad_shard(path, config, self.report) as rows_read:
                 for text, label, key in iter_rows(path, config.text_column, config.label_column, config.split_key,
                                                   config.on_empty_text, self.report.empty_rows):
-                    if by_hash and split_of(key, config.validation_fraction, test_fraction, config.seed) != split:
-                        continue
-                    if label not in index:
+                    mine = not by_hash or split_of(key, config.validation_fraction, test_fraction, config.seed) == split
+                    if mine and label not in index:
                         raise DataError(f"{path}: label {label!r} is not one of the classes "
                                         f"({', '.join(self.class_names)}); give every class with --classes")
-                    read += 1
-                    yield text, index[label]
-            except DataError as exc:
-                if config.on_bad_shard != "skip":
-                    raise
-                self.report.skipped_shards[str(path)] = str(exc)
+                    rows_read[0] += 1
+                    if mine:
+                        read += 1
+                        yield text, index[label]
             tally = (purpose or split, str(path))
             self.report.rows[tally] = self.report.rows.get(tally, 0) + read
 
@@ -200,17 +204,27 @@ def open_stream(config: DataConfig, notify=None, need_counts: bool = True) -> St
 CHECKED_ROWS = 100  # rows of each shard read before training: a wrong column or label fails now, not an hour in
 
 
+@contextmanager
+def _bad_shard(path: Path, config: DataConfig, report: ShardReport) -> Iterator[list[int]]:
+    """The one rule for a shard that fails while read, in every pass (the check, the labels, training): an error,
+    or with --on-bad-shard skip the rest of it left out and reported. The body counts the shard's rows it read in
+    the list it gets: a shard that breaks half-way keeps those, and every pass stops at the same row."""
+    rows_read = [0]
+    try:
+        yield rows_read
+    except DataError as exc:
+        if config.on_bad_shard != "skip":
+            raise
+        report.skipped_shards[str(path)] = (str(exc), rows_read[0])
+
+
 def _usable(paths: list[Path], config: DataConfig, report: ShardReport) -> list[Path]:
     """The shards that pass _check; with --on-bad-shard skip the others are left out and reported."""
     usable = []
     for path in paths:
-        try:
+        with _bad_shard(path, config, report):
             _check(path, config)
             usable.append(path)
-        except DataError as exc:
-            if config.on_bad_shard != "skip":
-                raise
-            report.skipped_shards[str(path)] = str(exc)
     if not usable:
         raise DataError(f"--data {config.source}: no readable shard left")
     return usable
@@ -240,13 +254,17 @@ def _first_pass(data: StreamingDataset, notify) -> None:
     counts = dict.fromkeys(SPLITS, 0)
     test_fraction = 0.0 if config.test_source else config.test_fraction
     for path in data.shards["train"]:
-        for _, label, key in iter_rows(path, config.text_column, config.label_column, config.split_key,
-                                       config.on_empty_text, data.report.empty_rows):
-            labels.setdefault(label)
-            counts[split_of(key, config.validation_fraction, test_fraction, config.seed)] += 1
-    if config.test_source:
-        counts["test"] = sum(1 for path in data.shards["test"] for _ in iter_rows(
-            path, config.text_column, config.label_column, None, config.on_empty_text))
+        with _bad_shard(path, config, data.report) as rows_read:
+            for _, label, key in iter_rows(path, config.text_column, config.label_column, config.split_key,
+                                           config.on_empty_text, data.report.empty_rows):
+                rows_read[0] += 1
+                labels.setdefault(label)
+                counts[split_of(key, config.validation_fraction, test_fraction, config.seed)] += 1
+    for path in data.shards["test"] if config.test_source else []:
+        with _bad_shard(path, config, data.report) as rows_read:
+            for _ in iter_rows(path, config.text_column, config.label_column, None, config.on_empty_text):
+                rows_read[0] += 1
+                counts["test"] += 1
     if not data.class_names:
         from seqsent.data.dataset import class_names_for
 
@@ -262,11 +280,16 @@ def _prepared(directory: Path, config: DataConfig) -> StreamingDataset:
         raise DataError(f"--data {directory}: {MANIFEST_FILE} was not written by `seqsent prepare`")
     if config.test_source:
         raise UsageError("--test-data goes with raw table files; a prepared directory holds its own test split")
-    for flag, value, default in (("--text-column", config.text_column, DataConfig.text_column),
-                                 ("--label-column", config.label_column, DataConfig.label_column)):
+    for flag, value, default, what in (
+            ("--text-column", config.text_column, DataConfig.text_column, "columns"),
+            ("--label-column", config.label_column, DataConfig.label_column, "columns"),
+            ("--split-key", config.split_key, DataConfig.split_key, "splits"),
+            ("--validation-fraction", config.validation_fraction, DataConfig.validation_fraction, "splits"),
+            ("--test-fraction", config.test_fraction, DataConfig.test_fraction, "splits"),
+            ("--seed", config.seed, DataConfig.seed, "splits")):
         if value != default:
-            raise UsageError(f"{flag} {value} goes with raw table files; a prepared directory has its own columns "
-                             "(give the columns to `seqsent prepare`)")
+            raise UsageError(f"{flag} {value} goes with raw table files; a prepared directory has its own {what} "
+                             f"(give {flag} to `seqsent prepare`)")
     if manifest.get("format_version") != 1:
         raise DataError(f"--data {directory}: {MANIFEST_FILE} has format version {manifest.get('format_version')!r}, "
                         "which this seqsent does not read (it reads 1); prepare the data again with this seqsent")

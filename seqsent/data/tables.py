@@ -95,9 +95,10 @@ def case_twins(labels: list[str]) -> str | None:
     return f"labels {shown}{more} differ only in case: they are separate classes"
 
 
-def read_text_column(path: Path, text_column: str, where: str) -> list[str]:
+def read_text_column(path: Path, text_column: str, where: str,
+                     chosen_by: str = "the same --text-column as the labelled data") -> list[str]:
     """The non-empty texts of a table file's text column, its other columns (labels) ignored: a table given as
-    unlabelled text (`where`, e.g. '--unlabelled FILE', says so in errors)."""
+    unlabelled text or texts to label (`where`, e.g. '--unlabelled FILE', and `chosen_by` say so in errors)."""
     rows, _ = _rows(path, [text_column])
     texts, seen = [], False
     for line_no, row in rows:
@@ -106,8 +107,7 @@ def read_text_column(path: Path, text_column: str, where: str) -> list[str]:
         if text:
             texts.append(text)
     if not seen:
-        raise DataError(f"{where}: no column {text_column!r} (read as a table: its text column, the same "
-                        "--text-column as the labelled data)")
+        raise DataError(f"{where}: no column {text_column!r} (read as a table: its text column, {chosen_by})")
     if not texts:
         raise DataError(f"{where}: no texts in its column {text_column!r}")
     return texts

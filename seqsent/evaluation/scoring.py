@@ -131,6 +131,8 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
     fallback = trained_on is None and (data is None or data.source == DataConfig.source)
     recorded = model.metadata.get("data") if isinstance(model.metadata.get("data"), dict) else {}
     trained_digest = recorded.get("source_sha256") if isinstance(recorded.get("source_sha256"), str) else None
+    if data is None and trained_on is not None:
+        _check_recorded_source_exists(trained_on, model.path)
     if data is None and trained_on is not None and trained_digest:
         _check_recorded_file_unchanged(trained_on, trained_digest, model.path)
         trained_digest = None  # checked: the recorded path is the training file, known by path from here on
@@ -163,6 +165,20 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
     except SeqsentError as exc:
         result.notes.append(f"no validation split to tune the threshold on: {exc}")
     return result
+
+
+def _check_recorded_source_exists(trained_on: DataConfig, model_path) -> None:
+    """The recorded --data is the user's own path of training time: say that, not "--data X: no such file", which
+    reads like a typo of an option they never gave."""
+    from seqsent.data.shards import is_glob
+
+    source = trained_on.source
+    if source in ("sample", "imdb") or is_glob(source) or Path(source).expanduser().exists():
+        return
+    where = "" if Path(source).expanduser().is_absolute() else \
+        f", a path relative to where it was trained (from {Path.cwd()} it names nothing)"
+    raise DataError(f"{model_path} was trained on --data {source}{where}: no such file or directory; "
+                    "give the data to score with --data")
 
 
 def _check_recorded_file_unchanged(trained_on: DataConfig, digest: str, model_path) -> None:

@@ -9,11 +9,11 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Collection, NamedTuple
 
 import keras
 
-from seqsent.config import BASELINE_ARCHS, RECURRENT_ARCHS, ModelConfig, TextConfig
+from seqsent.config import BASELINE_ARCHS, RECURRENT_ARCHS, ModelConfig, TextConfig, is_chosen
 from seqsent.errors import UsageError
 from seqsent.models.baselines import adapt_bag_features, build_baseline_classifier
 from seqsent.models.pretrained_vectors import AlignedEmbeddings, align_embeddings
@@ -86,12 +86,13 @@ def build_text_model(vectorizer, transform, classifier: keras.Model) -> keras.Mo
     return keras.Model(text, outputs, name="seqsent_text_classifier")
 
 
-def adopt_pretrained_shapes(config: ModelConfig) -> list[str]:
+def adopt_pretrained_shapes(config: ModelConfig, given: Collection[str] = ()) -> list[str]:
     """Take the Embedding's dimension from the --embeddings file, as the file fixes it.
 
-    The default embedding_dim gives way to the file's; any other value must equal it (a UsageError naming
-    both otherwise). Returns what was adopted, for the user to hear. Reads the file's first lines only, so a
-    bad file fails here, before the data is loaded.
+    An embedding_dim not chosen (see is_chosen; `given`: 'section.field' keys set on purpose) gives way to the
+    file's; a chosen one must equal it, even when it is the default (a UsageError naming both otherwise).
+    Returns what was adopted, for the user to hear. Reads the file's first lines only, so a bad file fails
+    here, before the data is loaded.
     """
     if not config.embeddings_path:
         return []
@@ -100,7 +101,7 @@ def adopt_pretrained_shapes(config: ModelConfig) -> list[str]:
     dim = vector_dimension(config.embeddings_path)
     if dim == config.embedding_dim:
         return []
-    if config.embedding_dim != ModelConfig.__dataclass_fields__["embedding_dim"].default:
+    if is_chosen(config.embedding_dim, "model", "embedding_dim", given):
         raise UsageError(f"--embedding-dim {config.embedding_dim} does not match the {dim}-dimensional vectors "
                          f"of {config.embeddings_path}; give --embedding-dim {dim} or leave it out")
     config.embedding_dim = dim

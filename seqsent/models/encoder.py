@@ -16,8 +16,9 @@ import datetime
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Collection
 
-from seqsent.config import RECURRENT_ARCHS, RunConfig, TextConfig, default_of
+from seqsent.config import RECURRENT_ARCHS, RunConfig, TextConfig, is_chosen
 from seqsent.errors import ModelError, UsageError
 from seqsent.files import read_json
 
@@ -111,22 +112,23 @@ def _check_shape(metadata: dict, where: str) -> None:
                          "embedding_dim, vocabulary_size)")
 
 
-def adopt_encoder_shape(config: RunConfig, encoder: Encoder) -> list[str]:
+def adopt_encoder_shape(config: RunConfig, encoder: Encoder, given: Collection[str] = ()) -> list[str]:
     """The classifier takes the encoder's recurrent shape and vocabulary size, as --embeddings gives its dimension.
 
-    A setting left at its default gives way; a setting given otherwise must agree (a UsageError naming both),
-    except that a unidirectional classifier of the encoder's cell may read a bidirectional encoder's forward
-    LM. Returns what was adopted, for the user to hear.
+    A setting not chosen (see is_chosen; `given`: 'section.field' keys set on purpose) gives way; a chosen one
+    must agree (a UsageError naming both), even when it equals the default, except that a unidirectional
+    classifier of the encoder's cell may read a bidirectional encoder's forward LM. Returns what was adopted,
+    for the user to hear.
     """
     adopted = []
     for section, key, value in (("model", "arch", encoder.arch), ("model", "layers", encoder.metadata["layers"]),
                                 ("model", "units", encoder.metadata["units"]),
                                 ("model", "embedding_dim", encoder.metadata["embedding_dim"]),
                                 ("text", "max_tokens", encoder.metadata["vocabulary_size"])):
-        current, default = getattr(getattr(config, section), key), default_of(section, key)
+        current = getattr(getattr(config, section), key)
         if current == value or (key == "arch" and _reads_forward_lm(current, value)):
             continue
-        if current != default:
+        if is_chosen(current, section, key, given):
             flag = "--" + key.replace("_", "-")
             raise UsageError(f"{flag} {current} does not match the encoder's {key.replace('_', ' ')} {value} "
                              f"({encoder.path}); leave {flag} out or give {flag} {value}")

@@ -147,6 +147,7 @@ def _load_saved_model(path: Path) -> LoadedModel:
     names = list(metadata["class_names"])
     output = serve.structured_outputs.get("probabilities") if isinstance(serve.structured_outputs, dict) else None
     _check_class_count(path, names, output.shape[-1] if output is not None else None)
+    _check_class_order(path, names)
     return LoadedModel(path, "savedmodel", names, metadata, predict_batch, keras_file(path), resources=loaded)
 
 
@@ -189,6 +190,66 @@ def _check_class_count(path: Path, names: list[str], outputs) -> None:
                      f"the model scores {outputs}; the export is damaged or its files come from different models")
 
 
+def _check_class_order(export_dir: Path, names: list[str]) -> None:
+    """seqsent.json's class names must be the ones serving_default labels its outputs with, in its order: names
+    reordered by hand would make `seqsent predict` and TF Serving give opposite labels for the same export."""
+    served = served_class_names(export_dir)
+    if served is None or [str(name) for name in names] == served:
+        return
+    raise ModelError(f"{export_dir}: its seqsent.json names the classes {', '.join(map(str, names))[:80]} but its "
+                     f"serving_default labels them {', '.join(served)[:80]}; the export is damaged or its files come "
+                     "from different models")
+
+
+def served_class_names(export_dir: Path) -> list[str] | None:
+    """The class names serving_default's `label` output is gathered from: a constant in saved_model.pb, found by
+    following that output back through the graph's function calls (no inference run). None when the graph is not
+    laid out so (not a seqsent export)."""
+    import tensorflow as tf
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved = saved_model_pb2.SavedModel()
+    try:
+        saved.ParseFromString((export_dir / "saved_model.pb").read_bytes())
+    except Exception:  # unreadable: loading the SavedModel says so
+        return None
+    graph = next((g for g in saved.meta_graphs if "serving_default" in g.signature_def), None)
+    if graph is None or "label" not in graph.signature_def["serving_default"].outputs:
+        return None
+    functions = {f.signature.name: f for f in graph.graph_def.library.function}
+    scope = ({node.name: node for node in graph.graph_def.node}, [], [])  # nodes, argument names, caller's inputs
+    callers = []
+    ref = graph.signature_def["serving_default"].outputs["label"].name
+    for _ in range(1000):  # a bound: a malformed graph could loop
+        nodes, arguments, inputs = scope
+        name, _, rest = ref.partition(":")
+        if name in arguments and callers:  # a function's argument: what its caller passed
+            ref, scope = inputs[arguments.index(name)], callers.pop()
+            continue
+        node = nodes.get(name)
+        if node is None:
+            return None
+        if node.op == "Const":
+            value = tf.make_ndarray(node.attr["value"].tensor)
+            if value.dtype != object or value.ndim != 1:
+                return None
+            return [item.decode("utf-8", "replace") for item in value]
+        if node.op in ("Identity", "GatherV2"):  # label = GatherV2(names, argmax): follow the names
+            ref = node.input[0]
+        elif node.op in ("StatefulPartitionedCall", "PartitionedCall") and node.attr["f"].func.name in functions:
+            function = functions[node.attr["f"].func.name]
+            index = int(rest.rsplit(":", 1)[-1] or 0)
+            if index >= len(function.signature.output_arg):
+                return None
+            callers.append(scope)
+            scope = ({n.name: n for n in function.node_def}, [a.name for a in function.signature.input_arg],
+                     [i for i in node.input if not i.startswith("^")])
+            ref = function.ret[function.signature.output_arg[index].name]
+        else:
+            return None
+    return None
+
+
 def _load_keras_copy(path: Path) -> LoadedModel:
     """An export's Keras model: assets.extra/keras_model.json, rebuilt with the export's vocabularies and weights."""
     from seqsent.layout import METADATA_FILE, read_model_metadata
@@ -198,6 +259,7 @@ def _load_keras_copy(path: Path) -> LoadedModel:
     text_model = load_keras_copy(path.parent.parent)
     names = list(metadata["class_names"])
     _check_class_count(path, names, text_model.output_shape[-1])
+    _check_class_order(path.parent.parent, names)
     return LoadedModel(path, "keras", names, metadata, keras_predictor(text_model, len(names)), path,
                        text_model=text_model)
 
