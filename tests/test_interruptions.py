@@ -148,7 +148,16 @@ def test_ctrl_c_of_another_command_says_interrupted_only(tmp_path):
     assert [line for line in err.splitlines() if line.strip()] == ["seqsent: interrupted"]
 
 
-def test_ctrl_c_inside_a_step_is_raised_when_the_step_ends_and_a_second_one_at_once():
+@pytest.fixture
+def python_ctrl_c_handler():
+    """Python's own SIGINT handler for the test: a shell starts background jobs with SIGINT ignored, which
+    CtrlCBetweenSteps rightly leaves alone, so the suite must not depend on how it was started."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_inside_a_step_is_raised_when_the_step_ends_and_a_second_one_at_once(python_ctrl_c_handler):
     import keras
     import numpy as np
 
