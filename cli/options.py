@@ -64,8 +64,8 @@ def specs(section: str, fields: str) -> list[OptionSpec]:
             kind = click.Path(dir_okay=False)
         elif key in DIRECTORY_FIELDS:
             kind = click.Path(file_okay=False)
-        elif typing.get_origin(hint) is list:
-            kind = click.Path()  # repeatable: the default is a list (see add_options)
+        elif typing.get_origin(hint) is list:  # repeatable: the default is a list (see add_options)
+            kind = str if key == "data.classes" else click.Path()  # class names are not paths
         else:
             kind = next(t for t in typing.get_args(hint) or (hint,) if t is not type(None))
         result.append(OptionSpec(flag, section, field, kind, docs[field]))

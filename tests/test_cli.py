@@ -112,6 +112,11 @@ def test_help_defaults_come_from_the_config_dataclasses(command, specs):
         assert "[default:DATA-ARCH" in output
 
 
+def test_train_help_names_class_names_as_text_not_paths():
+    output = invoke("train", "--help").output
+    assert re.search(r"--classes TEXT", output) and re.search(r"--unlabelled PATH", output)
+
+
 def test_help_does_not_import_tensorflow():
     code = ("import sys\nfrom seqsent_cli.main import main, COMMANDS\n"
             "for args in [['--help']] + [[c, '--help'] for c in COMMANDS]:\n"
