@@ -21,10 +21,13 @@ scored on the EXPORTED SavedModel, as `seqsent train` does):
   (l)  --preset few-labels with all the labels: (e2)'s BiGRU(128) with its word2vec vectors frozen and the vocabulary
        learned from the labelled and the unlabelled reviews; (l2) the same with the vectors trained, which
        separates freezing from (l)'s longer schedule (60 epochs, patience 8, against (e2)'s 4 and 1);
-       (l3) reads 1,000 tokens instead of 400; (l4) has 192 recurrent units instead of 128;
+       (l3) reads 1,000 tokens instead of 400; (l4) has 192 recurrent units instead of 128; (l5), (l6) are (l)
+       with other seeds of weights, shuffling and dropout (the same split and vectors: the seed's spread);
   (m)  the NBSVM and (l) combined ((m3), (m4): with (l3), (l4)); (n), (o), (p) the NBSVM, (l) and (e2) / (g2) / both: recurrent members that
        differ in how their vectors were trained (frozen, fine-tuned, fine-tuned with VAT); (q) the NBSVM and the
-       four recurrent models of (e)-(g2). The best ensemble is the one with the best validation accuracy, not test.
+       four recurrent models of (e)-(g2); (m5) the NBSVM, (l) and (l4); (m6) the NBSVM and the three seeds of (l);
+       (r), (r2) recurrent models only ((l) + (l4); the three seeds of (l)), no n-gram model in the export.
+       The best ensemble is the one with the best validation accuracy, not test.
 Every setting was chosen on the validation split; the test split is read only by this final scoring. Each
 row's wall time is split into pretraining (word2vec or the language model, done once and counted in every row
 that uses it) and the rest (reading the data, training, export and scoring). Each export is then compared
@@ -96,6 +99,10 @@ ROWS = {
                           *UNLABELLED]),
     "l4": ("(l4) (l) with BiGRU(192) instead of 128 (--units 192): more capacity over the same frozen vectors",
            ["word2vec"], ["--preset", "few-labels", "--units", "192", "--embeddings", EMBEDDINGS, *UNLABELLED]),
+    "l5": ("(l5) (l) with another seed of weights, shuffling and dropout (--train-seed 1338)", ["word2vec"],
+           ["--preset", "few-labels", "--train-seed", "1338", "--embeddings", EMBEDDINGS, *UNLABELLED]),
+    "l6": ("(l6) (l) with a third seed (--train-seed 1339)", ["word2vec"],
+           ["--preset", "few-labels", "--train-seed", "1339", "--embeddings", EMBEDDINGS, *UNLABELLED]),
     "m": ("(m) NBSVM + (l), log-odds averaged", "ensemble", ["b3", "l"]),
     "m3": ("(m3) NBSVM + (l3), log-odds averaged", "ensemble", ["b3", "l3"]),
     "m4": ("(m4) NBSVM + (l4), log-odds averaged", "ensemble", ["b3", "l4"]),
@@ -103,6 +110,10 @@ ROWS = {
     "o": ("(o) NBSVM + (l) + (g2), log-odds averaged", "ensemble", ["b3", "l", "g2"]),
     "p": ("(p) NBSVM + (l) + (e2) + (g2), log-odds averaged", "ensemble", ["b3", "l", "e2", "g2"]),
     "q": ("(q) NBSVM + (e) + (e2) + (g) + (g2), log-odds averaged", "ensemble", ["b3", "e", "e2", "g", "g2"]),
+    "m5": ("(m5) NBSVM + (l) + (l4), log-odds averaged", "ensemble", ["b3", "l", "l4"]),
+    "m6": ("(m6) NBSVM + (l) + (l5) + (l6): three seeds of (l)", "ensemble", ["b3", "l", "l5", "l6"]),
+    "r": ("(r) (l) + (l4), no n-gram model: two recurrent models averaged", "ensemble", ["l", "l4"]),
+    "r2": ("(r2) (l) + (l5) + (l6), no n-gram model: three seeds of (l) averaged", "ensemble", ["l", "l5", "l6"]),
 }
 
 
