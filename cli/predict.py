@@ -15,7 +15,7 @@ from click.core import ParameterSource
 from seqsent_cli.main import import_tensorflow
 
 from seqsent.config import default_of
-from seqsent.data.tables import is_table, read_text_column
+from seqsent.data.tables import is_table, text_column_rows
 from seqsent.errors import DataError, UsageError
 
 
@@ -26,7 +26,8 @@ from seqsent.errors import DataError, UsageError
               help="Read texts from FILE: a .csv/.tsv/.jsonl table's --text-column (its header and other columns "
                    "are not texts; rows without a text are skipped), else one text per line ('-' for stdin; blank "
                    "lines skipped, with a note on stderr), so match results to texts by their text (or use --json).")
-@click.option("--text-column", default=default_of("data", "text_column"), show_default=True,
+@click.option("--text-column", default=None, show_default=f"the model's training --text-column, else "
+                                                             f"{default_of('data', 'text_column')}",
               help="The column of a table --file that holds the texts (as `train --text-column`).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line, with every class's probability.")
 @click.pass_context
@@ -50,7 +51,7 @@ def command(ctx, model, texts, file_, text_column, as_json):
         read = f"--file {file_} is read" if file_ and file_ != "-" else "texts from arguments or stdin are read"
         raise UsageError(f"--text-column goes with a table --file (.csv/.tsv/.jsonl); {read} one per line")
     if table:
-        texts += read_text_column(Path(file_), text_column, f"--file {file_}", "chosen with --text-column")
+        texts += _table_texts(model, Path(file_), text_column)
     elif file_:
         texts += _read_lines(file_)
     elif not texts:
@@ -68,6 +69,21 @@ def command(ctx, model, texts, file_, text_column, as_json):
                                    "probabilities": result.probabilities}, ensure_ascii=False))
         else:
             click.echo(result.line())
+
+
+def _table_texts(model: str, path: Path, text_column: str | None) -> list[str]:
+    from seqsent.api import recorded_text_column
+
+    if text_column is None:
+        text_column = recorded_text_column(model) or default_of("data", "text_column")
+        chosen_by = "the model's training --text-column; choose another with --text-column"
+    else:
+        chosen_by = "chosen with --text-column"
+    texts, without = text_column_rows(path, text_column, f"--file {path}", chosen_by)
+    if without:  # said aloud, as for blank lines: the results no longer line up with the file's rows
+        click.echo(f"Note: {path}: skipped {without} row{'s' if without > 1 else ''} without a text in column "
+                   f"{text_column!r}", err=True)
+    return texts
 
 
 def _read_lines(path: str) -> list[str]:

@@ -480,6 +480,24 @@ def report(model_path: str | Path, out_dir: str | Path, data: DataConfig | None 
     return evaluation, write_report(evaluation, out_dir, overwrite)
 
 
+def recorded_text_column(model_path: str | Path) -> str | None:
+    """The text column of the table a model was trained on (None when it records none, e.g. a .keras file), read
+    from its seqsent.json without loading it: a table of texts to label is most often laid out like that one."""
+    from seqsent.config import recorded_data_config
+    from seqsent.layout import metadata_file, read_model_metadata, version_dir_of
+    from seqsent.serving.inference import resolve_model_path
+
+    try:
+        resolved = resolve_model_path(model_path)
+    except ModelError:
+        return None  # loading the model says why it cannot be read
+    version_dir = version_dir_of(resolved)
+    if version_dir is None or not metadata_file(version_dir).is_file():
+        return None
+    trained_on = recorded_data_config(read_model_metadata(metadata_file(version_dir), resolved), resolved)
+    return None if trained_on is None else trained_on.text_column
+
+
 def predict(model_path: str | Path, texts: list[str]) -> list[Prediction]:
     from seqsent.serving.inference import load_model
 

@@ -443,6 +443,43 @@ def test_predict_text_column_without_a_table_file_or_missing_from_it_is_a_one_li
     assert_one_line_error(code, err, 1, "no column 'review'")
 
 
+def _export_recording_columns(base: Path, text_column: str) -> Path:
+    """An export's directory as far as reading its seqsent.json goes (no graph: predict is replaced in the test)."""
+    version = base / "1"
+    (version / "assets.extra").mkdir(parents=True)
+    (version / "saved_model.pb").write_bytes(b"")
+    (version / "assets.extra" / "seqsent.json").write_text(json.dumps({
+        "format": "seqsent-model", "format_version": 1, "class_names": ["bad", "good"],
+        "config": {"data": {"source": "reviews.csv", "text_column": text_column, "label_column": "stars"}}}))
+    return version
+
+
+def test_predict_table_file_is_read_by_the_models_training_text_column_and_skipped_rows_are_counted(
+        monkeypatch, capsys, tmp_path):
+    import seqsent.api
+    from seqsent.api import Prediction
+
+    monkeypatch.setattr(seqsent.api, "predict", lambda model, texts: [Prediction(t, "good", 0.9, {}) for t in texts])
+    model = _export_recording_columns(tmp_path / "model", "review")
+    table = tmp_path / "new.csv"
+    table.write_text("review,text\nsuperb,not this\n,nor this\nawful,nor that\n", encoding="utf-8")
+    code, out, err = run_main(capsys, "predict", model, "--file", table)
+    assert code == 0
+    assert [line.split("\t")[2] for line in out.splitlines()] == ["superb", "awful"]
+    assert "skipped 1 row without a text in column 'review'" in err
+    code, out, _ = run_main(capsys, "predict", model, "--file", table, "--text-column", "text")
+    assert [line.split("\t")[2] for line in out.splitlines()] == ["not this", "nor this", "nor that"]
+
+
+def test_predict_table_without_the_models_text_column_names_where_the_column_came_from(capsys, tmp_path):
+    model = _export_recording_columns(tmp_path / "model", "review")
+    table = write_csv(tmp_path / "other.csv", [("a fine film", "good")])  # columns text, label
+    code, _, err = run_main(capsys, "predict", model, "--file", table)
+    assert_one_line_error(code, err, 1, "no column 'review'")
+    assert "the model's training --text-column; choose another with --text-column" in err
+    assert "--label-column" not in err  # predict has no such option
+
+
 def test_export_writes_the_next_version_that_predicts_the_same(trained):
     output = invoke("export", trained["export"], "--output-dir", trained["export"].parent.parent).output
     second = trained["export"].parent / "2"

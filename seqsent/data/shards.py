@@ -198,9 +198,10 @@ def _json_row(path: Path, line_no: int, line: str) -> dict | None:
     return row
 
 
-def delimited_rows(path: Path, handle: TextIO, delimiter: str, columns: list[str]) -> Iterator[tuple[int, dict]]:
+def delimited_rows(path: Path, handle: TextIO, delimiter: str, columns: list[str],
+                   chosen_by: str = "") -> Iterator[tuple[int, dict]]:
     """(line number, row) of a CSV or TSV file whose header holds `columns` (the text column, then the label
-    column if any, then others)."""
+    column if any, then others). `chosen_by`: where the columns' names came from, for the missing-column error."""
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     reader = csv.DictReader(handle, delimiter=delimiter)
     try:
@@ -212,7 +213,8 @@ def delimited_rows(path: Path, handle: TextIO, delimiter: str, columns: list[str
     for column in columns:  # checked on the header, so a file with no rows still names its columns
         if column not in header:
             hint = delimiter_hint(list(header), delimiter)
-            raise missing_column(path, column, [header[0]] if hint else list(header), hint)
+            raise missing_column(path, column, [header[0]] if hint else list(header),
+                                 hint or (f"({chosen_by})" if chosen_by else ""))
         if header.count(column) > 1:
             raise DataError(f"{path}:1: the header names the column {column!r} {header.count(column)} times; "
                             "rename all but one")

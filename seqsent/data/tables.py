@@ -99,21 +99,29 @@ def read_text_column(path: Path, text_column: str, where: str,
                      chosen_by: str = "the same --text-column as the labelled data") -> list[str]:
     """The non-empty texts of a table file's text column, its other columns (labels) ignored: a table given as
     unlabelled text or texts to label (`where`, e.g. '--unlabelled FILE', and `chosen_by` say so in errors)."""
-    rows, _ = _rows(path, [text_column])
-    texts, seen = [], False
+    return text_column_rows(path, text_column, where, chosen_by)[0]
+
+
+def text_column_rows(path: Path, text_column: str, where: str, chosen_by: str) -> tuple[list[str], int]:
+    """read_text_column's texts and how many rows had none: texts to label must be told when some rows give no
+    result, or results stop lining up with the file's rows."""
+    rows, _ = _rows(path, [text_column], chosen_by)
+    texts, seen, without = [], False, 0
     for line_no, row in rows:
         seen = seen or text_column in row
         text = text_cell(row.get(text_column), f"{path}:{line_no}").strip()
         if text:
             texts.append(text)
+        else:
+            without += 1
     if not seen:
         raise DataError(f"{where}: no column {text_column!r} (read as a table: its text column, {chosen_by})")
     if not texts:
         raise DataError(f"{where}: no texts in its column {text_column!r}")
-    return texts
+    return texts, without
 
 
-def _rows(path: Path, columns: list[str]):
+def _rows(path: Path, columns: list[str], chosen_by: str = ""):
     """(line number, row) of a whole table file decoded as UTF-8 (a BOM dropped; UTF-16 refused), and how many
     undecodable byte sequences were replaced."""
     try:
@@ -128,4 +136,4 @@ def _rows(path: Path, columns: list[str]):
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         return json_rows(path, [content]), replaced
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    return delimited_rows(path, io.StringIO(content, newline=""), delimiter, columns), replaced
+    return delimited_rows(path, io.StringIO(content, newline=""), delimiter, columns, chosen_by), replaced
