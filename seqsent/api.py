@@ -100,6 +100,7 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
     dataset = dataset or open_data(config.data, notify, need_counts=config.train.steps_per_epoch is None)
     _check_streaming(dataset, config)
     _add_unlabelled(dataset, config, notify)
+    _check_pretrained_on_test(dataset, config)
     if on_data is not None:
         on_data(dataset)
     if not distribution.is_chief:
@@ -174,6 +175,20 @@ def _check_streaming(dataset, config: RunConfig) -> None:
                          "from --vocabulary-sample train texts)")
     if config.model.wide_ngrams and config.model.wide_training == "separate":
         raise UsageError("--wide-training separate needs data held in memory, not streamed data")
+
+
+def _check_pretrained_on_test(dataset, config: RunConfig) -> None:
+    """Vectors or an encoder learned from this run's test texts would make its test score a score on seen texts:
+    refused when pretraining split this same data otherwise, noted when another corpus holds some of them.
+    Streamed data is not checked (its test texts are read only when scored)."""
+    from seqsent.data.streaming import StreamingDataset
+
+    if isinstance(dataset, StreamingDataset) or not (config.model.embeddings_path or config.model.encoder_path):
+        return
+    from seqsent.pretraining.provenance import check_learned_test_texts
+
+    dataset.notes.extend(check_learned_test_texts(config.model.embeddings_path, config.model.encoder_path,
+                                                  config.data.source, dataset.test.texts))
 
 
 def _add_unlabelled(dataset, config: RunConfig, notify=None) -> None:

@@ -210,3 +210,14 @@ def refuse_utf16(head: bytes, where) -> None:
     if b"\0" in head[:4096]:
         raise DataError(f"{where}: the file holds NUL bytes, so it looks like UTF-16 text (or is not text at all); "
                         "save it as UTF-8")
+
+
+def sha256_of(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, read in blocks (vector files and tables can be large); OSError if unreadable."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

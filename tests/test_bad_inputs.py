@@ -421,13 +421,14 @@ def make_bad_encoders(root: Path) -> dict:
     """A tiny untrained bigru encoder (4 units) and damaged copies of it."""
     from seqsent.models.encoder import ENCODER_FILE, WEIGHTS_FILE, encoder_metadata, write_encoder
     from seqsent.models.language_model import LanguageModel
+    from seqsent.pretraining.provenance import learned_texts
 
     vocabulary = ["", "[UNK]", "film", "great", "awful"]
     good = root / "good"
     good.mkdir(parents=True)
     lm = LanguageModel(len(vocabulary), embedding_dim=8, cell="gru", units=4, directions=2, num_sampled=2)
     write_encoder(good, lm, vocabulary, encoder_metadata("bigru", 1, 4, 8, len(vocabulary), history={}, perplexity={},
-                                                         sources=[], config={}))
+                                                         sources=[], config={}), learned_texts([], "none"))
     found = {"encoder": good}
     for name, damage in (("encoder_corrupt", lambda d: (d / ENCODER_FILE).write_text("{oops")),
                          ("encoder_no_weights", lambda d: (d / WEIGHTS_FILE).unlink()),

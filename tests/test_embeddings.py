@@ -417,3 +417,41 @@ def test_pretraining_split_options_are_checked(tmp_path):
         WordVectorConfig(test_fraction=1.5).validate()
     with pytest.raises(UsageError, match="--split-seed must be between"):
         WordVectorConfig(split_seed=-1).validate()
+
+
+def test_train_refuses_vectors_pretrained_on_its_test_texts_and_accepts_those_split_alike(tmp_path, capsys):
+    """pretrain-embeddings records (hashes of) the texts it learned from; train counts its test texts among them."""
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("neg", "pos"), per_class=30))
+    common = ["--data", data, "--dim", "4", "--min-count", "1", "--epochs", "1", "--workers", "1"]
+    for name, seed in (("other.vec", "7"), ("alike.vec", "1337")):
+        status, _, err = run_main(capsys, "pretrain-embeddings", *common, "--split-seed", seed,
+                                  "--output", tmp_path / name)
+        assert status == 0, err
+    train = ["train", "--data", data, "--arch", "gru", "--units", "2", "--epochs", "1", "--quiet",
+             "--output-dir", tmp_path / "m", "--runs-dir", tmp_path / "r", "--embeddings"]
+    status, _, err = run_main(capsys, *train, tmp_path / "other.vec")
+    assert status == 1 and len(err.strip().splitlines()) == 1, err
+    assert "was learned from" in err and "of this run's 12 test texts" in err and "--split-seed" in err
+    assert not (tmp_path / "m").exists()
+    status, _, err = run_main(capsys, *train, tmp_path / "alike.vec")
+    assert status == 0, err
+
+
+def test_a_record_of_learned_texts_belongs_only_to_the_vector_file_it_names(tmp_path):
+    from seqsent.files import sha256_of
+    from seqsent.pretraining.provenance import (LearnedTexts, check_learned_test_texts, read_record, text_fingerprints,
+                                                vectors_record, write_record)
+
+    data = write_csv(tmp_path / "reviews.csv", [("a fine film", "good")])
+    vectors = tmp_path / "v.vec"
+    vectors.write_text("1 2\nfilm 0.1 0.2\n", encoding="utf-8")
+    learned = LearnedTexts(text_fingerprints(["A fine FILM.", "dull"]))  # from another corpus
+    write_record(vectors_record(vectors), learned, sha256_of(vectors))
+    notes = check_learned_test_texts(str(vectors), None, str(data), ["a fine film", "Dull!", "unseen"])
+    assert len(notes) == 1 and "include 2 of the 3 test texts (another corpus" in notes[0]  # as the model reads them
+    vectors.write_text("1 2\nfilm 0.3 0.2\n", encoding="utf-8")  # replaced since: the record is another file's
+    assert read_record("--embeddings", vectors) is None
+    assert check_learned_test_texts(str(vectors), None, str(data), ["a fine film"]) == []
+    vectors_record(vectors).write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(DataError, match="is damaged"):
+        check_learned_test_texts(str(vectors), None, str(data), ["a fine film"])

@@ -64,7 +64,7 @@ def encoder(tmp_path_factory):
 def test_pretrain_lm_writes_an_encoder_with_perplexity_per_epoch(encoder):
     report, messages = encoder
     assert sorted(p.name for p in report.output.iterdir()) == ["encoder.json", "language_model.weights.h5",
-                                                                "vocabulary.json"]
+                                                                "texts.npz", "vocabulary.json"]
     metadata = json.loads((report.output / "encoder.json").read_text())
     assert metadata["arch"] == "bigru" and metadata["units"] == 6 and metadata["embedding_dim"] == 5
     assert set(report.perplexity) == {"forward", "backward"}
@@ -147,10 +147,27 @@ def test_train_with_an_encoder_exports_a_plain_string_in_model(encoder, tmp_path
     config.train.epochs, config.train.pretrained_rate = 1, pretrained_rate
     result = train(config, verbose=0)
     assert any("start from the language model" in note for note in result.notes)
+    # tiny_texts repeats its sentences: the encoder's corpus holds some of these test texts; said, not refused
+    assert any("--encoder" in note and "another corpus holding them" in note for note in result.data_notes)
     saved = json.loads((result.export_dir / "assets.extra" / "seqsent.json").read_text())
     assert saved["config"]["model"]["units"] == 6 and saved["config"]["model"]["arch"] == "bigru"
     probabilities = load_model(result.export_dir).predict_proba(["great film", "", "awful"])
     assert probabilities.shape == (3, 2) and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_train_refuses_an_encoder_that_learned_from_its_test_texts(encoder, tmp_path):
+    """The encoder was pretrained on the default split of its CSV; a classifier of the same CSV split otherwise has
+    test texts the encoder read."""
+    from seqsent.api import train
+    from seqsent.errors import DataError
+
+    report, _ = encoder
+    config = RunConfig(name="leak", output_dir=str(tmp_path / "models"), runs_dir=str(tmp_path / "runs"))
+    config.data.source, config.data.seed = str(report.output.parent / "reviews.csv"), 7
+    config.model.encoder_path = str(report.output)
+    with pytest.raises(DataError, match=r"--encoder .* was learned from \d+ of this run's 36 test texts"):
+        train(config, verbose=0)
+    assert not (tmp_path / "models").exists()
 
 
 def test_pretrain_lm_refuses_an_output_directory_that_holds_its_input(tmp_path):

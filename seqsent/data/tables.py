@@ -27,16 +27,12 @@ def is_table(path: Path) -> bool:
 def table_digest(path: Path) -> str | None:
     """SHA-256 of a table file's bytes, recorded with a model: evaluation then knows the file it trained on by its
     contents (a copy counts, an edited file or another file of the same name does not). None if unreadable."""
-    import hashlib
+    from seqsent.files import sha256_of
 
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        return sha256_of(path)
     except OSError:
         return None
-    return digest.hexdigest()
 
 
 def read_table(path: Path, text_column: str, label_column: str, on_empty: str = "skip") -> Table:

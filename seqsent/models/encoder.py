@@ -3,6 +3,8 @@
     DIR/encoder.json                  what it is: arch, shapes, text settings, held-out perplexity, versions
     DIR/vocabulary.json               the vocabulary, in TextVectorization's order (0 padding, 1 OOV)
     DIR/language_model.weights.h5     the language model's weights
+    DIR/texts.npz                     hashes of the texts it learned from (seqsent.pretraining.provenance): train
+                                      refuses a test split whose texts are among them
 
 A classifier trained with --encoder takes the encoder's vocabulary and standardisation (so an
 encoder learned on one corpus serves a classifier of another) and its recurrent shape (cell,
@@ -27,7 +29,8 @@ FORMAT_VERSION = 1
 ENCODER_FILE = "encoder.json"
 VOCABULARY_FILE = "vocabulary.json"
 WEIGHTS_FILE = "language_model.weights.h5"
-ENCODER_FILES = (ENCODER_FILE, VOCABULARY_FILE, WEIGHTS_FILE)
+TEXTS_FILE = "texts.npz"
+ENCODER_FILES = (ENCODER_FILE, VOCABULARY_FILE, WEIGHTS_FILE, TEXTS_FILE)
 # Bumped when seqsent.text.standardize_text changes what it does: an encoder's vocabulary is only valid with
 # the standardisation it was learned with.
 STANDARDIZATION = "seqsent-standardize-1"
@@ -66,10 +69,14 @@ def encoder_metadata(arch: str, layers: int, units: int, embedding_dim: int, voc
     }
 
 
-def write_encoder(directory: Path, lm, vocabulary: list[str], metadata: dict) -> None:
-    """The three files into `directory` (a staging directory: seqsent.files.staged_directory renames it)."""
+def write_encoder(directory: Path, lm, vocabulary: list[str], metadata: dict, learned) -> None:
+    """The files into `directory` (a staging directory: seqsent.files.staged_directory renames it); `learned`: the
+    seqsent.pretraining.provenance.LearnedTexts of the texts learned from."""
+    from seqsent.pretraining.provenance import write_record
+
     (directory / VOCABULARY_FILE).write_text(json.dumps(vocabulary, ensure_ascii=False), encoding="utf-8")
     lm.save_weights(directory / WEIGHTS_FILE)
+    write_record(directory / TEXTS_FILE, learned)
     (directory / ENCODER_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True), encoding="utf-8")
 
 

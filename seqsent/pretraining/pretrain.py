@@ -26,6 +26,7 @@ from seqsent.models.encoder import ENCODER_FILES, encoder_metadata, write_encode
 from seqsent.models.language_model import LanguageModel
 from seqsent.pretraining import check_sources
 from seqsent.pretraining.lm_rows import heldout_rows, stream_rows, token_stream, training_rows
+from seqsent.pretraining.provenance import LearnedTexts, learned_texts
 
 
 @dataclass
@@ -59,6 +60,8 @@ class Corpus:
     texts: int
     heldout_texts: int
     tokens: int
+    learned: LearnedTexts
+    """Every text read, held-out ones too (seqsent.pretraining.provenance): recorded with the encoder."""
 
 
 def pretrain_language_model(config: LanguageModelConfig, verbose: int = 1, notify=None,
@@ -119,7 +122,8 @@ def build_corpus(config: LanguageModelConfig, notify) -> Corpus:
         raise DataError(f"{len(texts):,} texts ({len(train_stream):,} tokens) are too few for a language model with "
                         f"--window {config.window} and --batch-size {config.batch_size}: give more text "
                         "(--unlabelled) or smaller values")
-    return Corpus(train, heldout, vectorizer.get_vocabulary(), sources, len(train_texts), held, len(train_stream))
+    return Corpus(train, heldout, vectorizer.get_vocabulary(), sources, len(train_texts), held, len(train_stream),
+                  learned_texts(texts, config.data))
 
 
 def _encode(vectorizer, texts: list[str], notify=None) -> tf.RaggedTensor:
@@ -155,7 +159,7 @@ def _pretrain_in(work_dir: Path, config: LanguageModelConfig, corpus: Corpus, di
                                 history=history, perplexity=perplexity, sources=corpus.sources,
                                 config=config.to_dict())
     with staged_directory(config.output, config.overwrite, owned=ENCODER_FILES) as staging:
-        write_encoder(staging, lm, corpus.vocabulary, metadata)
+        write_encoder(staging, lm, corpus.vocabulary, metadata, corpus.learned)
     remove_training_leftovers(work_dir)
     run_dir = finish_run_dir(work_dir, Path(config.runs_dir) / _run_name(config), time.strftime("%Y%m%d-%H%M%S"))
     return PretrainLMReport(

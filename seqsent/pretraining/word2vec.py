@@ -18,8 +18,9 @@ from pathlib import Path
 
 from seqsent.config import WordVectorConfig
 from seqsent.errors import DataError
-from seqsent.files import check_creatable, check_output_file, replace_atomically
+from seqsent.files import check_creatable, check_output_file, replace_atomically, sha256_of
 from seqsent.pretraining import check_sources
+from seqsent.pretraining.provenance import learned_texts, vectors_record, write_record
 from seqsent.progress import Ticker
 
 
@@ -62,6 +63,9 @@ def pretrain_embeddings(config: WordVectorConfig, notify=None) -> PretrainReport
     check_output_file(output, config.overwrite)  # someone may have written there meanwhile
     with replace_atomically(output) as tmp:
         words.save_word2vec_format(str(tmp), binary=config.file_format == "binary")
+        # The record first, naming the vectors by their digest: a crash before the rename leaves a record that
+        # belongs to no vector file, never a vector file judged by another run's record.
+        write_record(vectors_record(output), learned_texts(texts, config.data), sha256_of(tmp))
     return PretrainReport(output=output, method=config.method, dim=config.dim, words=len(words.index_to_key),
                           texts=len(texts), tokens=tokens, sources=sources, seconds=time.perf_counter() - started)
 

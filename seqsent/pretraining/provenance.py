@@ -1,0 +1,116 @@
+"""What a pretrained file remembers of the texts it learned from, so that `seqsent train` can tell when its own test
+texts were among them: a test score of texts the vectors were learned from is not a test score. Pretraining on the
+same table split otherwise is a mistake, refused; another corpus that shares some texts is noted.
+
+A text is kept as 8 bytes of a hash of how the model reads it (seqsent.data.dataset.comparison_key), not as text:
+50,000 reviews take 400 kB. Word vectors get a file beside them, `<vectors>.texts.npz`, which names the vector file
+by its SHA-256 (a vector file replaced since is not judged by another's record); an encoder directory holds
+`texts.npz`. Files without one (GloVe, fastText, older seqsent) are not checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from seqsent.errors import DataError
+from seqsent.files import sha256_of
+
+VECTORS_SUFFIX = ".texts.npz"
+
+
+def text_fingerprints(texts) -> np.ndarray:
+    """Sorted distinct 64-bit hashes of the texts as the model reads them (case, punctuation, spacing aside)."""
+    return np.unique(_hashes(texts))
+
+
+def _hashes(texts) -> np.ndarray:
+    from seqsent.data.dataset import comparison_key
+
+    return np.array([int.from_bytes(hashlib.blake2b(comparison_key(text).encode("utf-8"), digest_size=8).digest(),
+                                    "little") for text in texts], dtype=np.uint64)
+
+
+def vectors_record(vectors: Path) -> Path:
+    return vectors.with_name(vectors.name + VECTORS_SUFFIX)
+
+
+@dataclass
+class LearnedTexts:
+    fingerprints: np.ndarray
+    """text_fingerprints of every text learned from."""
+    data_sha256: str = ""
+    """SHA-256 of the table --data they came from ('' for other sources): a classifier of the same table whose test
+    texts are among them was split otherwise, a mistake; another table sharing some texts is not."""
+
+
+def learned_texts(texts, data_source: str) -> LearnedTexts:
+    from seqsent.data.tables import is_table, table_digest
+
+    path = Path(data_source).expanduser()
+    table = path.is_file() and is_table(path)
+    return LearnedTexts(text_fingerprints(texts), (table_digest(path) or "") if table else "")
+
+
+def write_record(file: Path, learned: LearnedTexts, vectors_sha256: str = "") -> None:
+    """The record, written atomically (a half-written record would wrongly clear or refuse a run)."""
+    from seqsent.files import replace_atomically
+
+    with replace_atomically(file, suffix=".npz") as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, fingerprints=learned.fingerprints, data_sha256=np.array(learned.data_sha256),
+                     vectors_sha256=np.array(vectors_sha256))
+
+
+def read_record(flag: str, path: str | Path) -> LearnedTexts | None:
+    """What `--embeddings FILE` or `--encoder DIR` (`flag`) records of the texts it learned from, or None when no
+    record belongs to it."""
+    from seqsent.models.encoder import TEXTS_FILE
+
+    path = Path(path).expanduser()
+    file = path / TEXTS_FILE if flag == "--encoder" else vectors_record(path)
+    if not file.is_file():
+        return None
+    try:
+        with np.load(file, allow_pickle=False) as record:
+            learned = LearnedTexts(record["fingerprints"], str(record["data_sha256"]))
+            recorded_digest = str(record["vectors_sha256"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        raise DataError(f"{flag} {path}: its record of the texts learned from, {file.name}, is damaged (not the file "
+                        "seqsent writes): pretrain again, or delete it (then nothing is checked)") from None
+    if flag == "--embeddings" and recorded_digest != sha256_of(path):
+        return None  # the vector file was replaced after the record was written: the record is another file's
+    return learned
+
+
+def count_learned(test_texts, fingerprints: np.ndarray) -> int:
+    """How many of `test_texts` are among the texts `fingerprints` record."""
+    return int(np.isin(_hashes(test_texts), fingerprints).sum()) if len(test_texts) else 0
+
+
+def check_learned_test_texts(embeddings_path: str | None, encoder_path: str | None, data_source: str,
+                             test_texts) -> list[str]:
+    """`train --embeddings/--encoder` from a file that learned from this run's test texts: a DataError when it
+    learned from this same table split otherwise (the test score would count texts it has read); notes when
+    another corpus holds some of them (shared texts, not a mistake, but the user should know)."""
+    notes = []
+    for flag, path in (("--embeddings", embeddings_path), ("--encoder", encoder_path)):
+        learned = read_record(flag, path) if path else None
+        count = count_learned(test_texts, learned.fingerprints) if learned is not None else 0
+        if not count:
+            continue
+        if learned.data_sha256 and learned.data_sha256 == learned_texts([], data_source).data_sha256:
+            command = "pretrain-embeddings" if flag == "--embeddings" else "pretrain-lm"
+            raise DataError(
+                f"{flag} {path} was learned from {count:,} of this run's {len(test_texts):,} test texts (this same "
+                f"data, split otherwise), so the test score would count texts it has read: run `seqsent {command}` "
+                "again with this run's split (the same --test-data, --test-fraction and --split-seed as train's "
+                "--seed), or split this run as that one was")
+        notes.append(f"{flag} {path} was learned from texts that include {count:,} of the {len(test_texts):,} test "
+                     "texts (another corpus holding them; their labels were never read): the test score may be a "
+                     "little optimistic")
+    return notes
