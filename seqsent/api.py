@@ -185,7 +185,7 @@ def _check_pretrained_on_test(dataset, config: RunConfig) -> None:
 
     if isinstance(dataset, StreamingDataset) or not (config.model.embeddings_path or config.model.encoder_path):
         return
-    from seqsent.pretraining.provenance import check_learned_test_texts
+    from seqsent.data.provenance import check_learned_test_texts
 
     dataset.notes.extend(check_learned_test_texts(config.model.embeddings_path, config.model.encoder_path,
                                                   config.data.source, dataset.test.texts))

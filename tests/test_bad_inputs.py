@@ -421,7 +421,7 @@ def make_bad_encoders(root: Path) -> dict:
     """A tiny untrained bigru encoder (4 units) and damaged copies of it."""
     from seqsent.models.encoder import ENCODER_FILE, WEIGHTS_FILE, encoder_metadata, write_encoder
     from seqsent.models.language_model import LanguageModel
-    from seqsent.pretraining.provenance import learned_texts
+    from seqsent.data.provenance import learned_texts
 
     vocabulary = ["", "[UNK]", "film", "great", "awful"]
     good = root / "good"

@@ -439,7 +439,7 @@ def test_train_refuses_vectors_pretrained_on_its_test_texts_and_accepts_those_sp
 
 def test_a_record_of_learned_texts_belongs_only_to_the_vector_file_it_names(tmp_path):
     from seqsent.files import sha256_of
-    from seqsent.pretraining.provenance import (LearnedTexts, check_learned_test_texts, read_record, text_fingerprints,
+    from seqsent.data.provenance import (LearnedTexts, check_learned_test_texts, read_record, text_fingerprints,
                                                 vectors_record, write_record)
 
     data = write_csv(tmp_path / "reviews.csv", [("a fine film", "good")])

@@ -3,7 +3,7 @@
     DIR/encoder.json                  what it is: arch, shapes, text settings, held-out perplexity, versions
     DIR/vocabulary.json               the vocabulary, in TextVectorization's order (0 padding, 1 OOV)
     DIR/language_model.weights.h5     the language model's weights
-    DIR/texts.npz                     hashes of the texts it learned from (seqsent.pretraining.provenance): train
+    DIR/texts.npz                     hashes of the texts it learned from (seqsent.data.provenance): train
                                       refuses a test split whose texts are among them
 
 A classifier trained with --encoder takes the encoder's vocabulary and standardisation (so an
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Collection
 
 from seqsent.config import RECURRENT_ARCHS, RunConfig, TextConfig, is_chosen
+from seqsent.data.provenance import DIRECTORY_RECORD
 from seqsent.errors import ModelError, UsageError
 from seqsent.files import read_json
 
@@ -29,7 +30,7 @@ FORMAT_VERSION = 1
 ENCODER_FILE = "encoder.json"
 VOCABULARY_FILE = "vocabulary.json"
 WEIGHTS_FILE = "language_model.weights.h5"
-TEXTS_FILE = "texts.npz"
+TEXTS_FILE = DIRECTORY_RECORD
 ENCODER_FILES = (ENCODER_FILE, VOCABULARY_FILE, WEIGHTS_FILE, TEXTS_FILE)
 # Bumped when seqsent.text.standardize_text changes what it does: an encoder's vocabulary is only valid with
 # the standardisation it was learned with.
@@ -71,8 +72,8 @@ def encoder_metadata(arch: str, layers: int, units: int, embedding_dim: int, voc
 
 def write_encoder(directory: Path, lm, vocabulary: list[str], metadata: dict, learned) -> None:
     """The files into `directory` (a staging directory: seqsent.files.staged_directory renames it); `learned`: the
-    seqsent.pretraining.provenance.LearnedTexts of the texts learned from."""
-    from seqsent.pretraining.provenance import write_record
+    seqsent.data.provenance.LearnedTexts of the texts learned from."""
+    from seqsent.data.provenance import write_record
 
     (directory / VOCABULARY_FILE).write_text(json.dumps(vocabulary, ensure_ascii=False), encoding="utf-8")
     lm.save_weights(directory / WEIGHTS_FILE)

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqsent.config import RECURRENT_ARCHS, LanguageModelConfig, TextConfig
+from seqsent.data.provenance import LearnedTexts, learned_texts
 from seqsent.errors import DataError, Interrupted, TrainingError
 from seqsent.files import check_creatable, check_output_dir, staged_directory
 from seqsent.layout import BACKUP_DIR, claim_run_dir, finish_run_dir, remove_training_leftovers, write_run_config
@@ -26,7 +27,6 @@ from seqsent.models.encoder import ENCODER_FILES, encoder_metadata, write_encode
 from seqsent.models.language_model import LanguageModel
 from seqsent.pretraining import check_sources
 from seqsent.pretraining.lm_rows import heldout_rows, stream_rows, token_stream, training_rows
-from seqsent.pretraining.provenance import LearnedTexts, learned_texts
 
 
 @dataclass
@@ -61,7 +61,7 @@ class Corpus:
     heldout_texts: int
     tokens: int
     learned: LearnedTexts
-    """Every text read, held-out ones too (seqsent.pretraining.provenance): recorded with the encoder."""
+    """Every text read, held-out ones too (seqsent.data.provenance): recorded with the encoder."""
 
 
 def pretrain_language_model(config: LanguageModelConfig, verbose: int = 1, notify=None,

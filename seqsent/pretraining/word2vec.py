@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seqsent.config import WordVectorConfig
+from seqsent.data.provenance import learned_texts, vectors_record, write_record
 from seqsent.errors import DataError
 from seqsent.files import check_creatable, check_output_file, replace_atomically, sha256_of
 from seqsent.pretraining import check_sources
-from seqsent.pretraining.provenance import learned_texts, vectors_record, write_record
 from seqsent.progress import Ticker
 
 

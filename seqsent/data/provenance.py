@@ -21,6 +21,9 @@ from seqsent.errors import DataError
 from seqsent.files import sha256_of
 
 VECTORS_SUFFIX = ".texts.npz"
+"""The record of a vector file FILE is FILE.texts.npz."""
+DIRECTORY_RECORD = "texts.npz"
+"""The record of a directory (an encoder) is a file in it."""
 
 
 def text_fingerprints(texts) -> np.ndarray:
@@ -69,10 +72,8 @@ def write_record(file: Path, learned: LearnedTexts, vectors_sha256: str = "") ->
 def read_record(flag: str, path: str | Path) -> LearnedTexts | None:
     """What `--embeddings FILE` or `--encoder DIR` (`flag`) records of the texts it learned from, or None when no
     record belongs to it."""
-    from seqsent.models.encoder import TEXTS_FILE
-
     path = Path(path).expanduser()
-    file = path / TEXTS_FILE if flag == "--encoder" else vectors_record(path)
+    file = path / DIRECTORY_RECORD if flag == "--encoder" else vectors_record(path)
     if not file.is_file():
         return None
     try:
