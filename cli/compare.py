@@ -6,7 +6,7 @@ import click
 
 from seqsent_cli.main import import_tensorflow
 
-from seqsent_cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, resolve_config
+from seqsent_cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, flags_not_given, resolve_config
 from seqsent_cli.output import Output, json_option, verbose_option
 from seqsent.config import ARCHS
 
@@ -45,6 +45,7 @@ def command(ctx, archs, output, overwrite, quiet, verbose, as_json, **_):
     out = Output(as_json, verbose, quiet)
     arch_list = parse_archs(archs)
     config = resolve_config(ctx, COMPARE_OPTIONS)
+    given = {f"{spec.section}.{spec.field}" for spec in COMPARE_OPTIONS} - set(flags_not_given(ctx, COMPARE_OPTIONS))
     config.name = "compare"
     config.validate()
     arch_configs(config, arch_list)  # every arch's options, before hours of training, not after
@@ -55,7 +56,7 @@ def command(ctx, archs, output, overwrite, quiet, verbose, as_json, **_):
     progress = _Progress(out, config.train.epochs)
     with out.keras_progress():
         comparison = compare(config, arch_list, verbose=out.verbose, on_data=progress.data, on_start=progress.start,
-                             on_result=progress.result)
+                             on_result=progress.result, given=given)
     written = write_comparison(comparison, output, overwrite)
     if as_json:
         out.result({"data": comparison.data_description, "class_names": comparison.class_names,

@@ -75,8 +75,11 @@ def _table_texts(model: str, path: Path, text_column: str | None) -> list[str]:
     from seqsent.api import recorded_text_column
 
     if text_column is None:
-        text_column = recorded_text_column(model) or default_of("data", "text_column")
+        text_column = recorded_text_column(model)
         chosen_by = "the model's training --text-column; choose another with --text-column"
+        if text_column is None:
+            text_column = default_of("data", "text_column")
+            chosen_by = "the default, as the model records no training column; choose another with --text-column"
     else:
         chosen_by = "chosen with --text-column"
     texts, without = text_column_rows(path, text_column, f"--file {path}", chosen_by)

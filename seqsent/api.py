@@ -100,7 +100,9 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
     dataset = dataset or open_data(config.data, notify, need_counts=config.train.steps_per_epoch is None)
     _check_streaming(dataset, config)
     _add_unlabelled(dataset, config, notify)
-    _check_pretrained_on_test(dataset, config)
+    from seqsent.data.provenance import note_learned_test_texts
+
+    note_learned_test_texts(dataset, config)
     if on_data is not None:
         on_data(dataset)
     if not distribution.is_chief:
@@ -175,20 +177,6 @@ def _check_streaming(dataset, config: RunConfig) -> None:
                          "from --vocabulary-sample train texts)")
     if config.model.wide_ngrams and config.model.wide_training == "separate":
         raise UsageError("--wide-training separate needs data held in memory, not streamed data")
-
-
-def _check_pretrained_on_test(dataset, config: RunConfig) -> None:
-    """Vectors or an encoder learned from this run's test texts would make its test score a score on seen texts:
-    refused when pretraining split this same data otherwise, noted when another corpus holds some of them.
-    Streamed data is not checked (its test texts are read only when scored)."""
-    from seqsent.data.streaming import StreamingDataset
-
-    if isinstance(dataset, StreamingDataset) or not (config.model.embeddings_path or config.model.encoder_path):
-        return
-    from seqsent.data.provenance import check_learned_test_texts
-
-    dataset.notes.extend(check_learned_test_texts(config.model.embeddings_path, config.model.encoder_path,
-                                                  config.data.source, dataset.test.texts))
 
 
 def _add_unlabelled(dataset, config: RunConfig, notify=None) -> None:
@@ -496,20 +484,18 @@ def report(model_path: str | Path, out_dir: str | Path, data: DataConfig | None 
 
 
 def recorded_text_column(model_path: str | Path) -> str | None:
-    """The text column of the table a model was trained on (None when it records none, e.g. a .keras file), read
-    from its seqsent.json without loading it: a table of texts to label is most often laid out like that one."""
+    """The text column of the table a model was trained on (None when it records none), read from its seqsent.json
+    without loading it: a table of texts to label is most often laid out like that one."""
     from seqsent.config import recorded_data_config
-    from seqsent.layout import metadata_file, read_model_metadata, version_dir_of
+    from seqsent.layout import METADATA_FILE, metadata_file, read_model_metadata
     from seqsent.serving.inference import resolve_model_path
 
     try:
         resolved = resolve_model_path(model_path)
+        file = metadata_file(resolved) if resolved.is_dir() else resolved.parent / METADATA_FILE  # as load_model reads
+        trained_on = recorded_data_config(read_model_metadata(file, resolved), resolved) if file.is_file() else None
     except ModelError:
-        return None  # loading the model says why it cannot be read
-    version_dir = version_dir_of(resolved)
-    if version_dir is None or not metadata_file(version_dir).is_file():
-        return None
-    trained_on = recorded_data_config(read_model_metadata(metadata_file(version_dir), resolved), resolved)
+        return None  # loading the model says why it cannot be read; damaged data settings do not stop a prediction
     return None if trained_on is None else trained_on.text_column
 
 

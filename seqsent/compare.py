@@ -21,7 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Collection, Optional, Sequence
 
 import numpy as np
 
@@ -146,22 +146,30 @@ def length_buckets(counts: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
 
 def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: int = 0,
             on_data: Callable | None = None, on_start: Callable | None = None,
-            on_result: Callable | None = None) -> Comparison:
+            on_result: Callable | None = None, given: Collection[str] = ()) -> Comparison:
     """Train and measure each arch on the same splits; `config` gives the data, text and training settings.
 
     Callbacks (for progress output): on_data(dataset) once loaded, on_start(index, total, arch)
-    and on_result(index, total, ArchResult) around each arch (index from 1).
+    and on_result(index, total, ArchResult) around each arch (index from 1). `given`: as for
+    seqsent.api.train, the settings chosen on purpose (an --embeddings file sets the dimension of the others).
     """
     import keras
 
     from seqsent.data import load_dataset
+    from seqsent.data.provenance import note_learned_test_texts
+    from seqsent.models import adopt_pretrained_shapes
     from seqsent.serving.inference import in_memory_model
     from seqsent.training.trainer import fit
 
     archs = parse_archs(",".join(archs))
     config.validate()
+    adopted = adopt_pretrained_shapes(config.model, given)
     runs = arch_configs(config, archs)
     dataset = dataset or load_dataset(config.data)
+    note_learned_test_texts(dataset, config)
+    for note in (note[0].upper() + note[1:] for note in adopted):
+        if note not in dataset.notes:
+            dataset.notes.append(note)
     check_archs_fit_data(runs, dataset)
     if on_data is not None:
         on_data(dataset)

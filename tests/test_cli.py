@@ -478,6 +478,15 @@ def test_predict_table_without_the_models_text_column_names_where_the_column_cam
     assert_one_line_error(code, err, 1, "no column 'review'")
     assert "the model's training --text-column; choose another with --text-column" in err
     assert "--label-column" not in err  # predict has no such option
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("review,label\n", encoding="utf-8")
+    code, _, err = run_main(capsys, "predict", model, "--file", header_only)
+    assert_one_line_error(code, err, 1, "no rows below its header")
+    metadata = model / "assets.extra" / "seqsent.json"
+    metadata.write_text(json.dumps({**json.loads(metadata.read_text()), "config": {}}))  # records no columns
+    code, _, err = run_main(capsys, "predict", model, "--file", header_only)
+    assert_one_line_error(code, err, 1, "no column 'text'")
+    assert "the default, as the model records no training column" in err
 
 
 def test_export_writes_the_next_version_that_predicts_the_same(trained):

@@ -529,7 +529,7 @@ def test_unlabelled_table_without_the_text_column_is_refused(tmp_path):
     with pytest.raises(DataError, match="--unlabelled .*more.jsonl: no column 'text'"):
         read_unlabelled_source(str(path))
     path = write_csv(tmp_path / "more.csv", [("a fine film", "good")], header=("review", "sentiment"))
-    with pytest.raises(DataError, match=r"no column 'text'.*\(the same --text-column as the labelled data\)$"):
+    with pytest.raises(DataError, match=r"no column 'text'.*\(chosen with --text-column, the labelled data's if any\)$"):
         read_unlabelled_source(str(path))  # not "--label-column": an unlabelled table's labels are not read
 
 

@@ -448,10 +448,41 @@ def test_a_record_of_learned_texts_belongs_only_to_the_vector_file_it_names(tmp_
     learned = LearnedTexts(text_fingerprints(["A fine FILM.", "dull"]))  # from another corpus
     write_record(vectors_record(vectors), learned, sha256_of(vectors))
     notes = check_learned_test_texts(str(vectors), None, str(data), ["a fine film", "Dull!", "unseen"])
-    assert len(notes) == 1 and "include 2 of the 3 test texts (another corpus" in notes[0]  # as the model reads them
+    assert len(notes) == 1 and "include 2 of the 3 test texts (not from this data file" in notes[0]  # as the model reads them
     vectors.write_text("1 2\nfilm 0.3 0.2\n", encoding="utf-8")  # replaced since: the record is another file's
     assert read_record("--embeddings", vectors) is None
     assert check_learned_test_texts(str(vectors), None, str(data), ["a fine film"]) == []
+    write_record(vectors_record(vectors), learned, sha256_of(vectors))
+    link = tmp_path / "link.vec"
+    link.symlink_to(vectors)  # the record lies beside the file the link names
+    assert len(check_learned_test_texts(str(link), None, str(data), ["a fine film"])) == 1
     vectors_record(vectors).write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(DataError, match="is damaged"):
         check_learned_test_texts(str(vectors), None, str(data), ["a fine film"])
+    np.savez(vectors_record(vectors), fingerprints=np.array(["a", "b"]), data_sha256=np.array(""),
+             vectors_sha256=np.array(sha256_of(vectors)))  # the right keys, the wrong arrays
+    with pytest.raises(DataError, match="is damaged"):
+        check_learned_test_texts(str(vectors), None, str(data), ["a fine film"])
+
+
+def test_compare_takes_the_vectors_dimension_and_refuses_vectors_learned_from_its_test_texts(tmp_path, capsys):
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("neg", "pos"), per_class=30))
+    common = ["--data", data, "--dim", "4", "--min-count", "1", "--epochs", "1", "--workers", "1"]
+    for name, seed in (("other.vec", "7"), ("alike.vec", "1337")):
+        assert run_main(capsys, "pretrain-embeddings", *common, "--split-seed", seed, "--output", tmp_path / name)[0] == 0
+    compare = ["compare", "--data", data, "--archs", "gru", "--units", "2", "--epochs", "1", "--quiet", "--embeddings"]
+    status, _, err = run_main(capsys, *compare, tmp_path / "other.vec", "--output", tmp_path / "c1")
+    assert status == 1 and len(err.strip().splitlines()) == 1 and "(this same data, split otherwise)" in err, err
+    status, out, err = run_main(capsys, *compare, tmp_path / "alike.vec", "--output", tmp_path / "c2")
+    assert status == 0, err  # no --embedding-dim: the file's 4 dimensions, as train takes them
+    assert "Embedding dim 4, the dimension of" in out
+
+
+def test_pretraining_data_none_refuses_test_data_it_cannot_split(tmp_path, capsys):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("a fine film\n", encoding="utf-8")
+    test = write_csv(tmp_path / "test.csv", [("a fine film", "good")])
+    status, _, err = run_main(capsys, "pretrain-embeddings", "--data", "none", "--unlabelled", texts, "--test-data",
+                              test, "--output", tmp_path / "v.vec")
+    assert status == 2 and "--test-data goes with a table --data" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "v.vec").exists()

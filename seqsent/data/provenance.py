@@ -74,12 +74,18 @@ def read_record(flag: str, path: str | Path) -> LearnedTexts | None:
     record belongs to it."""
     path = Path(path).expanduser()
     file = path / DIRECTORY_RECORD if flag == "--encoder" else vectors_record(path)
-    if not file.is_file():
+    if not file.exists() and path.is_symlink():
+        file = vectors_record(path.resolve())  # a link to vectors: the record lies beside the file itself
+    if not file.exists():
         return None
     try:
         with np.load(file, allow_pickle=False) as record:
-            learned = LearnedTexts(record["fingerprints"], str(record["data_sha256"]))
-            recorded_digest = str(record["vectors_sha256"])
+            fingerprints, data_sha256, recorded_digest = (record[key] for key in ("fingerprints", "data_sha256",
+                                                                                  "vectors_sha256"))
+            if (fingerprints.dtype != np.uint64 or fingerprints.ndim != 1
+                    or any(value.ndim != 0 or value.dtype.kind != "U" for value in (data_sha256, recorded_digest))):
+                raise ValueError("not the arrays seqsent writes")
+            learned, recorded_digest = LearnedTexts(fingerprints, str(data_sha256)), str(recorded_digest)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         raise DataError(f"{flag} {path}: its record of the texts learned from, {file.name}, is damaged (not the file "
                         "seqsent writes): pretrain again, or delete it (then nothing is checked)") from None
@@ -91,6 +97,19 @@ def read_record(flag: str, path: str | Path) -> LearnedTexts | None:
 def count_learned(test_texts, fingerprints: np.ndarray) -> int:
     """How many of `test_texts` are among the texts `fingerprints` record."""
     return int(np.isin(_hashes(test_texts), fingerprints).sum()) if len(test_texts) else 0
+
+
+def note_learned_test_texts(dataset, config) -> None:
+    """check_learned_test_texts for a run (a RunConfig) on `dataset`: refused, or notes added to the data's notes.
+    Streamed data is not checked (its test texts are read only when scored)."""
+    from seqsent.data.streaming import StreamingDataset
+
+    if isinstance(dataset, StreamingDataset) or not (config.model.embeddings_path or config.model.encoder_path):
+        return
+    for note in check_learned_test_texts(config.model.embeddings_path, config.model.encoder_path, config.data.source,
+                                         dataset.test.texts):
+        if note not in dataset.notes:  # `seqsent compare` trains several models on one dataset
+            dataset.notes.append(note)
 
 
 def check_learned_test_texts(embeddings_path: str | None, encoder_path: str | None, data_source: str,
@@ -112,6 +131,7 @@ def check_learned_test_texts(embeddings_path: str | None, encoder_path: str | No
                 "again with this run's split (the same --test-data, --test-fraction and --split-seed as train's "
                 "--seed), or split this run as that one was")
         notes.append(f"{flag} {path} was learned from texts that include {count:,} of the {len(test_texts):,} test "
-                     "texts (another corpus holding them; their labels were never read): the test score may be a "
-                     "little optimistic")
+                     "texts (not from this data file's own split, so seqsent cannot tell a corpus that shares texts "
+                     "from a mistake; their labels were never read): if that is many, pretrain on this data with "
+                     "this run's split")
     return notes

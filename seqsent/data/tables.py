@@ -92,7 +92,7 @@ def case_twins(labels: list[str]) -> str | None:
 
 
 def read_text_column(path: Path, text_column: str, where: str,
-                     chosen_by: str = "the same --text-column as the labelled data") -> list[str]:
+                     chosen_by: str = "chosen with --text-column, the labelled data's if any") -> list[str]:
     """The non-empty texts of a table file's text column, its other columns (labels) ignored: a table given as
     unlabelled text or texts to label (`where`, e.g. '--unlabelled FILE', and `chosen_by` say so in errors)."""
     return text_column_rows(path, text_column, where, chosen_by)[0]
@@ -110,6 +110,9 @@ def text_column_rows(path: Path, text_column: str, where: str, chosen_by: str) -
             texts.append(text)
         else:
             without += 1
+    if not texts and not without:  # a CSV/TSV header was checked for the column already
+        header = path.suffix.lower() not in (".jsonl", ".ndjson")
+        raise DataError(f"{where}: no rows{' below its header' if header else ''}")
     if not seen:
         raise DataError(f"{where}: no column {text_column!r} (read as a table: its text column, {chosen_by})")
     if not texts:

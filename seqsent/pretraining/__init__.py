@@ -15,6 +15,9 @@ def check_sources(config) -> None:
 
     if config.data == NO_DATA and not config.unlabelled:
         raise UsageError("--data none learns from the --unlabelled texts only: give --unlabelled FILE")
+    if config.data == NO_DATA and config.test_source:
+        raise UsageError("--test-data goes with a table --data; --data none reads no data to split (its test texts "
+                         "are not left out of --unlabelled: remove them from FILE yourself)")
     RunConfig(data=config.data_config()).validate()
     inputs = ([] if config.data in ("sample", "imdb", NO_DATA) else [config.data]) + list(config.unlabelled)
     check_not_an_input(config.output, inputs)
