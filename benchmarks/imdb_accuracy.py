@@ -25,7 +25,7 @@ scored on the EXPORTED SavedModel, as `seqsent train` does):
        with other seeds of weights, shuffling and dropout (the same split and vectors: the seed's spread);
   (m)  the NBSVM and (l) combined ((m3), (m4): with (l3), (l4)); (n), (o), (p) the NBSVM, (l) and (e2) / (g2) / both: recurrent members that
        differ in how their vectors were trained (frozen, fine-tuned, fine-tuned with VAT); (q) the NBSVM and the
-       four recurrent models of (e)-(g2); (m5) the NBSVM, (l) and (l4); (m6) the NBSVM and the three seeds of (l);
+       four recurrent models of (e)-(g2); (m5) the NBSVM, (l) and (l4); (m6) the NBSVM and the three seeds of (l); (m7) all five;
        (r), (r2) recurrent models only ((l) + (l4); the three seeds of (l)), no n-gram model in the export.
        The best ensemble is the one with the best validation accuracy, not test.
 Every setting was chosen on the validation split; the test split is read only by this final scoring. Each
@@ -112,6 +112,7 @@ ROWS = {
     "q": ("(q) NBSVM + (e) + (e2) + (g) + (g2), log-odds averaged", "ensemble", ["b3", "e", "e2", "g", "g2"]),
     "m5": ("(m5) NBSVM + (l) + (l4), log-odds averaged", "ensemble", ["b3", "l", "l4"]),
     "m6": ("(m6) NBSVM + (l) + (l5) + (l6): three seeds of (l)", "ensemble", ["b3", "l", "l5", "l6"]),
+    "m7": ("(m7) NBSVM + (l) + (l4) + (l5) + (l6), log-odds averaged", "ensemble", ["b3", "l", "l4", "l5", "l6"]),
     "r": ("(r) (l) + (l4), no n-gram model: two recurrent models averaged", "ensemble", ["l", "l4"]),
     "r2": ("(r2) (l) + (l5) + (l6), no n-gram model: three seeds of (l) averaged", "ensemble", ["l", "l5", "l6"]),
 }
