@@ -256,7 +256,8 @@ def _export_and_score(result, config: RunConfig, dataset, notify=None, extra: di
     streamed = hasattr(dataset, "chunks")
     data = {"description": dataset.description, "split_sizes": _split_sizes(dataset),
             "validation_split": dataset.validation_split,
-            **({} if streamed else _source_digest(config.data))}  # streamed: no whole-file read
+            **({} if streamed else _source_digest(config.data)),  # streamed: no whole-file read
+            **({"notes": list(dataset.notes)} if dataset.notes else {})}  # e.g. test texts its vectors had read
     metadata = {**model_metadata(dataset.class_names, config.to_dict(), history=result.history, data=data),
                 **(extra or {})}
     test = dataset.chunks("test") if streamed else dataset.test  # streamed: never held whole

@@ -149,6 +149,8 @@ def test_train_with_an_encoder_exports_a_plain_string_in_model(encoder, tmp_path
     assert any("start from the language model" in note for note in result.notes)
     # tiny_texts repeats its sentences: the encoder's corpus holds some of these test texts; said, not refused
     assert any("--encoder" in note and "not from this data file" in note for note in result.data_notes)
+    recorded = json.loads((result.export_dir / "assets.extra" / "seqsent.json").read_text())["data"]["notes"]
+    assert any("--encoder" in note for note in recorded)  # kept with the model, not only printed
     saved = json.loads((result.export_dir / "assets.extra" / "seqsent.json").read_text())
     assert saved["config"]["model"]["units"] == 6 and saved["config"]["model"]["arch"] == "bigru"
     probabilities = load_model(result.export_dir).predict_proba(["great film", "", "awful"])
