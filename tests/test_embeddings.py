@@ -450,7 +450,7 @@ def test_a_record_of_learned_texts_belongs_only_to_the_vector_file_it_names(tmp_
     notes = check_learned_test_texts(str(vectors), None, str(data), ["a fine film", "Dull!", "unseen"])
     assert len(notes) == 1 and "include 2 of the 3 test texts (not from this data file" in notes[0]  # as the model reads them
     vectors.write_text("1 2\nfilm 0.3 0.2\n", encoding="utf-8")  # replaced since: the record is another file's
-    assert read_record("--embeddings", vectors) is None
+    assert read_record("--embeddings", vectors).vectors_sha256 != sha256_of(vectors)  # names the file it was for
     assert check_learned_test_texts(str(vectors), None, str(data), ["a fine film"]) == []
     write_record(vectors_record(vectors), learned, sha256_of(vectors))
     link = tmp_path / "link.vec"

@@ -49,14 +49,20 @@ class LearnedTexts:
     data_sha256: str = ""
     """SHA-256 of the table --data they came from ('' for other sources): a classifier of the same table whose test
     texts are among them was split otherwise, a mistake; another table sharing some texts is not."""
+    vectors_sha256: str = ""
+    """Of a record read back: the vector file it was written for ('' for an encoder's)."""
 
 
 def learned_texts(texts, data_source: str) -> LearnedTexts:
+    return LearnedTexts(text_fingerprints(texts), table_sha256(data_source))
+
+
+def table_sha256(data_source: str) -> str:
+    """The SHA-256 of a table --data, '' for other sources (an aclImdb test split is fixed: nothing to compare)."""
     from seqsent.data.tables import is_table, table_digest
 
     path = Path(data_source).expanduser()
-    table = path.is_file() and is_table(path)
-    return LearnedTexts(text_fingerprints(texts), (table_digest(path) or "") if table else "")
+    return (table_digest(path) or "") if path.is_file() and is_table(path) else ""
 
 
 def write_record(file: Path, learned: LearnedTexts, vectors_sha256: str = "") -> None:
@@ -70,8 +76,9 @@ def write_record(file: Path, learned: LearnedTexts, vectors_sha256: str = "") ->
 
 
 def read_record(flag: str, path: str | Path) -> LearnedTexts | None:
-    """What `--embeddings FILE` or `--encoder DIR` (`flag`) records of the texts it learned from, or None when no
-    record belongs to it."""
+    """What `--embeddings FILE` or `--encoder DIR` (`flag`) records of the texts it learned from, or None when there
+    is no record (whether a vector file's record is still its own is checked by check_learned_test_texts, only
+    when it counts: that reads the whole vector file)."""
     path = Path(path).expanduser()
     file = path / DIRECTORY_RECORD if flag == "--encoder" else vectors_record(path)
     if not file.exists() and path.is_symlink():
@@ -85,13 +92,10 @@ def read_record(flag: str, path: str | Path) -> LearnedTexts | None:
             if (fingerprints.dtype != np.uint64 or fingerprints.ndim != 1
                     or any(value.ndim != 0 or value.dtype.kind != "U" for value in (data_sha256, recorded_digest))):
                 raise ValueError("not the arrays seqsent writes")
-            learned, recorded_digest = LearnedTexts(fingerprints, str(data_sha256)), str(recorded_digest)
+            return LearnedTexts(fingerprints, str(data_sha256), str(recorded_digest))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         raise DataError(f"{flag} {path}: its record of the texts learned from, {file.name}, is damaged (not the file "
                         "seqsent writes): pretrain again, or delete it (then nothing is checked)") from None
-    if flag == "--embeddings" and recorded_digest != sha256_of(path):
-        return None  # the vector file was replaced after the record was written: the record is another file's
-    return learned
 
 
 def count_learned(test_texts, fingerprints: np.ndarray) -> int:
@@ -121,9 +125,9 @@ def check_learned_test_texts(embeddings_path: str | None, encoder_path: str | No
     for flag, path in (("--embeddings", embeddings_path), ("--encoder", encoder_path)):
         learned = read_record(flag, path) if path else None
         count = count_learned(test_texts, learned.fingerprints) if learned is not None else 0
-        if not count:
-            continue
-        if learned.data_sha256 and learned.data_sha256 == learned_texts([], data_source).data_sha256:
+        if not count or (flag == "--embeddings" and learned.vectors_sha256 != sha256_of(path)):
+            continue  # none learned, or the vector file was replaced after its record was written (another file's)
+        if learned.data_sha256 and learned.data_sha256 == table_sha256(data_source):
             command = "pretrain-embeddings" if flag == "--embeddings" else "pretrain-lm"
             raise DataError(
                 f"{flag} {path} was learned from {count:,} of this run's {len(test_texts):,} test texts (this same "

@@ -111,8 +111,7 @@ def text_column_rows(path: Path, text_column: str, where: str, chosen_by: str) -
         else:
             without += 1
     if not texts and not without:  # a CSV/TSV header was checked for the column already
-        header = path.suffix.lower() not in (".jsonl", ".ndjson")
-        raise DataError(f"{where}: no rows{' below its header' if header else ''}")
+        raise DataError(f"{where}: no rows{'' if _is_json_lines(path) else ' below its header'}")
     if not seen:
         raise DataError(f"{where}: no column {text_column!r} (read as a table: its text column, {chosen_by})")
     if not texts:
@@ -132,7 +131,11 @@ def _rows(path: Path, columns: list[str], chosen_by: str = ""):
     replaced = content.count("\ufffd") - raw.decode("utf-8", errors="ignore").count("\ufffd")
     if content.startswith("\ufeff"):
         content = content[1:]
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
+    if _is_json_lines(path):
         return json_rows(path, [content]), replaced
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     return delimited_rows(path, io.StringIO(content, newline=""), delimiter, columns, chosen_by), replaced
+
+
+def _is_json_lines(path: Path) -> bool:
+    return path.suffix.lower() in (".jsonl", ".ndjson")
