@@ -365,7 +365,7 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
     import numpy as np
 
     from seqsent.config import recorded_data_config
-    from seqsent.data import load_dataset
+    from seqsent.data import as_recorded, load_dataset
     from seqsent.evaluation.scoring import in_class_order
     from seqsent.serving.inference import resolve_model_path
     from seqsent.training.ensemble import choose_log_odds_weights, log_odds_ensemble
@@ -381,7 +381,7 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
     if len(names) != 2 or any(m.class_names != names for m in members):
         raise UsageError("seqsent ensemble combines two-class models with the same class names "
                          f"({', '.join(f'{p}: ' + '/'.join(m.class_names) for p, m in zip(model_paths, members))})")
-    data = data or recorded_data_config(members[0].metadata, resolve_model_path(model_paths[0]))
+    data = data or as_recorded(recorded_data_config(members[0].metadata, resolve_model_path(model_paths[0])))
     if data is None:
         raise UsageError(f"{model_paths[0]} records no training data: give it with --data")
     dataset = load_dataset(data, notify)

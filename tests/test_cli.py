@@ -250,6 +250,18 @@ def test_evaluate_of_a_model_that_records_no_training_data_says_it_scored_the_sa
     assert any("records no training data, so the bundled IMDB sample was scored" in note for note in notes)
 
 
+def test_evaluate_reads_again_a_sample_model_whose_older_record_kept_an_ignored_test_fraction(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    invoke("train", "--data", "sample", "--limit", 40, "--arch", "bow", "--epochs", 1, "--max-tokens", 100,
+           "--name", "m", "--quiet")
+    metadata = tmp_path / "saved_models" / "m" / "1" / "assets.extra" / "seqsent.json"
+    recorded = json.loads(metadata.read_text(encoding="utf-8"))
+    recorded["config"]["data"]["test_fraction"] = 0.3  # accepted, and ignored, before seqsent refused it
+    metadata.write_text(json.dumps(recorded), encoding="utf-8")
+    result = json.loads(invoke("evaluate", tmp_path / "saved_models" / "m", "--json").stdout)
+    assert result["examples"] > 0
+
+
 def _tiny_bow_model(tmp_path, monkeypatch, name="m"):
     monkeypatch.chdir(tmp_path)
     data = write_csv(tmp_path / "train.csv", tiny_texts(("neg", "pos"), per_class=10))

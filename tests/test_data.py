@@ -454,6 +454,12 @@ def test_column_option_with_the_sample_is_a_usage_error(option):
         load("sample", **{option: "review"})
 
 
+def test_test_fraction_with_the_sample_is_a_usage_error_not_ignored():
+    with pytest.raises(UsageError, match=r"--test-fraction 0.5 splits a table --data .*--data sample holds its own "
+                                         r"test split"):
+        load("sample", test_fraction=0.5)
+
+
 def test_evaluating_with_test_data_and_no_data_scores_that_file_in_the_models_columns(tmp_path):
     from seqsent.data import load_test_split
 

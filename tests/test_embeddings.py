@@ -486,3 +486,14 @@ def test_pretraining_data_none_refuses_test_data_it_cannot_split(tmp_path, capsy
                               test, "--output", tmp_path / "v.vec")
     assert status == 2 and "--test-data goes with a table --data" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "v.vec").exists()
+
+
+@pytest.mark.parametrize("flag, value", [("--test-fraction", "0.3"), ("--split-seed", "7"), ("--label-column", "y")])
+def test_pretraining_data_none_refuses_split_and_label_options_it_would_ignore(tmp_path, capsys, flag, value):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("a fine film\n", encoding="utf-8")
+    status, _, err = run_main(capsys, "pretrain-embeddings", "--data", "none", "--unlabelled", texts, flag, value,
+                              "--output", tmp_path / "v.vec")
+    assert status == 2 and err.strip() == (f"seqsent: error: {flag} {value} goes with a table --data; --data none "
+                                           "reads no data to split or label (leave it out)"), err
+    assert not (tmp_path / "v.vec").exists()

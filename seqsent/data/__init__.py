@@ -8,6 +8,7 @@ or a .csv/.tsv/.jsonl table.
 from __future__ import annotations
 
 import collections
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from seqsent.data.dataset import Dataset, Split, build_dataset, check_classes, c
 from seqsent.data.tables import is_table
 from seqsent.errors import DataError, UsageError
 
-__all__ = ["Dataset", "Split", "load_dataset", "load_test_split", "open_data"]
+__all__ = ["Dataset", "Split", "as_recorded", "load_dataset", "load_test_split", "open_data"]
 
 
 def open_data(config: DataConfig, notify=None, need_counts: bool = True):
@@ -36,7 +37,7 @@ def open_data(config: DataConfig, notify=None, need_counts: bool = True):
 def load_dataset(config: DataConfig, notify=None) -> Dataset:
     source = config.source
     path = Path(source).expanduser()
-    if source in ("sample", "imdb") or (path.exists() and not is_table(path)):
+    if holds_own_test_split(source):
         refuse_table_options(config)
     refuse_streaming_options(config, table=is_table(path))
     streamed = streamed_kind(source)
@@ -90,8 +91,22 @@ def streamed_kind(source: str) -> str | None:
     return "a .gz table file" if shard_format(path) and path.name.lower().endswith(".gz") else None
 
 
+def holds_own_test_split(source: str) -> bool:
+    """The sample, IMDB, aclImdb, a prepared directory: sources with no columns and a test split of their own."""
+    path = Path(source).expanduser()
+    return source in ("sample", "imdb") or (path.exists() and not is_table(path))
+
+
+def as_recorded(config: DataConfig | None) -> DataConfig | None:
+    """A model's recorded data settings, to read its data again: an older seqsent kept a --test-fraction it then
+    ignored for a source with its own test split, which load_dataset now refuses as a user's option."""
+    if config is None or config.test_fraction == DataConfig.test_fraction or not holds_own_test_split(config.source):
+        return config
+    return dataclasses.replace(config, test_fraction=DataConfig.test_fraction)
+
+
 def refuse_table_options(config: DataConfig) -> None:
-    """--test-data and the column options mean something only for table data: a source with its own test split
+    """--test-data, --test-fraction and the column options mean something only for table data: a source with its own test split
     and no columns (the sample, IMDB, aclImdb, a prepared directory) must not silently ignore them."""
     if config.test_source:
         raise UsageError(f"--test-data goes with a table --data (.csv/.tsv/.jsonl); --data {config.source} holds its "
@@ -102,6 +117,9 @@ def refuse_table_options(config: DataConfig) -> None:
         if value != default:
             raise UsageError(f"{flag} {value} goes with a table --data (.csv/.tsv/.jsonl); "
                              f"--data {config.source} has no columns to choose")
+    if config.test_fraction != DataConfig.test_fraction:
+        raise UsageError(f"--test-fraction {config.test_fraction} splits a table --data (.csv/.tsv/.jsonl); "
+                         f"--data {config.source} holds its own test split (leave --test-fraction out)")
 
 
 def refuse_streaming_options(config: DataConfig, table: bool) -> None:

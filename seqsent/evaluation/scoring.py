@@ -123,9 +123,9 @@ class EvaluationData:
 def evaluation_data(model, data: DataConfig | None, with_validation: bool = False, notify=None) -> EvaluationData:
     """The test split of `data` (default: the data the model was trained on, else the bundled sample), labels in
     the model's class order; with `with_validation` (2 classes), the validation split of its training data too."""
-    from seqsent.data import load_dataset, load_test_split
+    from seqsent.data import as_recorded, load_dataset, load_test_split
 
-    trained_on = recorded_data_config(model.metadata, model.path)
+    trained_on = as_recorded(recorded_data_config(model.metadata, model.path))
     if data is None and trained_on is not None and trained_on.source == "python":
         raise UsageError(f"{model.path} was trained on data given from Python: give the data to evaluate it on")
     fallback = trained_on is None and (data is None or data.source == DataConfig.source)

@@ -18,6 +18,15 @@ def check_sources(config) -> None:
     if config.data == NO_DATA and config.test_source:
         raise UsageError("--test-data goes with a table --data; --data none reads no data to split (its test texts "
                          "are not left out of --unlabelled: remove them from FILE yourself)")
+    if config.data == NO_DATA:
+        from seqsent.config import DataConfig
+
+        for flag, value, default in (("--test-fraction", config.test_fraction, DataConfig.test_fraction),
+                                     ("--split-seed", config.split_seed, DataConfig.seed),
+                                     ("--label-column", config.label_column, DataConfig.label_column)):
+            if value != default:
+                raise UsageError(f"{flag} {value} goes with a table --data; --data none reads no data to split "
+                                 "or label (leave it out)")
     RunConfig(data=config.data_config()).validate()
     inputs = ([] if config.data in ("sample", "imdb", NO_DATA) else [config.data]) + list(config.unlabelled)
     check_not_an_input(config.output, inputs)
