@@ -85,6 +85,16 @@ def test_a_stream_finds_its_classes_and_counts_in_one_pass_or_takes_them_as_give
     assert {len(r) for r in rows.values()} == set(counted.split_sizes()[s] for s in rows)
 
 
+def test_empty_rows_are_counted_once_however_many_passes_read_them(tmp_path):
+    rows = tiny_texts(per_class=10) + [("", "good"), ("a film", ""), ("", "bad")]
+    data = write_csv(tmp_path / "d.csv", rows)
+    stream = open_stream(DataConfig(source=str(data), streaming="on"))  # the first pass over the labels
+    for _ in range(3):  # epochs
+        for split in ("train", "validation", "test"):
+            list(stream.rows(split))
+    assert stream.report.notes() == ["skipped 3 row(s) with an empty text or label"]
+
+
 # ---------------------------------------------------------------- bad shards
 
 

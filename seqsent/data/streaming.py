@@ -67,7 +67,9 @@ class ShardReport:
     skipped_shards: dict[str, tuple[str, int]] = field(default_factory=dict)
     """Why each skipped shard failed, and how many of its rows were read before (kept); one entry however many
     passes read it."""
-    empty_rows: list[int] = field(default_factory=lambda: [0])
+    empty_rows: dict[str, int] = field(default_factory=dict)
+    """Rows skipped for an empty text or label, per shard: the most one pass saw (every pass reads the same rows;
+    a sum would count them once per epoch)."""
 
     def notes(self) -> list[str]:
         notes = []
@@ -75,9 +77,19 @@ class ShardReport:
             why = why.removeprefix(f"{path}: ")  # the error names the shard, as the note does
             notes.append(f"skipped shard {path}: {why}" if not kept else
                          f"skipped the rest of shard {path} after its first {kept:,} row(s), which were kept: {why}")
-        if self.empty_rows[0]:
-            notes.append(f"skipped {self.empty_rows[0]:,} row(s) with an empty text or label")
+        empty = sum(self.empty_rows.values())
+        if empty:
+            notes.append(f"skipped {empty:,} row(s) with an empty text or label")
         return notes
+
+    @contextmanager
+    def counting_empty_rows(self, path: Path) -> Iterator[list[int]]:
+        """A counter for one pass over `path` (iter_rows' `skipped`), kept in empty_rows when the pass ends."""
+        counter = [0]
+        try:
+            yield counter
+        finally:
+            self.empty_rows[str(path)] = max(self.empty_rows.get(str(path), 0), counter[0])
 
 
 @dataclass
@@ -135,9 +147,9 @@ class StreamingDataset:
         by_hash = self.hashed and not (split == "test" and config.test_source)  # a test file is test, whole
         for path in shards if shards is not None else self.shards[split]:
             read = 0
-            with _bad_shard(path, config, self.report) as rows_read:
+            with _bad_shard(path, config, self.report) as rows_read, self.report.counting_empty_rows(path) as empty:
                 for text, label, key in iter_rows(path, config.text_column, config.label_column, config.split_key,
-                                                  config.on_empty_text, self.report.empty_rows):
+                                                  config.on_empty_text, empty):
                     mine = not by_hash or split_of(key, config.validation_fraction, test_fraction, config.seed) == split
                     if mine and label not in index:
                         raise DataError(f"{path}: label {label!r} is not one of the classes "
@@ -254,9 +266,9 @@ def _first_pass(data: StreamingDataset, notify) -> None:
     counts = dict.fromkeys(SPLITS, 0)
     test_fraction = 0.0 if config.test_source else config.test_fraction
     for path in data.shards["train"]:
-        with _bad_shard(path, config, data.report) as rows_read:
+        with _bad_shard(path, config, data.report) as rows_read, data.report.counting_empty_rows(path) as empty:
             for _, label, key in iter_rows(path, config.text_column, config.label_column, config.split_key,
-                                           config.on_empty_text, data.report.empty_rows):
+                                           config.on_empty_text, empty):
                 rows_read[0] += 1
                 labels.setdefault(label)
                 counts[split_of(key, config.validation_fraction, test_fraction, config.seed)] += 1
