@@ -98,43 +98,59 @@ def read_record(flag: str, path: str | Path) -> LearnedTexts | None:
                         "seqsent writes): pretrain again, or delete it (then nothing is checked)") from None
 
 
-def count_learned(test_texts, fingerprints: np.ndarray) -> int:
-    """How many of `test_texts` are among the texts `fingerprints` record."""
-    return int(np.isin(_hashes(test_texts), fingerprints).sum()) if len(test_texts) else 0
+def count_learned(test_chunks, fingerprints: np.ndarray) -> tuple[int, int]:
+    """How many texts of `test_chunks` (lists of texts) are among the texts `fingerprints` record, and of how many."""
+    learned = total = 0
+    for texts in test_chunks:
+        if len(texts):
+            learned += int(np.isin(_hashes(texts), fingerprints).sum())
+            total += len(texts)
+    return learned, total
 
 
 def note_learned_test_texts(dataset, config) -> None:
     """check_learned_test_texts for a run (a RunConfig) on `dataset`: refused, or notes added to the data's notes.
-    Streamed data is not checked (its test texts are read only when scored)."""
+    Streamed data's test texts are read for it in one pass, only when a pretrained file has a record to compare."""
     from seqsent.data.streaming import StreamingDataset
 
-    if isinstance(dataset, StreamingDataset) or not (config.model.embeddings_path or config.model.encoder_path):
+    if not (config.model.embeddings_path or config.model.encoder_path):
         return
+    streamed = isinstance(dataset, StreamingDataset)
+    if streamed:
+        test_texts = lambda: (texts for texts, _ in dataset.chunks("test", purpose="pretraining check"))  # noqa: E731
+    else:
+        test_texts = dataset.test.texts
     for note in check_learned_test_texts(config.model.embeddings_path, config.model.encoder_path, config.data.source,
-                                         dataset.test.texts):
+                                         test_texts, streamed):
         if note not in dataset.notes:  # `seqsent compare` trains several models on one dataset
             dataset.notes.append(note)
 
 
 def check_learned_test_texts(embeddings_path: str | None, encoder_path: str | None, data_source: str,
-                             test_texts) -> list[str]:
+                             test_texts, streamed: bool = False) -> list[str]:
     """`train --embeddings/--encoder` from a file that learned from this run's test texts: a DataError when it
     learned from this same table split otherwise (the test score would count texts it has read); notes when
-    another corpus holds some of them (shared texts, not a mistake, but the user should know)."""
+    another corpus holds some of them (shared texts, not a mistake, but the user should know). `test_texts`: a
+    list, or a function giving them in lists (streamed data, read only when there is a record to compare)."""
     notes = []
     for flag, path in (("--embeddings", embeddings_path), ("--encoder", encoder_path)):
         learned = read_record(flag, path) if path else None
-        count = count_learned(test_texts, learned.fingerprints) if learned is not None else 0
+        if learned is None:
+            continue
+        count, total = count_learned(test_texts() if callable(test_texts) else [test_texts], learned.fingerprints)
         if not count or (flag == "--embeddings" and learned.vectors_sha256 != sha256_of(path)):
             continue  # none learned, or the vector file was replaced after its record was written (another file's)
         if learned.data_sha256 and learned.data_sha256 == table_sha256(data_source):
             command = "pretrain-embeddings" if flag == "--embeddings" else "pretrain-lm"
+            fix = ("streamed, this run splits the table by a hash of each row where pretraining splits it in memory, "
+                   f"so train with --streaming off, or give `seqsent {command}` and train one --test-data file"
+                   if streamed else
+                   f"run `seqsent {command}` again with this run's split (the same --test-data, --test-fraction and "
+                   "--split-seed as train's --seed), or split this run as that one was")
             raise DataError(
-                f"{flag} {path} was learned from {count:,} of this run's {len(test_texts):,} test texts (this same "
-                f"data, split otherwise), so the test score would count texts it has read: run `seqsent {command}` "
-                "again with this run's split (the same --test-data, --test-fraction and --split-seed as train's "
-                "--seed), or split this run as that one was")
-        notes.append(f"{flag} {path} was learned from texts that include {count:,} of the {len(test_texts):,} test "
+                f"{flag} {path} was learned from {count:,} of this run's {total:,} test texts (this same "
+                f"data, split otherwise), so the test score would count texts it has read: {fix}")
+        notes.append(f"{flag} {path} was learned from texts that include {count:,} of the {total:,} test "
                      "texts (not from this data file's own split, so seqsent cannot tell a corpus that shares texts "
                      "from a mistake; their labels were never read): if that is many, pretrain on this data with "
                      "this run's split")

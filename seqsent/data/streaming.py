@@ -177,10 +177,11 @@ class StreamingDataset:
                 if taken >= limit:
                     return
 
-    def chunks(self, split: str, size: int = 1024, limit: int | None = None) -> Iterator[tuple[list[str], list[int]]]:
+    def chunks(self, split: str, size: int = 1024, limit: int | None = None, purpose: str | None = None
+               ) -> Iterator[tuple[list[str], list[int]]]:
         """The split in lists of at most `size` (texts, class ids), at most `limit` rows in all."""
         texts, labels, seen = [], [], 0
-        for text, label in self.rows(split):
+        for text, label in self.rows(split, purpose=purpose):
             if limit is not None and seen >= limit:
                 break
             texts.append(text)
