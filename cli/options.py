@@ -89,7 +89,7 @@ TRAIN_OPTIONS = (
 # same fields; the split seed is --split-seed there, --seed being the pretraining's own).
 TABLE_READING_OPTIONS = [spec for spec in DATA_OPTIONS if spec.field in ("text_column", "label_column",
                                                                          "on_empty_text", "test_source",
-                                                                         "test_fraction")]
+                                                                         "test_fraction", "streaming", "split_key")]
 PRETRAIN_EMBEDDINGS_OPTIONS = specs("vectors", "data unlabelled include_unsup") + TABLE_READING_OPTIONS + specs(
     "vectors", "split_seed output overwrite file_format method dim window min_count epochs negative workers seed")
 PRETRAIN_LM_OPTIONS = specs("lm", "data unlabelled include_unsup") + TABLE_READING_OPTIONS + specs(

@@ -556,12 +556,15 @@ class TextSourcesConfig:
     split_seed: int = DataConfig.seed
     """A single table --data's split seed, `seqsent train --seed`: give the classifier's, so that its test texts
     are the ones left out here."""
+    streaming: str = DataConfig.streaming
+    split_key: Optional[str] = DataConfig.split_key
 
     def data_config(self) -> DataConfig:
         """The DataConfig --data is read with: its train texts are learned from, its test texts never."""
         return DataConfig(source=self.data, text_column=self.text_column, label_column=self.label_column,
                           on_empty_text=self.on_empty_text, test_source=self.test_source,
-                          test_fraction=self.test_fraction, seed=self.split_seed)
+                          test_fraction=self.test_fraction, seed=self.split_seed, streaming=self.streaming,
+                          split_key=self.split_key)
 
     def source_checks(self) -> list[tuple[bool, str]]:
         """validate()'s rules for the options above, shared by both pretraining commands."""

@@ -437,8 +437,8 @@ def test_train_refuses_vectors_pretrained_on_its_test_texts_and_accepts_those_sp
     assert status == 0, err
 
 
-def test_streamed_train_refuses_vectors_pretrained_on_its_hash_split_test_texts(tmp_path, capsys):
-    """Pretraining splits a table in memory, a streamed run by hash: their test texts differ, and are checked."""
+def test_streamed_train_refuses_vectors_pretrained_in_memory_and_takes_those_pretrained_streamed(tmp_path, capsys):
+    """A table read into memory is split by label, streamed by hash: their test texts differ, and are checked."""
     data = write_csv(tmp_path / "reviews.csv", tiny_texts(("neg", "pos"), per_class=30))
     status, _, err = run_main(capsys, "pretrain-embeddings", "--data", data, "--dim", "4", "--min-count", "1",
                               "--epochs", "1", "--workers", "1", "--output", tmp_path / "v.vec")
@@ -447,8 +447,16 @@ def test_streamed_train_refuses_vectors_pretrained_on_its_hash_split_test_texts(
                               "--epochs", "1", "--quiet", "--output-dir", tmp_path / "m", "--runs-dir", tmp_path / "r",
                               "--embeddings", tmp_path / "v.vec")
     assert status == 1 and len(err.strip().splitlines()) == 1, err
-    assert "test texts (this same data, split otherwise)" in err and "train with --streaming off" in err
+    assert "test texts (this same data, split otherwise)" in err and "split as this run is (--streaming on" in err
     assert not (tmp_path / "m").exists()
+    status, _, err = run_main(capsys, "pretrain-embeddings", "--data", data, "--streaming", "on", "--dim", "4",
+                              "--min-count", "1", "--epochs", "1", "--workers", "1", "--output", tmp_path / "v.vec",
+                              "--overwrite")
+    assert status == 0, err  # split by hash too: none of the streamed run's test texts learned from
+    status, _, err = run_main(capsys, "train", "--data", data, "--streaming", "on", "--arch", "gru", "--units", "2",
+                              "--epochs", "1", "--quiet", "--output-dir", tmp_path / "m", "--runs-dir", tmp_path / "r",
+                              "--embeddings", tmp_path / "v.vec")
+    assert status == 0 and "learned from" not in err, err
 
 
 def test_a_record_of_learned_texts_belongs_only_to_the_vector_file_it_names(tmp_path):

@@ -142,11 +142,10 @@ def check_learned_test_texts(embeddings_path: str | None, encoder_path: str | No
             continue  # none learned, or the vector file was replaced after its record was written (another file's)
         if learned.data_sha256 and learned.data_sha256 == table_sha256(data_source):
             command = "pretrain-embeddings" if flag == "--embeddings" else "pretrain-lm"
-            fix = ("streamed, this run splits the table by a hash of each row where pretraining splits it in memory, "
-                   f"so train with --streaming off, or give `seqsent {command}` and train one --test-data file"
-                   if streamed else
+            fix = (f"run `seqsent {command}` again split as this run is (--streaming on, and the same --split-key, "
+                   "--test-data, --test-fraction and --split-seed as train's --seed)" if streamed else
                    f"run `seqsent {command}` again with this run's split (the same --test-data, --test-fraction and "
-                   "--split-seed as train's --seed), or split this run as that one was")
+                   "--split-seed as train's --seed, --streaming off), or split this run as that one was")
             raise DataError(
                 f"{flag} {path} was learned from {count:,} of this run's {total:,} test texts (this same "
                 f"data, split otherwise), so the test score would count texts it has read: {fix}")

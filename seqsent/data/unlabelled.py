@@ -74,8 +74,15 @@ def collect_texts(data_source: str | DataConfig, unlabelled: list[str], include_
         sources.append(description)
         say(f"Read {description}")
 
+    from seqsent.data.streaming import wants_streaming
+
+    notes = []
     if data_source == "none":  # pretraining.NO_DATA: the --unlabelled texts only
         texts, test_texts = [], []
+    elif wants_streaming(data):
+        texts, test_texts, description, notes = _streamed_texts(data, notify, need_test=bool(unlabelled))
+        found(f"{len(texts):,} train texts of {description}, split by hash as `seqsent train` streams it (labels not "
+              "used; test not read)")
     else:
         dataset = load_dataset(data, notify)
         texts, test_texts = dataset.train.texts + dataset.validation.texts, dataset.test.texts
@@ -91,11 +98,23 @@ def collect_texts(data_source: str | DataConfig, unlabelled: list[str], include_
         texts += extra
         found(f"{len(extra):,} texts of {source}")
     kept = without_test_texts(texts, test_texts)
-    notes = [f"{len(texts) - len(kept):,} texts left out: they are also test texts (case and punctuation aside)"
-             ] if len(kept) < len(texts) else []
+    if len(kept) < len(texts):
+        notes.append(f"{len(texts) - len(kept):,} texts left out: they are also test texts (case and punctuation "
+                     "aside)")
     if data_source == "none":
         notes.append("--data none: no test texts were known to leave out of the --unlabelled texts")
     return kept, sources, notes
+
+
+def _streamed_texts(data: DataConfig, notify, need_test: bool) -> tuple[list[str], list[str], str, list[str]]:
+    """Train and validation texts of data streamed, split as a streamed `seqsent train` splits it (by hash: not the
+    stratified split of a table read into memory), and its test texts when other sources must be kept from them."""
+    from seqsent.data.streaming import open_stream
+
+    stream = open_stream(data, notify, need_counts=False)
+    texts = [text for split in ("train", "validation") for text, _ in stream.rows(split, purpose="pretraining")]
+    test_texts = [text for text, _ in stream.rows("test", purpose="pretraining")] if need_test else []
+    return texts, test_texts, stream.description, stream.report.notes()
 
 
 def read_unlabelled_sources(sources: list[str], test_texts: list[str], notify=None, text_column: str = "text"
