@@ -10,9 +10,12 @@ from seqsent_cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, flags_
 from seqsent_cli.output import Output, json_option, verbose_option
 from seqsent.config import ARCHS
 
-# Every training option but --arch (the architectures are what is compared) and those only recurrent archs take.
-COMPARE_OPTIONS = DATA_OPTIONS + [spec for spec in TRAIN_OPTIONS
-                                  if spec.flag != "--arch" and spec.section != "semi" and spec.field != "encoder_path"]
+# Every training option but --arch (the architectures are what is compared), those only recurrent archs take, and
+# the streaming reader's: compare holds its data in memory (it scores the test texts by length).
+STREAMING_ONLY = ("streaming", "classes", "split_key", "stream_validation_rows", "vocabulary_sample", "shuffle_buffer",
+                  "on_bad_shard")
+COMPARE_OPTIONS = [spec for spec in DATA_OPTIONS if spec.field not in STREAMING_ONLY] + [
+    spec for spec in TRAIN_OPTIONS if spec.flag != "--arch" and spec.section != "semi" and spec.field != "encoder_path"]
 
 
 @click.command("compare")
@@ -32,6 +35,9 @@ def command(ctx, archs, output, overwrite, quiet, verbose, as_json, **_):
     Measures trainable parameters, training seconds per epoch, inference speed, validation
     and test accuracy and F1, the epoch of the lowest validation loss, and test accuracy
     by review length (short / medium / long: terciles of the test set's token counts).
+
+    The data is read into memory (one table file, an aclImdb archive or directory, 'sample' or 'imdb'): compare
+    architectures on a sample file of sharded or larger-than-memory data, then train the chosen one on all of it.
 
     Every arch's options are checked against each other and the data before any trains. An arch
     that fails while training (e.g. a NaN loss) is a "failed" row; the others still run, the

@@ -54,11 +54,18 @@ def import_tensorflow(ctx: click.Context) -> None:
     """Import TensorFlow with its native start-up lines (absl, oneDNN) silenced unless --debug.
 
     Those lines are written by C++ straight to file descriptor 2, so Python's
-    sys.stderr cannot catch them; the descriptor is pointed at /dev/null meanwhile.
+    sys.stderr cannot catch them; the descriptor is pointed at /dev/null meanwhile. Its Python-side notices,
+    meant for TensorFlow's developers (e.g. "calls ... triggered tf.function retracing" when compare builds one
+    model after another), are kept to errors too.
     """
-    if "tensorflow" in sys.modules or (ctx.find_root().obj or {}).get("debug"):
+    import logging
+
+    if (ctx.find_root().obj or {}).get("debug"):
         import tensorflow  # noqa: F401
 
+        return
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    if "tensorflow" in sys.modules:
         return
     sys.stderr.flush()
     saved = os.dup(2)

@@ -84,6 +84,7 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
     refuses them rather than replacing them (values other than the default always count as set).
     """
     from seqsent.data import open_data
+    from seqsent.training.backup import discard_if_unstarted
     from seqsent.training.strategy import start_distribution
 
     notify = notify or log_or_warn
@@ -113,7 +114,14 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
             _forget_backup(work_dir, notify)
         return _train_in(work_dir, config, dataset, verbose, distribution, notify, callbacks)
     except KeyboardInterrupt:
-        raise Interrupted(_interrupted_message(work_dir)) from None
+        message = _interrupted_message(work_dir)
+        discard_if_unstarted(work_dir)
+        raise Interrupted(message) from None
+    except TrainingError:  # e.g. a NaN loss: its message names the run's config.json, kept
+        raise
+    except BaseException:
+        discard_if_unstarted(work_dir)
+        raise
     finally:
         lock.close()
 
@@ -365,8 +373,7 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
     import numpy as np
 
     from seqsent.config import recorded_data_config
-    from seqsent.data import as_recorded, load_dataset
-    from seqsent.evaluation.scoring import in_class_order
+    from seqsent.data import as_recorded
     from seqsent.serving.inference import resolve_model_path
     from seqsent.training.ensemble import choose_log_odds_weights, log_odds_ensemble
 
@@ -381,11 +388,12 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
     if len(names) != 2 or any(m.class_names != names for m in members):
         raise UsageError("seqsent ensemble combines two-class models with the same class names "
                          f"({', '.join(f'{p}: ' + '/'.join(m.class_names) for p, m in zip(model_paths, members))})")
-    data = data or as_recorded(recorded_data_config(members[0].metadata, resolve_model_path(model_paths[0])))
+    recorded = [as_recorded(recorded_data_config(m.metadata, resolve_model_path(p))) for p, m in zip(model_paths, members)]
+    _check_members_split_alike([str(p) for p in model_paths], recorded, data)
+    data = data or recorded[0]
     if data is None:
         raise UsageError(f"{model_paths[0]} records no training data: give it with --data")
-    dataset = load_dataset(data, notify)
-    validation = in_class_order(dataset.validation, dataset.class_names, names)
+    dataset, validation = _ensemble_splits(data, names, notify)
     probabilities = np.stack([m.predict_proba(validation.texts)[:, 1] for m in members])
     weights, accuracy, step = choose_log_odds_weights(probabilities, validation.labels)
     searched = f"in steps of {step:g}" if step else "equal: too many models to search"
@@ -394,7 +402,7 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
         + ", ".join(f"{k} {v:.4f}" for k, v in accuracy.items()) + ")")
     config = RunConfig.from_dict(members[0].metadata["config"]) if isinstance(members[0].metadata.get("config"), dict) \
         else RunConfig()
-    config.name, config.output_dir = name, str(output_dir)
+    config.name, config.output_dir, config.data = name, str(output_dir), data  # what evaluate scores it on
     result = _Combined(log_odds_ensemble([m.text_model for m in members], weights), history={})
     # The config is the first member's (its data and text settings); what the export is, is said here.
     ensemble = {"members": [{"model": str(path), "arch": (m.metadata.get("config") or {}).get("model", {}).get("arch"),
@@ -403,6 +411,52 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
     export_dir, test_metrics = _export_and_score(result, config, dataset, notify, extra={"ensemble": ensemble})
     return EnsembleReport(export_dir, [str(p) for p in model_paths], weights, accuracy, test_metrics,
                           dataset.description)
+
+
+def _check_members_split_alike(paths: list[str], recorded: list, given) -> None:
+    """The weights are chosen on validation rows and the ensemble scored on test rows that no member may have
+    trained on: so the members must have split their data alike, and a --data of that data split it as they did."""
+    from seqsent.data import split_differences
+
+    first = recorded[0]
+    if first is None:
+        return
+    for path, config in zip(paths[1:], recorded[1:]):
+        differences = split_differences(first, config) if config is not None else []
+        if differences:
+            raise UsageError(f"{path} was trained on other splits than {paths[0]} ({'; '.join(differences)}): "
+                             "each would be chosen and scored on rows the other trained on; train the members with "
+                             "the same data options")
+    differences = split_differences(first, given) if given is not None else []
+    if differences and not differences[0].startswith("--data "):  # other data: scored as given
+        raise UsageError(f"--data {given.source} is split otherwise than {paths[0]} was trained "
+                         f"({'; '.join(differences)}, the models' / given): its validation and test rows would hold "
+                         "rows the models trained on; give the same options, or leave --data out")
+
+
+def _ensemble_splits(data: DataConfig, class_names: list[str], notify):
+    """(the data to score on, its validation Split in the models' class order): streamed data is read as `train`
+    streams it, split by hash, so that the test rows are the members' test rows."""
+    import dataclasses
+
+    import numpy as np
+
+    from seqsent.data import Split, load_dataset
+    from seqsent.data.streaming import open_stream, wants_streaming
+    from seqsent.evaluation.scoring import in_class_order
+
+    if not wants_streaming(data):
+        dataset = load_dataset(data, notify)
+        return dataset, in_class_order(dataset.validation, dataset.class_names, class_names)
+    stream = open_stream(dataclasses.replace(data, classes=list(class_names)), notify, need_counts=False)
+    texts, labels = [], []
+    for chunk_texts, chunk_labels in stream.chunks("validation", limit=data.stream_validation_rows,
+                                                   purpose="ensemble weights"):
+        texts += chunk_texts
+        labels += chunk_labels
+    if not texts:
+        raise UsageError(f"--data {data.source}: no validation rows to choose the weights on")
+    return stream, Split(texts, np.asarray(labels, dtype=np.int64))
 
 
 @dataclass

@@ -199,6 +199,8 @@ CASES = [
          fragment="none.vec: no such file"),
     case("--embeddings: not a vectors file", "train", "--data", "{good}", "--embeddings", "{txt}", *TINY, code=1,
          fragment="not a word2vec or GloVe file"),
+    case("--embeddings: a truncated vectors file", "train", "--data", "{good}", "--embeddings", "{truncated_vec}",
+         *TINY, code=1, fragment="line 4 has 2 values; expected 8"),
     # ---- learning from unlabelled text: encoders, VAT
     case("--encoder: missing directory", "train", "--data", "{good}", "--encoder", "{tmp}/no-encoder", code=1,
          fragment="no-encoder: no such directory"),
@@ -365,6 +367,9 @@ def paths(tmp_path_factory):
     p["txt"] = tmp / "notes.txt"
     (tmp / "blank.txt").write_text("\n   \n\n", encoding="utf-8")
     p["blank_lines"] = tmp / "blank.txt"
+    vector = " ".join(["0.1"] * 8)  # TINY's --embedding-dim
+    (tmp / "truncated.vec").write_text(f"3 8\ngood {vector}\nbad {vector}\nfilm 0.1 0.2", encoding="utf-8")
+    p["truncated_vec"] = tmp / "truncated.vec"
 
     good_tar = make_tar(tmp / "good.tar.gz", {**acl_members(), "aclImdb/train/pos/9_9.txt": os.urandom(60_000)})
     (tmp / "truncated.tar.gz").write_bytes(good_tar.read_bytes()[: good_tar.stat().st_size // 2])
@@ -496,8 +501,11 @@ def test_every_numeric_train_option_is_covered():
 
 
 def test_bad_input_leaves_no_run_or_model_directory(paths):
+    """Runs that failed before their first epoch (a truncated --embeddings file is found after the run directory
+    is claimed) leave nothing to resume, so no `in-progress-*` directory either."""
     tmp = Path(paths["tmp"])
-    assert not (tmp / "runs").exists() and not (tmp / "saved_models").exists() and not (tmp / "out").exists()
+    assert not list((tmp / "runs").rglob("in-progress-*")) and not (tmp / "saved_models").exists()
+    assert not (tmp / "out").exists()
     assert not [p for p in (tmp / "exports").rglob("*") if p.name.isdigit()] if (tmp / "exports").exists() else True
     assert not (tmp.parent / "escape").exists() and not (tmp.parent.parent / "evil").exists()
 

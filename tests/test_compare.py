@@ -215,3 +215,19 @@ def test_cli_compare_with_a_failed_arch_exits_non_zero_after_its_table(tiny_csv,
     assert "| rnn | failed: training stopped" in stdout and (out / "compare.csv").is_file()
     assert err.strip().splitlines() == [f"seqsent: error: 1 of 2 architecture(s) failed: rnn (why is in the table "
                                         f"and {out / 'compare.csv'})"]
+
+
+def test_compare_holds_its_data_in_memory_and_refuses_streaming(tmp_path, capsys):
+    """A streamed table is split by hash, one in memory by label: compare (which reads it whole) must not say it
+    streamed. The CLI has no streaming options; the Python API refuses --streaming on."""
+    from conftest import tiny_run_config
+    from seqsent_cli.main import main
+
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(per_class=10))
+    config = tiny_run_config(data)
+    config.data.streaming = "on"
+    with pytest.raises(UsageError, match="--streaming on: this command reads --data .* into memory"):
+        compare(config, ["gru"])
+    with pytest.raises(SystemExit) as excinfo:
+        main(["compare", "--data", str(data), "--streaming", "on", "--archs", "gru"])
+    assert excinfo.value.code == 2 and "No such option '--streaming'" in capsys.readouterr().err

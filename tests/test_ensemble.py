@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -213,3 +214,51 @@ def test_ensemble_output_dir_that_is_a_file_is_refused_before_any_model_loads(tm
     err = capsys.readouterr().err
     assert excinfo.value.code == 2 and err.count("\n") == 1
     assert err.startswith(f"seqsent: error: --output-dir {not_a_dir}: {not_a_dir} is a file, not a directory")
+
+
+def _train_tiny(capsys, data, arch, name, *options):
+    from test_cli import run_main
+
+    tiny = ["--units", "4", "--embedding-dim", "8", "--max-tokens", "200", "--sequence-length", "20", "--quiet"]
+    code, _, err = run_main(capsys, "train", "--data", data, "--arch", arch, "--epochs", "1", "--name", name,
+                            *tiny, *options)
+    assert code == 0, err
+    return json.loads((Path("saved_models") / name / "1" / "assets.extra" / "seqsent.json").read_text())
+
+
+def test_ensemble_of_streamed_models_is_scored_on_their_streamed_test_rows(tmp_path, capsys, monkeypatch):
+    """Read into memory, a table is split by label, streamed by hash: an ensemble of streamed members scored on
+    the in-memory split would score rows they trained on."""
+    from test_cli import run_main
+
+    monkeypatch.chdir(tmp_path)
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=40))
+    members = [_train_tiny(capsys, data, arch, name, "--streaming", "on") for arch, name in (("nbsvm", "nb"),
+                                                                                             ("gru", "rnn"))]
+    code, out, err = run_main(capsys, "ensemble", "saved_models/nb", "saved_models/rnn", "--name", "both")
+    assert code == 0, err
+    metadata = json.loads((tmp_path / "saved_models/both/1/assets.extra/seqsent.json").read_text())
+    assert "streamed" in metadata["data"]["description"]
+    assert metadata["test_metrics"]["examples"] == members[0]["test_metrics"]["examples"]
+    code, out, err = run_main(capsys, "evaluate", "saved_models/both", "--json")
+    assert code == 0 and json.loads(out)["examples"] == members[0]["test_metrics"]["examples"], err
+
+
+def test_ensemble_refuses_members_split_otherwise_and_data_split_otherwise(tmp_path, capsys, monkeypatch):
+    from test_cli import assert_one_line_error, run_main
+
+    monkeypatch.chdir(tmp_path)
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=30))
+    _train_tiny(capsys, data, "nbsvm", "nb")
+    _train_tiny(capsys, data, "nbsvm", "nb2", "--seed", "2")
+    _train_tiny(capsys, data, "nbsvm", "nb-streamed", "--streaming", "on")
+    code, _, err = run_main(capsys, "ensemble", "saved_models/nb", "saved_models/nb2", "--name", "e")
+    assert_one_line_error(code, err, 2, "saved_models/nb2 was trained on other splits than saved_models/nb "
+                                        "(--seed 1337 / 2)")
+    code, _, err = run_main(capsys, "ensemble", "saved_models/nb", "saved_models/nb-streamed", "--name", "e")
+    assert_one_line_error(code, err, 2, "(--streaming off / on)")
+    code, _, err = run_main(capsys, "ensemble", "saved_models/nb", "saved_models/nb", "--name", "e", "--data", data,
+                            "--validation-fraction", "0.3")
+    assert_one_line_error(code, err, 2, f"--data {data} is split otherwise than saved_models/nb was trained "
+                                        "(--validation-fraction 0.1 / 0.3")
+    assert not (tmp_path / "saved_models" / "e").exists()

@@ -134,6 +134,21 @@ def test_a_setting_given_equal_to_its_default_is_refused_by_a_different_encoder(
     assert adopt_encoder_shape(config, found) and (config.model.arch, config.model.units) == ("gru", 8)
 
 
+def test_the_max_tokens_pretraining_was_given_takes_the_smaller_vocabulary_it_learned(tmp_path):
+    """pretrain-lm --max-tokens 200 on a small corpus learns 36 words: train --max-tokens 200 means those, while
+    another explicit --max-tokens is still refused."""
+    from seqsent.models.encoder import Encoder
+
+    shape = {"arch": "gru", "layers": 1, "units": 8, "embedding_dim": 8, "vocabulary_size": 36,
+             "config": {"max_tokens": 200}}
+    config = RunConfig()
+    config.text.max_tokens = 200
+    adopt_encoder_shape(config, Encoder(tmp_path, shape, []), given={"text.max_tokens"})
+    assert config.text.max_tokens == 36
+    config.text.max_tokens = 300
+    with pytest.raises(UsageError, match="--max-tokens 300 does not match the encoder's max tokens 36"):
+        adopt_encoder_shape(config, Encoder(tmp_path, shape, []), given={"text.max_tokens"})
+
 @pytest.mark.parametrize("pretrained_rate", [1.0, 0.1])
 def test_train_with_an_encoder_exports_a_plain_string_in_model(encoder, tmp_path, pretrained_rate):
     from seqsent.api import train

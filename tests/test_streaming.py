@@ -364,3 +364,17 @@ def test_skipping_bad_shards_of_a_prepared_directory_is_refused_saying_why(tmp_p
     shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
     with pytest.raises(DataError, match="--on-bad-shard skip does not apply to a prepared directory"):
         open_stream(DataConfig(source=str(tmp_path / "prepared"), on_bad_shard="skip"))
+
+
+@pytest.mark.parametrize("rows", ["text,label\n", "text,label\nfoo,\nbar,\n"])
+def test_streamed_table_without_a_labelled_row_is_refused_as_in_memory(tmp_path, rows):
+    path = tmp_path / "empty.csv"
+    path.write_text(rows, encoding="utf-8")
+    with pytest.raises(DataError, match="no rows with both a 'text' and a 'label' value"):
+        open_stream(DataConfig(source=str(path), streaming="on"))
+
+
+def test_streamed_labels_differing_only_in_case_are_noted_as_in_memory(tmp_path):
+    path = write_csv(tmp_path / "cased.csv", tiny_texts(("pos", "Pos", "neg"), per_class=10))
+    data = open_stream(DataConfig(source=str(path), streaming="on"))
+    assert "labels 'Pos' and 'pos' differ only in case: they are separate classes" in data.notes

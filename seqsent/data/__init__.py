@@ -18,7 +18,7 @@ from seqsent.data.dataset import Dataset, Split, build_dataset, check_classes, c
 from seqsent.data.tables import is_table
 from seqsent.errors import DataError, UsageError
 
-__all__ = ["Dataset", "Split", "as_recorded", "load_dataset", "load_test_split", "open_data"]
+__all__ = ["Dataset", "Split", "as_recorded", "load_dataset", "load_test_split", "open_data", "split_differences"]
 
 
 def open_data(config: DataConfig, notify=None, need_counts: bool = True):
@@ -39,6 +39,8 @@ def load_dataset(config: DataConfig, notify=None) -> Dataset:
     path = Path(source).expanduser()
     if holds_own_test_split(source):
         refuse_table_options(config)
+    if config.streaming == "on":  # the callers that stream (train, evaluate, ensemble, pretraining) ask first
+        raise UsageError(f"--streaming on: this command reads --data {source} into memory; leave --streaming out")
     refuse_streaming_options(config, table=is_table(path))
     streamed = streamed_kind(source)
     if streamed:
@@ -103,6 +105,34 @@ def as_recorded(config: DataConfig | None) -> DataConfig | None:
     if config is None or config.test_fraction == DataConfig.test_fraction or not holds_own_test_split(config.source):
         return config
     return dataclasses.replace(config, test_fraction=DataConfig.test_fraction)
+
+
+SPLIT_SETTINGS = {"source": "--data", "test_source": "--test-data", "text_column": "--text-column",
+                  "label_column": "--label-column", "validation_fraction": "--validation-fraction",
+                  "test_fraction": "--test-fraction", "limit": "--limit", "train_limit": "--train-limit",
+                  "seed": "--seed", "split_key": "--split-key"}
+
+
+def split_differences(a: DataConfig, b: DataConfig) -> list[str]:
+    """How two runs' data settings make other train / validation / test splits ("--seed 1337 / 2"), [] when they
+    split alike: a model's test rows are unseen by another model only when the two split one data set alike."""
+    from seqsent.data.streaming import wants_streaming
+
+    def value(config: DataConfig, key: str):
+        found = getattr(config, key)
+        if key in ("source", "test_source") and found and found not in ("sample", "imdb"):
+            return str(Path(found).expanduser().resolve()) if Path(found).expanduser().exists() else found
+        return found
+
+    differences = [f"{flag} {_shown(value(a, key))} / {_shown(value(b, key))}" for key, flag in SPLIT_SETTINGS.items()
+                   if value(a, key) != value(b, key)]
+    if not differences and wants_streaming(a) != wants_streaming(b):
+        differences.append("--streaming " + " / ".join("on" if wants_streaming(c) else "off" for c in (a, b)))
+    return differences
+
+
+def _shown(value) -> str:
+    return "(none)" if value is None else str(value)
 
 
 def refuse_table_options(config: DataConfig) -> None:

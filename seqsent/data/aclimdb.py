@@ -42,7 +42,9 @@ def read_reviews(path: Path, notify=None) -> Reviews:
         raise DataError(f"{path}: not an aclImdb directory or .tar.gz archive")
     for split in ("train", "test"):
         if not reviews[split][0]:
-            raise DataError(f"{path}: no reviews under {split}/pos or {split}/neg (is this an aclImdb dataset?)")
+            shards = " nor .csv/.tsv/.jsonl table shards" if path.is_dir() else ""
+            raise DataError(f"{path}: no reviews under {split}/pos or {split}/neg{shards} (is this an aclImdb "
+                            "dataset?)")
     return reviews
 
 

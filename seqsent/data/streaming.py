@@ -208,6 +208,9 @@ def open_stream(config: DataConfig, notify=None, need_counts: bool = True) -> St
                             list(config.classes), _describe(config.source, shards, test_shards), report=report)
     if not data.class_names or need_counts:
         _first_pass(data, notify)
+    if not data.class_names:  # as a table read into memory says it
+        raise DataError(f"--data {config.source}: no rows with both a {config.text_column!r} and a "
+                        f"{config.label_column!r} value")
     if len(data.class_names) < 2:
         raise DataError(f"--data {config.source}: the training data has a single class ({data.class_names[0]!r}); "
                         "need 2 or more")
@@ -280,8 +283,12 @@ def _first_pass(data: StreamingDataset, notify) -> None:
                 counts["test"] += 1
     if not data.class_names:
         from seqsent.data.dataset import class_names_for
+        from seqsent.data.tables import case_twins
 
         data.class_names = class_names_for(list(labels))
+        twins = case_twins(data.class_names)
+        if twins:
+            data.notes.append(twins)
     data.counts = counts
     data.notes.append(f"first pass over the labels: {sum(counts.values()):,} rows in {time.perf_counter() - started:.0f} s")
 

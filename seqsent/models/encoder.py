@@ -136,13 +136,21 @@ def adopt_encoder_shape(config: RunConfig, encoder: Encoder, given: Collection[s
         current = getattr(getattr(config, section), key)
         if current == value or (key == "arch" and _reads_forward_lm(current, value)):
             continue
-        if is_chosen(current, section, key, given):
+        asked_the_same = key == "max_tokens" and current == _max_tokens_asked(encoder)
+        if is_chosen(current, section, key, given) and not asked_the_same:
             flag = "--" + key.replace("_", "-")
             raise UsageError(f"{flag} {current} does not match the encoder's {key.replace('_', ' ')} {value} "
                              f"({encoder.path}); leave {flag} out or give {flag} {value}")
         setattr(getattr(config, section), key, value)
         adopted.append(f"{key.replace('_', ' ')} {value}")
     return [f"{', '.join(adopted)}: from the encoder {encoder.path}"] if adopted else []
+
+
+def _max_tokens_asked(encoder: Encoder):
+    """The --max-tokens pretrain-lm was given: a corpus with fewer words learns a smaller vocabulary, and the same
+    --max-tokens given to train then means that vocabulary, not a conflict."""
+    config = encoder.metadata.get("config")
+    return config.get("max_tokens") if isinstance(config, dict) else None
 
 
 def _reads_forward_lm(classifier_arch: str, encoder_arch: str) -> bool:

@@ -27,6 +27,7 @@ from seqsent.models.encoder import ENCODER_FILES, encoder_metadata, write_encode
 from seqsent.models.language_model import LanguageModel
 from seqsent.pretraining import check_sources
 from seqsent.pretraining.lm_rows import heldout_rows, stream_rows, token_stream, training_rows
+from seqsent.training.backup import discard_if_unstarted, remove_backup
 
 
 @dataclass
@@ -81,14 +82,20 @@ def pretrain_language_model(config: LanguageModelConfig, verbose: int = 1, notif
     work_dir, lock = claim_run_dir(config.to_json() + data_key, config.runs_dir, _run_name(config))
     try:
         if restart:
-            from seqsent.training.backup import remove_backup
-
             if remove_backup(work_dir):
                 notify(f"--restart: removed the backup in {work_dir / BACKUP_DIR}; starting from epoch 1")
         return _pretrain_in(work_dir, config, corpus, distribution, verbose, notify, warnings)
     except KeyboardInterrupt:
+        if discard_if_unstarted(work_dir):
+            raise Interrupted("interrupted before the first epoch finished; nothing to resume (run the command "
+                              "again to start over)") from None
         raise Interrupted(f"interrupted; the backup of the last finished epoch is in {work_dir / BACKUP_DIR}: run "
                           "the same command again to resume from it") from None
+    except TrainingError:  # its message may name the run's files, kept
+        raise
+    except BaseException:
+        discard_if_unstarted(work_dir)
+        raise
     finally:
         lock.close()
 

@@ -31,7 +31,7 @@ import keras
 
 from seqsent.errors import TrainingError
 from seqsent.files import replace_atomically, write_json_atomic
-from seqsent.layout import BACKUP_DIR, BEST_WEIGHTS, MEMBERS_DIR
+from seqsent.layout import BACKUP_DIR, BEST_WEIGHTS, LOCK_FILE, MEMBERS_DIR, RUN_CONFIG
 
 METADATA_FILE = "training_metadata.json"
 LEGACY_WEIGHTS = "latest.weights.h5"  # written by Keras' own BackupAndRestore (seqsent before 0.2)
@@ -88,6 +88,19 @@ def remove_backup(work_dir: Path) -> bool:
     shutil.rmtree(members, ignore_errors=True)
     best.unlink(missing_ok=True)
     return found
+
+
+def discard_if_unstarted(work_dir: Path) -> bool:
+    """A run that failed before writing anything but its config (a bad --encoder, unreadable data...) leaves no
+    `in-progress-*` directory behind: there is nothing in it to resume. True if it was removed."""
+    if any(path.name not in (LOCK_FILE, RUN_CONFIG) for path in work_dir.iterdir()):
+        return False
+    shutil.rmtree(work_dir, ignore_errors=True)
+    try:
+        work_dir.parent.rmdir()  # the run name's directory, when this was its only run
+    except OSError:
+        pass
+    return True
 
 
 def backup_dirs(work_dir: Path) -> list[Path]:
