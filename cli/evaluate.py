@@ -68,6 +68,7 @@ def command(ctx, model, as_json, report_dir, threshold, overwrite, **_):
     click.echo(format_metrics(evaluation.metrics))
     if best is not None:
         click.echo(f"Threshold maximising F1 on validation: {best['threshold']:.4f} "
-                   f"(F1 {best['f1']:.4f} on {best['examples']:,} examples; use it with --threshold)")
+                   f"(F1 {best['f1']:.4f} on {best['examples']:,} examples; use it with evaluate or predict "
+                   "--threshold)")
     if written is not None:
         click.echo(f"Report: {written / 'report.md'}")

@@ -29,9 +29,12 @@ from seqsent.errors import DataError, UsageError
 @click.option("--text-column", default=None, show_default=f"the model's training --text-column, else "
                                                              f"{default_of('data', 'text_column')}",
               help="The column of a table --file that holds the texts (as `train --text-column`).")
+@click.option("--threshold", type=float, default=None, show_default="the most probable class",
+              help="2-class models: the second class when its probability is at least this (e.g. the threshold "
+                   "`evaluate --report` found best for F1).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line, with every class's probability.")
 @click.pass_context
-def command(ctx, model, texts, file_, text_column, as_json):
+def command(ctx, model, texts, file_, text_column, threshold, as_json):
     """Label TEXTS with MODEL (an exported directory or .keras file).
 
     Without TEXTS or --file, texts are read from stdin, one per line (blank lines skipped, with a note).
@@ -63,7 +66,7 @@ def command(ctx, model, texts, file_, text_column, as_json):
     import_tensorflow(click.get_current_context())  # after the input checks, which need no TensorFlow
     from seqsent.api import predict
 
-    for result in predict(model, texts):
+    for result in predict(model, texts, threshold):
         if as_json:
             click.echo(json.dumps({"text": result.text, "label": result.label, "probability": result.probability,
                                    "probabilities": result.probabilities}, ensure_ascii=False))

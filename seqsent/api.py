@@ -94,6 +94,9 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
     notify(f"Strategy: {distribution.describe()}")
     for warning in warnings:
         notify(f"Warning: {warning}")
+    if dataset is not None and not hasattr(dataset, "class_names"):
+        raise UsageError(f"dataset= takes a seqsent Dataset, not a {type(dataset).__name__}: make one with "
+                         "seqsent.from_python(texts, labels) (or a DataFrame)")
     if dataset is not None and dataset.description.startswith("Python data"):
         from seqsent.data.python import PYTHON_SOURCE
 
@@ -382,6 +385,10 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
         raise UsageError(NAME_RULE)
     if len(model_paths) < 2:
         raise UsageError("give two or more models to combine")
+    given_twice = next((p for i, p in enumerate(model_paths)
+                        if any(Path(p).resolve() == Path(q).resolve() for q in model_paths[:i])), None)
+    if given_twice is not None:
+        raise UsageError(f"{given_twice} is given twice: each model counts once (its weight is chosen)")
     check_creatable(output_dir, "--output-dir", directory=True)  # before fitting the weights, not after
     members = [_keras_model_of(path) for path in model_paths]  # each loaded once: it predicts and is combined
     names = members[0].class_names
@@ -554,15 +561,19 @@ def recorded_text_column(model_path: str | Path) -> str | None:
     return None if trained_on is None else trained_on.text_column
 
 
-def predict(model_path: str | Path, texts: list[str]) -> list[Prediction]:
+def predict(model_path: str | Path, texts: list[str], threshold: float | None = None) -> list[Prediction]:
+    """Each text's class (the most probable, or with a `threshold` on a 2-class model's P(second class)), its
+    probability and every class's."""
+    from seqsent.evaluation.metrics import predicted_classes
+    from seqsent.evaluation.scoring import check_threshold
     from seqsent.serving.inference import load_model
 
     model = load_model(model_path)
+    check_threshold(model, threshold)
     probabilities = model.predict_proba(texts)
     results = []
-    for text, row in zip(texts, probabilities):
-        best = int(row.argmax())
-        results.append(Prediction(text, model.class_names[best], float(row[best]),
+    for text, row, chosen in zip(texts, probabilities, predicted_classes(probabilities, threshold)):
+        results.append(Prediction(text, model.class_names[chosen], float(row[chosen]),
                                   {name: float(p) for name, p in zip(model.class_names, row)}))
     return results
 

@@ -418,7 +418,7 @@ def test_predict_plain_output_keeps_a_text_holding_line_breaks_on_one_line(monke
     import seqsent.api
     from seqsent.api import Prediction
 
-    def predict(model, texts):
+    def predict(model, texts, threshold=None):
         return [Prediction(text, "good", 0.9, {"good": 0.9, "bad": 0.1}) for text in texts]
 
     monkeypatch.setattr(seqsent.api, "predict", predict)
@@ -434,7 +434,7 @@ def test_predict_file_that_is_a_table_labels_its_text_column_not_its_header_or_l
     import seqsent.api
     from seqsent.api import Prediction
 
-    monkeypatch.setattr(seqsent.api, "predict", lambda model, texts: [Prediction(t, "good", 0.9, {}) for t in texts])
+    monkeypatch.setattr(seqsent.api, "predict", lambda model, texts, threshold=None: [Prediction(t, "good", 0.9, {}) for t in texts])
     table = write_csv(tmp_path / "reviews.csv", [("a fine film", "good"), ("dull, far too long", "bad")])
     records = [json.loads(line) for line in invoke("predict", tmp_path / "model", "--file", table, "--json").output
                .strip().split("\n")]
@@ -471,7 +471,7 @@ def test_predict_table_file_is_read_by_the_models_training_text_column_and_skipp
     import seqsent.api
     from seqsent.api import Prediction
 
-    monkeypatch.setattr(seqsent.api, "predict", lambda model, texts: [Prediction(t, "good", 0.9, {}) for t in texts])
+    monkeypatch.setattr(seqsent.api, "predict", lambda model, texts, threshold=None: [Prediction(t, "good", 0.9, {}) for t in texts])
     model = _export_recording_columns(tmp_path / "model", "review")
     table = tmp_path / "new.csv"
     table.write_text("review,text\nsuperb,not this\n,nor this\nawful,nor that\n", encoding="utf-8")

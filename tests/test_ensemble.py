@@ -203,6 +203,9 @@ def test_ensemble_combines_trained_exports_into_one_that_serves(tmp_path, capsys
     assert len(result["weights"]) == 2 and set(result["validation_accuracy"]) >= {"ensemble"}
     code, _, err = run_main(capsys, "ensemble", "saved_models/nb", "--name", "alone")
     assert_one_line_error(code, err, 2, "give two or more models to combine")
+    code, _, err = run_main(capsys, "ensemble", "saved_models/nb", "saved_models/rnn", "./saved_models/nb/", "--name",
+                            "thrice")
+    assert_one_line_error(code, err, 2, "./saved_models/nb/ is given twice")
 
 
 def test_ensemble_output_dir_that_is_a_file_is_refused_before_any_model_loads(tmp_path, capsys):
@@ -252,12 +255,13 @@ def test_ensemble_refuses_members_split_otherwise_and_data_split_otherwise(tmp_p
     _train_tiny(capsys, data, "nbsvm", "nb")
     _train_tiny(capsys, data, "nbsvm", "nb2", "--seed", "2")
     _train_tiny(capsys, data, "nbsvm", "nb-streamed", "--streaming", "on")
+    _train_tiny(capsys, data, "nbsvm", "nb-again")
     code, _, err = run_main(capsys, "ensemble", "saved_models/nb", "saved_models/nb2", "--name", "e")
     assert_one_line_error(code, err, 2, "saved_models/nb2 was trained on other splits than saved_models/nb "
                                         "(--seed 1337 / 2)")
     code, _, err = run_main(capsys, "ensemble", "saved_models/nb", "saved_models/nb-streamed", "--name", "e")
     assert_one_line_error(code, err, 2, "(--streaming off / on)")
-    code, _, err = run_main(capsys, "ensemble", "saved_models/nb", "saved_models/nb", "--name", "e", "--data", data,
+    code, _, err = run_main(capsys, "ensemble", "saved_models/nb", "saved_models/nb-again", "--name", "e", "--data", data,
                             "--validation-fraction", "0.3")
     assert_one_line_error(code, err, 2, f"--data {data} is split otherwise than saved_models/nb was trained "
                                         "(--validation-fraction 0.1 / 0.3")

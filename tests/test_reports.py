@@ -218,3 +218,18 @@ def test_evaluate_report_overwrite_never_deletes_the_model_it_scores(binary_expo
     code, _, err = run_main(capsys, "evaluate", binary_export, "--report", model_dir, "--overwrite")
     assert_one_line_error(code, err, 2, f"holds '{binary_export.name}', which this command does not write")
     assert sorted(p.relative_to(model_dir) for p in model_dir.rglob("*")) == before
+
+
+def test_report_summary_names_the_weakest_class_present_and_says_when_all_tie(binary_report):
+    import dataclasses
+
+    from seqsent.evaluation.reports import _markdown
+
+    evaluation, _ = binary_report
+    tied = dataclasses.replace(evaluation, scores=dataclasses.replace(evaluation.scores, per_class={
+        name: {**values, "f1": 1.0, "support": 4} for name, values in evaluation.per_class.items()}))
+    assert "Every class has F1 1.000." in _markdown(tied, [])
+    absent = dataclasses.replace(evaluation, scores=dataclasses.replace(evaluation.scores, per_class={
+        "bad": {**evaluation.per_class["bad"], "f1": 0.0, "support": 0},
+        "good": {**evaluation.per_class["good"], "f1": 0.8, "support": 8}}))
+    assert "The class with the lowest F1 is `good` (0.800)." in _markdown(absent, [])

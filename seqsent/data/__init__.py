@@ -217,12 +217,12 @@ def _from_tables(path: Path, config: DataConfig) -> Dataset:
         description=description, validation_fraction=config.validation_fraction,
         seed=config.seed, limit=config.limit, notes=notes, train_limit=config.train_limit,
     )
-    dataset.notes += _shared_test_texts(dataset) + unsegmented_text_notes(dataset.train.texts)
+    dataset.notes += shared_test_texts(dataset) + unsegmented_text_notes(dataset.train.texts)
     return dataset
 
 
-def _shared_test_texts(dataset: Dataset) -> list[str]:
-    """A table's test texts that are also train texts (a file with duplicates, or --test-data overlapping --data)
+def shared_test_texts(dataset: Dataset) -> list[str]:
+    """Test texts that are also train texts (a file with duplicates, or --test-data overlapping --data)
     score what the model memorised: said, not dropped, as the user chose the data."""
     train = {comparison_key(text) for text in dataset.train.texts} - {""}
     shared = sum(comparison_key(text) in train for text in dataset.test.texts)

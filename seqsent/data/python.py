@@ -26,22 +26,27 @@ def from_python(texts: Any, labels: Any = None, *, test_texts: Any = None, test_
                 text_column: str = "text", label_column: str = "label", validation_fraction: float = 0.1,
                 test_fraction: float = 0.2, seed: int = 1337) -> Dataset:
     """A Dataset from texts and labels, or from a DataFrame's `text_column` and `label_column`."""
-    texts, labels = _columns(texts, labels, text_column, label_column, "the data")
+    texts, labels, notes = _columns(texts, labels, text_column, label_column, "the data")
     if test_texts is not None:
-        test_texts, test_labels = _columns(test_texts, test_labels, text_column, label_column, "the test data")
+        test_texts, test_labels, test_notes = _columns(test_texts, test_labels, text_column, label_column,
+                                                       "the test data")
+        notes += test_notes
         description = f"Python data ({len(texts):,} texts; {len(test_texts):,} test texts)"
     else:
         texts, labels, test_texts, test_labels = _hold_out_test(texts, labels, test_fraction, seed)
         description = f"Python data ({len(texts) + len(test_texts):,} texts, {len(test_texts):,} held out as test)"
-    from seqsent.data import unsegmented_text_notes
+    from seqsent.data import shared_test_texts, unsegmented_text_notes
 
     dataset = build_dataset(texts, labels, test_texts, test_labels, description=description,
-                            validation_fraction=validation_fraction, seed=seed)
-    dataset.notes += unsegmented_text_notes(dataset.train.texts)
+                            validation_fraction=validation_fraction, seed=seed, notes=notes)
+    dataset.notes += shared_test_texts(dataset) + unsegmented_text_notes(dataset.train.texts)
     return dataset
 
 
-def _columns(texts, labels, text_column: str, label_column: str, what: str) -> tuple[list[str], list[str]]:
+def _columns(texts, labels, text_column: str, label_column: str, what: str
+             ) -> tuple[list[str], list[str], list[str]]:
+    """(texts, labels, notes): rows whose text or label is missing (None, NaN: how pandas marks a gap) or empty
+    are skipped and counted in a note, as `seqsent train` skips such rows of a table file."""
     if hasattr(texts, "columns"):  # a pandas DataFrame (or anything with named columns)
         missing = [c for c in (text_column, label_column) if c not in texts.columns]
         if missing:
@@ -50,17 +55,50 @@ def _columns(texts, labels, text_column: str, label_column: str, what: str) -> t
         texts, labels = texts[text_column], texts[label_column]
     if labels is None:
         raise DataError(f"{what}: labels are missing (give labels, or a DataFrame with a {label_column!r} column)")
-    texts, labels = [_text(t) for t in list(texts)], [_label(y) for y in list(labels)]
+    texts, labels = _one_dimensional(texts, "texts", what), _one_dimensional(labels, "labels", what)
     if len(texts) != len(labels):
         raise DataError(f"{what}: {len(texts):,} texts but {len(labels):,} labels")
-    return texts, labels
+    rows = [(_text(t), _label(y)) for t, y in zip(texts, labels)]
+    kept = [(t, y) for t, y in rows if t is not None and t.strip() and y is not None and y.strip()]
+    notes = []
+    if len(kept) < len(rows):
+        notes.append(f"{what}: skipped {len(rows) - len(kept):,} of {len(rows):,} examples with a missing or empty "
+                     "text or label (None, NaN or blank)")
+    return [t for t, _ in kept], [y.strip() for _, y in kept], notes
 
 
-def _text(value) -> str:
-    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else ("" if value is None else str(value))
+def _one_dimensional(values, name: str, what: str) -> list:
+    """A flat list: a single string (not a list of one) and 2-D arrays (one-hot labels, texts in a matrix) would
+    otherwise be read as characters or as the string of each row."""
+    if isinstance(values, (str, bytes)):
+        raise DataError(f"{what}: {name} is a single string; give a list of them (wrap one text in a list)")
+    shape = getattr(values, "shape", None)
+    if shape is not None and len(shape) != 1:
+        raise DataError(f"{what}: {name} must be one-dimensional, one per example, not of shape {tuple(shape)}"
+                        + (" (one-hot labels: give the class of each example, e.g. argmax)" if name == "labels"
+                           else ""))
+    values = list(values)
+    nested = next((v for v in values if isinstance(v, (list, tuple, dict, set, np.ndarray))), None)
+    if nested is not None:
+        raise DataError(f"{what}: {name} must be one value per example, not a {type(nested).__name__}")
+    return values
 
 
-def _label(value) -> str:
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
+
+
+def _text(value) -> str | None:
+    if _missing(value):
+        return None
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _label(value) -> str | None:
+    if _missing(value):
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
     if isinstance(value, (bool, np.bool_)):
         return str(int(value))
     if isinstance(value, (float, np.floating)) and float(value).is_integer():

@@ -94,11 +94,15 @@ def _markdown(e: Evaluation, errors: list[dict]) -> str:
         else:
             lines.append("- Threshold maximising F1 on validation: not available (no validation split with both classes)")
     lines += [f"- Note: {note}" for note in e.notes]
-    worst = max(e.per_class, key=lambda name: -e.per_class[name]["f1"])
+    present = [name for name in e.per_class if e.per_class[name].get("support", 1)]  # an absent class has a note
+    f1s = {name: e.per_class[name]["f1"] for name in present or e.per_class}
+    worst = min(f1s, key=f1s.get)
+    worst_line = (f"Every class has F1 {f1s[worst]:.3f}. " if len(set(f1s.values())) == 1 and len(f1s) > 1 else
+                  f"The class with the lowest F1 is `{worst}` ({f1s[worst]:.3f}). ")
     lines += ["", "## Summary", "",
               f"Accuracy {m['accuracy']:.1%} on {m['examples']:,} examples; F1 {m['f1']:.3f} ({m['average']})"
               + (f"; ROC-AUC {m['roc_auc']:.3f}" if m.get("roc_auc") is not None else "")
-              + f". The class with the lowest F1 is `{worst}` ({e.per_class[worst]['f1']:.3f}). "
+              + ". " + worst_line
               + f"{int(_wrong(e).sum()):,} test examples are misclassified.",
               "", "| metric | value |", "|---|---|"]
     for key in ("accuracy", "precision", "recall", "f1", "roc_auc", "loss"):

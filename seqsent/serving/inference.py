@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from seqsent.errors import ModelError
+from seqsent.errors import DataError, ModelError
 
 BATCH_SIZE = 256
 
@@ -39,7 +39,11 @@ class LoadedModel:
             raise TypeError("predict_proba takes a list of texts; wrap a single text in a list")
         # UTF-8 bytes: a str holding lone surrogates (undecodable bytes from argv or a file name) cannot become a
         # tf.string, its bytes can; the model's standardisation replaces whatever is not valid UTF-8.
-        texts = [t if isinstance(t, bytes) else str(t).encode("utf-8", "surrogatepass") for t in list(texts)]
+        texts = list(texts)
+        missing = next((i for i, t in enumerate(texts) if t is None), None)
+        if missing is not None:  # str(None) would be scored as the word "None"
+            raise DataError(f"text {missing} is None: give a string for every text")
+        texts = [t if isinstance(t, bytes) else str(t).encode("utf-8", "surrogatepass") for t in texts]
         out = np.zeros((len(texts), len(self.class_names)), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
         for start in range(0, len(texts), batch_size):
@@ -50,7 +54,9 @@ class LoadedModel:
     def predict(self, texts, threshold: float | None = None) -> list[str]:
         """The predicted class name of each text (2 classes: the second when its probability >= threshold)."""
         from seqsent.evaluation.metrics import predicted_classes
+        from seqsent.evaluation.scoring import check_threshold
 
+        check_threshold(self, threshold)
         return [self.class_names[i] for i in predicted_classes(self.predict_proba(texts), threshold)]
 
     def evaluate(self, data=None, labels=None, threshold: float | None = None):
@@ -62,10 +68,14 @@ class LoadedModel:
 
         if data is None or isinstance(data, DataConfig):
             return evaluate_model(self, data, threshold)
-        split = _labelled_split(data, labels, self.class_names)
+        from seqsent.evaluation.metrics import absent_class_notes
+
+        split, notes = _labelled_split(data, labels, self.class_names)
         history, source = recorded_history(self.metadata)
+        scores = score(self, split, threshold)
+        notes += absent_class_notes(self.class_names, scores.metrics.get("confusion_matrix"))
         return Evaluation(self.path, f"{len(split):,} texts given from Python", self.class_names, list(split.texts),
-                          score(self, split, threshold), None, history, source)
+                          scores, None, history, source, notes)
 
 
 def _labelled_split(data, labels, class_names: list[str]):
@@ -73,8 +83,8 @@ def _labelled_split(data, labels, class_names: list[str]):
     from seqsent.data.dataset import encode_labels
     from seqsent.data.python import _columns
 
-    texts, names = _columns(data, labels, "text", "label", "the evaluation data")
-    return Split(texts, encode_labels(names, class_names, "the evaluation data"))
+    texts, names, notes = _columns(data, labels, "text", "label", "the evaluation data")
+    return Split(texts, encode_labels(names, class_names, "the evaluation data")), notes
 
 
 def in_memory_model(text_model, class_names: list[str], metadata: dict | None = None) -> LoadedModel:

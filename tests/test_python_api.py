@@ -1,0 +1,104 @@
+"""Data and models handled from Python (`seqsent.from_python`, a loaded model's predict / evaluate): Python's own
+ways of being wrong (None, NaN, 2-D arrays, a bare string) get the answers the CLI gives for a table file."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from conftest import tiny_texts
+from seqsent.data.python import from_python
+from seqsent.errors import DataError, UsageError
+
+ROWS = tiny_texts(("pos", "neg"), per_class=20)
+TEXTS, LABELS = [t for t, _ in ROWS], [y for _, y in ROWS]
+
+
+def test_missing_texts_and_labels_are_skipped_with_a_note_not_read_as_the_words_none_and_nan():
+    texts, labels = list(TEXTS), list(LABELS)
+    texts[0], texts[1], labels[2], labels[3] = None, float("nan"), None, np.nan
+    dataset = from_python(texts, labels)
+    assert dataset.class_names == ["neg", "pos"]
+    assert len(dataset.train) + len(dataset.validation) + len(dataset.test) == len(TEXTS) - 4
+    assert "the data: skipped 4 of 40 examples with a missing or empty text or label (None, NaN or blank)" \
+        in dataset.notes
+    assert not {"None", "nan"} & set(dataset.train.texts + dataset.test.texts)
+
+
+@pytest.mark.parametrize("texts, labels, fragment", [
+    (np.array(TEXTS).reshape(20, 2), LABELS[:20], "texts must be one-dimensional, one per example, not of shape (20, 2)"),
+    (TEXTS, np.eye(2)[[0, 1] * 20], "labels must be one-dimensional, one per example, not of shape (40, 2) (one-hot"),
+    ("a single text", "pos", "texts is a single string; give a list of them"),
+    (TEXTS, [[y] for y in LABELS], "labels must be one value per example, not a list"),
+])
+def test_shapes_that_are_not_one_value_per_example_are_refused(texts, labels, fragment):
+    with pytest.raises(DataError, match=re.escape(fragment)):
+        from_python(texts, labels)
+
+
+def test_bytes_labels_are_decoded_as_bytes_texts_are():
+    dataset = from_python(TEXTS, [y.encode() for y in LABELS])
+    assert dataset.class_names == ["neg", "pos"]
+
+
+def test_test_texts_that_are_also_train_texts_are_noted_as_for_a_table():
+    dataset = from_python(TEXTS[:4] * 30, LABELS[:4] * 30)
+    assert any("test texts also appear in train" in note for note in dataset.notes), dataset.notes
+
+
+def test_a_loaded_model_checks_the_threshold_and_refuses_none_texts(binary_text_model, three_class_text_model):
+    from seqsent.serving.inference import in_memory_model
+
+    binary = in_memory_model(binary_text_model, ["bad", "good"])
+    for bad in (1.5, -1.0, float("nan")):
+        with pytest.raises(UsageError, match="--threshold must be between 0 and 1"):
+            binary.predict(["a fine film"], threshold=bad)
+    assert len(binary.predict(["a fine film"], threshold=0.3)) == 1
+    with pytest.raises(UsageError, match="applies to 2-class models"):
+        in_memory_model(three_class_text_model, ["bad", "good", "meh"]).predict(["fine"], threshold=0.9)
+    with pytest.raises(DataError, match="text 1 is None: give a string for every text"):
+        binary.predict_proba(["fine", None])
+
+
+def test_evaluate_from_python_notes_a_class_the_texts_lack(three_class_text_model):
+    from seqsent.serving.inference import in_memory_model
+
+    model = in_memory_model(three_class_text_model, ["bad", "good", "meh"])
+    evaluation = model.evaluate(["a fine film", "a dull film", None], ["good", "bad", "meh"])
+    assert any("skipped 1 of 3 examples" in note for note in evaluation.notes), evaluation.notes
+    assert any("no example of 'meh'" in note for note in evaluation.notes), evaluation.notes
+
+
+def test_train_refuses_a_tuple_given_as_its_dataset():
+    from seqsent.api import train
+    from seqsent.config import RunConfig
+
+    with pytest.raises(UsageError, match="dataset= takes a seqsent Dataset, not a tuple: make one with "
+                                         "seqsent.from_python"):
+        train(RunConfig(name="t"), dataset=(TEXTS, LABELS))
+
+
+def test_predict_applies_a_threshold_to_a_two_class_model_in_python_and_on_the_command_line(binary_text_model,
+                                                                                           tmp_path, capsys):
+    from seqsent.api import predict
+    from seqsent.config import RunConfig
+    from seqsent.layout import model_metadata
+    from seqsent.serving.export import export_saved_model
+    from seqsent_cli.main import main
+
+    export = export_saved_model(binary_text_model, model_metadata(["bad", "good"], RunConfig().to_dict()),
+                                tmp_path, "m")
+    texts = ["a good film", "a bad film", "fine"]
+    p_good = [p.probabilities["good"] for p in predict(export, texts)]
+    for threshold in (0.0, 1.0, float(np.median(p_good))):
+        labels = [p.label for p in predict(export, texts, threshold=threshold)]
+        assert labels == ["good" if p >= threshold else "bad" for p in p_good]
+    with pytest.raises(SystemExit) as excinfo:
+        main(["predict", str(export), "--threshold", "0", "--json", *texts])
+    assert excinfo.value.code in (0, None)
+    assert capsys.readouterr().out.count('"label": "good"') == 3
+    with pytest.raises(SystemExit) as excinfo:
+        main(["predict", str(export), "--threshold", "2", "fine"])
+    assert excinfo.value.code == 2 and "--threshold must be between 0 and 1" in capsys.readouterr().err
