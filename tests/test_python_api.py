@@ -102,3 +102,9 @@ def test_predict_applies_a_threshold_to_a_two_class_model_in_python_and_on_the_c
     with pytest.raises(SystemExit) as excinfo:
         main(["predict", str(export), "--threshold", "2", "fine"])
     assert excinfo.value.code == 2 and "--threshold must be between 0 and 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["validation_fraction", "test_fraction"])
+def test_split_fractions_out_of_range_are_refused_by_name(option):
+    with pytest.raises(UsageError, match=f"{option} must be between 0 and 1, not 1.5"):
+        from_python(TEXTS, LABELS, **{option: 1.5})

@@ -17,7 +17,7 @@ import numpy as np
 
 from seqsent.data.dataset import Dataset, build_dataset, class_names_for, encode_labels, stratified_indices
 from seqsent.data.shards import missing_column
-from seqsent.errors import DataError
+from seqsent.errors import DataError, UsageError
 
 PYTHON_SOURCE = "python"
 
@@ -26,6 +26,9 @@ def from_python(texts: Any, labels: Any = None, *, test_texts: Any = None, test_
                 text_column: str = "text", label_column: str = "label", validation_fraction: float = 0.1,
                 test_fraction: float = 0.2, seed: int = 1337) -> Dataset:
     """A Dataset from texts and labels, or from a DataFrame's `text_column` and `label_column`."""
+    for name, fraction in (("validation_fraction", validation_fraction), ("test_fraction", test_fraction)):
+        if not 0.0 < fraction < 1.0:
+            raise UsageError(f"{name} must be between 0 and 1, not {fraction}")
     texts, labels, notes = _columns(texts, labels, text_column, label_column, "the data")
     if test_texts is not None:
         test_texts, test_labels, test_notes = _columns(test_texts, test_labels, text_column, label_column,
