@@ -628,6 +628,11 @@ class WordVectorConfig(TextSourcesConfig):
         return self
 
 
+STACKED_BIDIRECTIONAL = ("a bidirectional classifier's layers above the first read both directions joined, which "
+                         "a language model's separate forward and backward stacks never learn to read; pretrain "
+                         "--layers 1, or a one-directional --arch (its stack starts a classifier of that arch)")
+
+
 @dataclass
 class LanguageModelConfig(TextSourcesConfig):
     """Settings of `seqsent pretrain-lm`: a next-word recurrent language model whose Embedding and recurrent layers
@@ -685,6 +690,8 @@ class LanguageModelConfig(TextSourcesConfig):
             (self.arch in RECURRENT_ARCHS, f"--arch must be a recurrent arch ({', '.join(RECURRENT_ARCHS)}), "
                                            f"not {self.arch!r}"),
             (self.strategy in LM_STRATEGIES, f"--strategy must be one of {', '.join(LM_STRATEGIES)}"),
+            (self.layers == 1 or not RECURRENT_ARCHS.get(self.arch, (None, False))[1],
+             f"--arch {self.arch} with --layers {self.layers}: {STACKED_BIDIRECTIONAL}"),
             *self.source_checks(),
             (bool(self.output), "--output must be a directory path"),
             *[(1 <= value <= limit, f"{flag} must be between 1 and {limit:,}, not {value:,}") for flag, value, limit in (

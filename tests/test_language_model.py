@@ -235,3 +235,21 @@ def test_pretrain_lm_reports_the_vocabulary_size_it_learned_not_max_tokens(tmp_p
     assert len(corpus.vocabulary) == 5  # padding, OOV, alpha, beta, gamma
     assert "Vocabulary: 5 terms (the padding and out-of-vocabulary entries included)" in messages, messages
     assert not any("of 30,000" in message for message in messages)
+
+
+def test_a_stacked_bidirectional_language_model_is_refused_before_pretraining_and_as_a_bidirectional_start(tmp_path):
+    """Above the first layer a Bidirectional classifier reads both directions joined (2 x units wide), which the
+    language model's separate stacks never see: the weights cannot fit (it was a ValueError inside set_weights)."""
+    from seqsent.models.encoder import Encoder
+
+    with pytest.raises(UsageError, match="--arch bigru with --layers 2: a bidirectional classifier's layers above"):
+        LanguageModelConfig(data="sample", arch="bigru", layers=2).validate()
+    LanguageModelConfig(data="sample", arch="gru", layers=2).validate()  # one direction stacks fine
+    stacked = Encoder(tmp_path, {"arch": "bilstm", "layers": 2, "units": 8, "embedding_dim": 8,
+                                 "vocabulary_size": 200}, [])
+    with pytest.raises(UsageError, match="cannot start a bidirectional classifier .* give --arch lstm"):
+        adopt_encoder_shape(RunConfig(), stacked)
+    config = RunConfig()
+    config.model.arch = "lstm"
+    adopt_encoder_shape(config, stacked, given={"model.arch"})
+    assert (config.model.arch, config.model.layers) == ("lstm", 2)

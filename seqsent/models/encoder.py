@@ -143,6 +143,12 @@ def adopt_encoder_shape(config: RunConfig, encoder: Encoder, given: Collection[s
                              f"({encoder.path}); leave {flag} out or give {flag} {value}")
         setattr(getattr(config, section), key, value)
         adopted.append(f"{key.replace('_', ' ')} {value}")
+    cell, bidirectional = RECURRENT_ARCHS[encoder.arch]
+    if bidirectional and encoder.metadata["layers"] > 1 and RECURRENT_ARCHS[config.model.arch][1]:
+        raise UsageError(f"--encoder {encoder.path}: a {encoder.arch} language model of {encoder.metadata['layers']} "
+                         f"layers cannot start a bidirectional classifier (its layers above the first read both "
+                         f"directions joined, which the language model's two stacks never learned to read); give "
+                         f"--arch {cell} to start from its forward stack, or pretrain again with --layers 1")
     return [f"{', '.join(adopted)}: from the encoder {encoder.path}"] if adopted else []
 
 
