@@ -84,7 +84,7 @@ def _summary(report) -> dict:
 
 def _print_summary(report, config, out: Output) -> None:
     restored = f" (epochs 1-{report.resumed_from_epoch} from the backup)" if report.resumed_from_epoch else ""
-    out.say(f"\nTrained {config.model.description} ({report.parameters:,} parameters) in {report.train_seconds:.0f} s, "
+    out.say(f"\nTrained {config.model.description} ({report.parameters:,} trainable parameters) in {report.train_seconds:.0f} s, "
             f"{report.epochs_run} epoch(s){restored}, {report.strategy}, global batch {report.global_batch_size} "
             f"({report.per_replica_batch_size} per replica x {report.replicas})")
     if not report.chief:

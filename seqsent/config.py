@@ -212,8 +212,8 @@ class TrainConfig:
     jit_compile: bool = False
     """Compile the training step with XLA."""
     steps_per_epoch: Optional[int] = None
-    """Batches per epoch; default one pass over the train split. Streaming data without a manifest needs a
-    first pass to count its rows unless this is given."""
+    """Streamed data only: batches per epoch; default one pass over the train split. Streaming data without a
+    manifest needs a first pass to count its rows unless this is given (data in memory is counted already)."""
     seed: int = 1337
     """Seed of weights, shuffling and dropout."""
 
@@ -325,7 +325,8 @@ class RunConfig:
              "--encoder and --embeddings both initialise the Embedding: give one of them"),
             *_semi_checks(self),
             (not self.model.freeze_embeddings or bool(self.model.embeddings_path),
-             "--freeze-embeddings needs --embeddings FILE (frozen random vectors learn nothing)"),
+             "--freeze-embeddings needs --embeddings FILE (it keeps the file's vectors fixed; frozen random vectors "
+             "learn nothing, and an --encoder's layers are slowed with --pretrained-rate instead)"),
             (0 <= self.model.wide_ngrams <= 5, f"--wide-ngrams must be between 0 and 5, not {self.model.wide_ngrams}"),
             (1 <= self.model.wide_buckets <= 2**27,
              f"--wide-buckets must be between 1 and {2**27:,}, not {self.model.wide_buckets:,}"),
@@ -414,7 +415,8 @@ def _semi_checks(config: "RunConfig") -> list[tuple[bool, str]]:
         (not (semi.unlabelled_vocabulary and model.encoder_path),
          "--unlabelled-vocabulary and --encoder both fix the vocabulary: give one of them"),
         (not semi.active or model.arch in RECURRENT_ARCHS,
-         f"--vat, --adversarial and --entropy-weight perturb word embeddings: a recurrent --arch, not {model.arch!r}"),
+         f"--vat, --adversarial and --entropy-weight train recurrent models (perturbed word embeddings, predictions "
+         f"on unlabelled text): a recurrent --arch, not {model.arch!r}"),
         (not semi.active or not joint_wide,
          "--vat, --adversarial and --entropy-weight go with --wide-training separate, not a joint wide branch"),
         (not any(str(source).strip() in ("sample", "imdb") for source in semi.unlabelled),

@@ -209,7 +209,13 @@ def write_run_results(run_dir: Path, history: dict, metrics: dict) -> None:
 
 
 def remove_training_leftovers(run_dir: Path) -> None:
-    """The crash backup and best weights, once the model they protected is exported."""
+    """The crash backup and best weights, once the model they protected is exported. The TensorBoard logs of an
+    ensemble's models (--wide-training separate) are kept, as the run's tensorboard/<model>."""
+    for member_logs in sorted((run_dir / MEMBERS_DIR).glob(f"*/{TENSORBOARD_DIR}")):
+        target = run_dir / TENSORBOARD_DIR / member_logs.parent.name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(member_logs, target)
     for leftover in (BACKUP_DIR, BEST_WEIGHTS, MEMBERS_DIR):
         target = run_dir / leftover
         shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)

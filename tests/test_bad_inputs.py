@@ -242,7 +242,7 @@ CASES = [
          "--unlabelled", "{txt}", "--unlabelled-vocabulary", *TINY, code=2,
          fragment="--unlabelled-vocabulary needs data held in memory"),
     case("--vat with a baseline arch", "train", "--data", "{good}", "--unlabelled", "{txt}", "--vat", "--arch",
-         "nbsvm", code=2, fragment="perturb word embeddings: a recurrent --arch"),
+         "nbsvm", code=2, fragment="predictions on unlabelled text): a recurrent --arch"),
     case("--unlabelled: missing file", "train", "--data", "{good}", "--unlabelled", "{tmp}/none.txt", "--vat", *TINY,
          code=1, fragment="--unlabelled {tmp}/none.txt: no such file"),
     # ---- streamed data

@@ -247,6 +247,18 @@ print(json.dumps({
     assert facts["variable_type"] == "MirroredVariable"
 
 
+def test_multi_worker_strategy_without_a_cluster_says_it_trains_alone():
+    script = ("import json\nfrom seqsent.training.strategy import start_distribution\n"
+              "distribution, warnings = start_distribution('multi-worker')\n"
+              "print(json.dumps({'workers': distribution.num_workers, 'warnings': warnings}))")
+    env = {key: value for key, value in QUIET_ENV.items() if key != "TF_CONFIG"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    facts = json.loads(done.stdout.strip().splitlines()[-1])
+    assert facts["workers"] == 1
+    assert any("without --tf-config or TF_CONFIG: no cluster is described" in w for w in facts["warnings"])
+
+
 def test_mixed_precision_on_cpu_trains_in_float32_and_says_so(tmp_path):
     """Also: --jit-compile (XLA on CPU) and fixed padding, through the trainer."""
     from seqsent.data import load_dataset

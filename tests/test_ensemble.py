@@ -123,6 +123,9 @@ def test_separate_wide_training_exports_one_model_of_both(tmp_path, capsys, monk
     run_dir = tmp_path / "runs" / "ens" / "1"
     saved = json.loads((run_dir / "config.json").read_text())
     assert saved["model"]["wide_training"] == "separate"
+    # The run says `tensorboard --logdir runs/ens/1/tensorboard`: every model's logs are there, the backups gone.
+    logged = {path.parent.parent.name for path in (run_dir / "tensorboard").glob("*/*/events.out.tfevents.*")}
+    assert logged == {"1-nbsvm", "2-recurrent", "3-recurrent"} and not (run_dir / "members").exists()
 
     import tensorflow as tf
 

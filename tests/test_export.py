@@ -436,3 +436,18 @@ def test_an_incomplete_or_tampered_keras_model_is_refused_with_a_clear_message(e
 
     with pytest.raises(ModelError, match="no Keras model to re-export from"):
         export(version, tmp_path / "out")
+
+
+def test_model_card_names_what_the_model_learned_from_besides_labels_and_keeps_the_file_name_case():
+    from seqsent.config import RunConfig
+    from seqsent.serving.model_card import model_card
+
+    config = RunConfig(name="m")
+    config.data.source = "small.csv"
+    config.model.embeddings_path, config.model.freeze_embeddings = "v.vec", True
+    config.semi.unlabelled, config.semi.vat, config.semi.entropy_weight = ["u.txt"], True, 0.5
+    card = model_card({"class_names": ["neg", "pos"], "config": config.to_dict(),
+                       "data": {"description": "small.csv (40 rows held out as test)"}})
+    assert "Data: small.csv (40 rows held out as test)." in card
+    for said in ("embeddings frozen", "unlabelled `u.txt`", "VAT (epsilon 5.0)", "entropy minimisation (weight 0.5)"):
+        assert said in card, said

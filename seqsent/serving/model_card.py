@@ -46,7 +46,7 @@ def _data(metadata: dict, config: dict) -> list[str]:
                                 "metadata predates them)."]
     sizes = data.get("split_sizes") or {}
     description = str(data.get("description") or "(not recorded)").rstrip(".")
-    lines = ["## Data", "", f"{description[:1].upper()}{description[1:]}."]
+    lines = ["## Data", "", f"Data: {description}."]  # not capitalised: it may start with a file name
     if sizes:
         order = ["train", "validation", "test"] + sorted(set(sizes) - {"train", "validation", "test"})
         lines.append("Splits: " + ", ".join(f"{split} {sizes[split]:,}" for split in order if split in sizes)
@@ -94,6 +94,7 @@ def _how_it_was_made(metadata: dict, config: dict) -> list[str]:
             ("epochs (at most)", train.get("epochs")), ("batch", train.get("batch_size")),
             ("learning rate", train.get("learning_rate")), ("seed", train.get("seed")),
             ("embeddings", model.get("embeddings_path")), ("encoder", model.get("encoder_path"))) if value is not None]
+        settings += _semi_supervised_settings(model, train, config.get("semi") or {})
         lines += [f"- Settings: {', '.join(settings)}.",
                   "- Command: the `config` object of `assets.extra/seqsent.json` is the whole resolved configuration "
                   "(the run directory's `config.json`); saved as `config.json`, `seqsent train --config config.json` "
@@ -102,6 +103,27 @@ def _how_it_was_made(metadata: dict, config: dict) -> list[str]:
         lines.append("- Settings: not recorded.")
     return lines + [f"- Versions: seqsent {metadata.get('seqsent_version', '?')}, TensorFlow "
                     f"{metadata.get('tensorflow_version', '?')}, Keras {metadata.get('keras_version', '?')}."]
+
+
+def _semi_supervised_settings(model: dict, train: dict, semi: dict) -> list[str]:
+    """What the model learned from besides its labels, and how: a reader of the card should not need the JSON."""
+    settings = []
+    if model.get("freeze_embeddings"):
+        settings.append("embeddings frozen")
+    if train.get("pretrained_rate", 1.0) != 1.0:
+        settings.append(f"pretrained rate {train['pretrained_rate']}")
+    unlabelled = semi.get("unlabelled") or []
+    if unlabelled:
+        settings.append("unlabelled " + ", ".join(f"`{source}`" for source in unlabelled))
+    if semi.get("unlabelled_vocabulary"):
+        settings.append("vocabulary of labelled and unlabelled texts")
+    if semi.get("vat"):
+        settings.append(f"VAT (epsilon {semi.get('vat_epsilon')})")
+    if semi.get("adversarial"):
+        settings.append(f"adversarial training (epsilon {semi.get('adversarial_epsilon')})")
+    if semi.get("entropy_weight"):
+        settings.append(f"entropy minimisation (weight {semi['entropy_weight']})")
+    return settings
 
 
 def _ensemble(ensemble) -> str:

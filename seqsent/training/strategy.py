@@ -125,6 +125,9 @@ def start_distribution(name: str) -> tuple[Distribution, list[str]]:
         from seqsent.training.multi_worker import untested_keras_warning
 
         warnings += [w for w in [untested_keras_warning()] if w]
+        if tf_config is None:  # a cluster forgotten: said, not trained alone in silence
+            warnings.append("--strategy multi-worker without --tf-config or TF_CONFIG: no cluster is described, so "
+                            "this process trains as the only worker")
         return _multi_worker(tf_config), warnings
     if name == "tpu":
         return Distribution(_tpu_strategy(), "tpu"), warnings
