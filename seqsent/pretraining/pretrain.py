@@ -126,9 +126,10 @@ def build_corpus(config: LanguageModelConfig, notify) -> Corpus:
     train = stream_rows(train_stream, config.window)
     heldout = stream_rows(token_stream(_encode(vectorizer, heldout_texts)), config.window) if held else train[:0]
     if len(train) < config.batch_size or not len(heldout):
-        raise DataError(f"{len(texts):,} texts ({len(train_stream):,} tokens) are too few for a language model with "
-                        f"--window {config.window} and --batch-size {config.batch_size}: give more text "
-                        "(--unlabelled) or smaller values")
+        raise DataError(f"{len(train_texts):,} training texts ({len(train_stream):,} tokens; {held:,} more held out) "
+                        f"are too few for a language model with --window {config.window} and --batch-size "
+                        f"{config.batch_size} ({len(train):,} rows of {config.window + 1} tokens, "
+                        f"{len(heldout):,} held out): give more text (--unlabelled) or smaller values")
     return Corpus(train, heldout, vectorizer.get_vocabulary(), sources, len(train_texts), held, len(train_stream),
                   learned_texts(texts, config.data))
 
