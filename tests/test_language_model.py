@@ -86,7 +86,8 @@ def test_encoder_weights_land_in_the_classifier_tensor_for_tensor(encoder):
     features = encoder_features(found, config.text)
     assert features.vocabulary == found.vocabulary  # the encoder's words, in its order: nothing learned anew
     classifier = build_classifier(config.model, features.vocabulary_size, 2, seed=9)
-    initialise_from_encoder(classifier, found)
+    note = initialise_from_encoder(classifier, found)
+    assert "perplexity forward" in note and ", backward " in note
     lm = load_language_model(found)
     np.testing.assert_array_equal(classifier.get_layer("embedding").get_weights()[0], lm.embedding.get_weights()[0])
     both = classifier.get_layer("bigru_1")
@@ -105,7 +106,8 @@ def test_a_unidirectional_classifier_reads_the_forward_language_model(encoder):
     adopt_encoder_shape(config, found)
     assert config.model.arch == "gru"
     classifier = build_classifier(config.model, len(found.vocabulary), 2)
-    initialise_from_encoder(classifier, found)
+    note = initialise_from_encoder(classifier, found)
+    assert "perplexity forward" in note and "backward" not in note  # only the forward language model was read
     for a, b in zip(classifier.get_layer("gru_1").get_weights(), load_language_model(found).stacks[0][0].get_weights()):
         np.testing.assert_array_equal(a, b)
 

@@ -195,7 +195,8 @@ def initialise_from_encoder(classifier, encoder: Encoder) -> str:
 
     copied = transfer_to_classifier(load_language_model(encoder), classifier)
     perplexity = encoder.metadata.get("perplexity") or {}
-    shown = ", ".join(f"{name} {perplexity[name]:.1f}" for name in ("forward", "backward")
+    read = ("forward", "backward") if any("_backward ->" in c for c in copied) else ("forward",)  # the LMs copied
+    shown = ", ".join(f"{name} {perplexity[name]:.1f}" for name in read
                       if isinstance(perplexity.get(name), (int, float)))
     return (f"{len(copied)} layers start from the language model in {encoder.path}"
             + (f" (held-out perplexity {shown})" if shown else ""))
