@@ -446,9 +446,7 @@ def _ensemble_splits(data: DataConfig, class_names: list[str], notify):
     streams it, split by hash, so that the test rows are the members' test rows."""
     import dataclasses
 
-    import numpy as np
-
-    from seqsent.data import Split, load_dataset
+    from seqsent.data import load_dataset
     from seqsent.data.streaming import open_stream, wants_streaming
     from seqsent.evaluation.scoring import in_class_order
 
@@ -456,14 +454,10 @@ def _ensemble_splits(data: DataConfig, class_names: list[str], notify):
         dataset = load_dataset(data, notify)
         return dataset, in_class_order(dataset.validation, dataset.class_names, class_names)
     stream = open_stream(dataclasses.replace(data, classes=list(class_names)), notify, need_counts=False)
-    texts, labels = [], []
-    for chunk_texts, chunk_labels in stream.chunks("validation", limit=data.stream_validation_rows,
-                                                   purpose="ensemble weights"):
-        texts += chunk_texts
-        labels += chunk_labels
-    if not texts:
+    validation = stream.held_in_memory("validation", data.stream_validation_rows, purpose="ensemble weights")
+    if validation is None:
         raise UsageError(f"--data {data.source}: no validation rows to choose the weights on")
-    return stream, Split(texts, np.asarray(labels, dtype=np.int64))
+    return stream, validation
 
 
 @dataclass

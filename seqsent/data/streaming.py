@@ -193,6 +193,19 @@ class StreamingDataset:
         if texts:
             yield texts, labels
 
+    def held_in_memory(self, split: str, limit: int, purpose: str | None = None):
+        """The first `limit` rows of a split as one seqsent.data.Split (e.g. validation, to tune on), or None when
+        it has no rows."""
+        import numpy as np
+
+        from seqsent.data.dataset import Split
+
+        texts, labels = [], []
+        for chunk_texts, chunk_labels in self.chunks(split, limit=limit, purpose=purpose):
+            texts += chunk_texts
+            labels += chunk_labels
+        return Split(texts, np.asarray(labels, dtype=np.int64)) if texts else None
+
 
 def open_stream(config: DataConfig, notify=None, need_counts: bool = True) -> StreamingDataset:
     """The shards of config.source (a prepared directory, a directory, a glob or a file), checked, with classes;

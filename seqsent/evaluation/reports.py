@@ -73,6 +73,17 @@ def _cell(text: str, limit: int = 140) -> str:
     return text.replace("|", "\\|")
 
 
+def _weakest_class(e: Evaluation) -> str:
+    """The summary's sentence on the class with the lowest F1, among the classes the test data has (an absent
+    class has a note of its own); a tie is said as such."""
+    present = [name for name in e.per_class if e.per_class[name].get("support", 1)]
+    f1s = {name: e.per_class[name]["f1"] for name in present or e.per_class}
+    worst = min(f1s, key=f1s.get)
+    if len(set(f1s.values())) == 1 and len(f1s) > 1:
+        return f"Every class has F1 {f1s[worst]:.3f}. "
+    return f"The class with the lowest F1 is `{worst}` ({f1s[worst]:.3f}). "
+
+
 def _markdown(e: Evaluation, errors: list[dict]) -> str:
     """report.md, section by section as it reads (longer than most functions: it is one document)."""
     m = e.metrics
@@ -94,15 +105,10 @@ def _markdown(e: Evaluation, errors: list[dict]) -> str:
         else:
             lines.append("- Threshold maximising F1 on validation: not available (no validation split with both classes)")
     lines += [f"- Note: {note}" for note in e.notes]
-    present = [name for name in e.per_class if e.per_class[name].get("support", 1)]  # an absent class has a note
-    f1s = {name: e.per_class[name]["f1"] for name in present or e.per_class}
-    worst = min(f1s, key=f1s.get)
-    worst_line = (f"Every class has F1 {f1s[worst]:.3f}. " if len(set(f1s.values())) == 1 and len(f1s) > 1 else
-                  f"The class with the lowest F1 is `{worst}` ({f1s[worst]:.3f}). ")
     lines += ["", "## Summary", "",
               f"Accuracy {m['accuracy']:.1%} on {m['examples']:,} examples; F1 {m['f1']:.3f} ({m['average']})"
               + (f"; ROC-AUC {m['roc_auc']:.3f}" if m.get("roc_auc") is not None else "")
-              + ". " + worst_line
+              + ". " + _weakest_class(e)
               + f"{int(_wrong(e).sum()):,} test examples are misclassified.",
               "", "| metric | value |", "|---|---|"]
     for key in ("accuracy", "precision", "recall", "f1", "roc_auc", "loss"):

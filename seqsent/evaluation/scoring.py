@@ -201,13 +201,7 @@ def _streamed_evaluation_data(data: DataConfig, names: list[str], with_validatio
     from seqsent.data.streaming import open_stream
 
     stream = open_stream(dataclasses.replace(data, classes=list(names)), need_counts=False)
-    validation = None
-    if with_validation:
-        texts, labels = [], []
-        for chunk_texts, chunk_labels in stream.chunks("validation", limit=data.stream_validation_rows):
-            texts += chunk_texts
-            labels += chunk_labels
-        validation = Split(texts, np.asarray(labels, dtype=np.int64)) if texts else None
+    validation = stream.held_in_memory("validation", data.stream_validation_rows) if with_validation else None
     return EvaluationData(stream.chunks("test"), stream.description, validation, list(stream.notes))
 
 
