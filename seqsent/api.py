@@ -151,6 +151,7 @@ def run_key(config: RunConfig, dataset) -> str:
 def prepare_config(config: RunConfig, notify=None, given: Collection[str] = ()) -> RunConfig:
     """Validate, then apply the rules that make a config whole: shapes fixed by pretrained weights, and writable
     output directories, all checked before the data is read and the training starts, not after."""
+    from seqsent.config import ignored_settings
     from seqsent.models import adopt_pretrained_shapes
 
     named = bool(config.name)
@@ -165,6 +166,8 @@ def prepare_config(config: RunConfig, notify=None, given: Collection[str] = ()) 
         config.validate()  # the adopted shape, checked like any other
     for note in notes:
         (notify or (lambda message: None))(note[0].upper() + note[1:])
+    for _, note in ignored_settings(config, given):
+        (notify or (lambda message: None))(f"Note: {note}")
     name = config.name or config.default_name()
     for flag, directory in (("--output-dir", config.output_dir), ("--runs-dir", config.runs_dir)):
         # The model's own directory under it too: a file or a read-only directory named NAME there would

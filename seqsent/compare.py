@@ -25,7 +25,7 @@ from typing import Callable, Collection, Optional, Sequence
 
 import numpy as np
 
-from seqsent.config import ARCHS, RunConfig
+from seqsent.config import ARCHS, RunConfig, ignored_settings
 from seqsent.errors import TrainingError, UsageError
 
 BUCKETS = ("short", "medium", "long")
@@ -117,6 +117,12 @@ def arch_configs(config: RunConfig, archs: Sequence[str]) -> dict[str, RunConfig
     return runs
 
 
+def ignored_by_all(runs: dict[str, RunConfig], given: Collection[str] = ()) -> list[str]:
+    """The notes of settings no compared arch uses (one a bag-of-words arch ignores still shapes a recurrent one)."""
+    per_arch = [dict(ignored_settings(run, given)) for run in runs.values()]
+    return [note for key, note in per_arch[0].items() if all(key in notes for notes in per_arch[1:])]
+
+
 def check_archs_fit_data(runs: dict[str, RunConfig], dataset) -> None:
     """The checks `train` makes of the data against an arch (e.g. nbsvm needs two classes), for every arch up front."""
     from seqsent.training.fit import check_arch_fits_classes
@@ -167,7 +173,7 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
     runs = arch_configs(config, archs)
     dataset = dataset or load_dataset(config.data)
     note_learned_test_texts(dataset, config)
-    for note in (note[0].upper() + note[1:] for note in adopted):
+    for note in [note[0].upper() + note[1:] for note in adopted] + ignored_by_all(runs, given):
         if note not in dataset.notes:
             dataset.notes.append(note)
     check_archs_fit_data(runs, dataset)

@@ -398,6 +398,45 @@ class RunConfig:
         return self
 
 
+# Why a bag-of-words arch ignores the sequence settings.
+_BAG = "a bag-of-words arch has no word vectors, recurrent layers or word order"
+
+
+def ignored_settings(config: "RunConfig", given: Collection[str] = ()) -> list[tuple[str, str]]:
+    """('section.field', note) for each setting chosen (see is_chosen) that changes nothing in this run.
+
+    Noted rather than refused: a --config file or preset reused with another --arch would otherwise fail on
+    settings the user never typed; said at all, so nobody waits an hour believing e.g. a --vat-epsilon was used.
+    """
+    model, semi = config.model, config.semi
+    bag = model.arch in BASELINE_ARCHS
+    rules = [  # (ignored, section, field, why)
+        *[(bag, "model", name, _BAG) for name in (
+            "layers", "units", "pooling", "embedding_dim", "embedding_dropout", "token_dropout", "dropout")],
+        *[(bag, "text", name, _BAG) for name in ("sequence_length", "truncation")],
+        (bag, "train", "padding", f"{_BAG} (its batches are sparse rows, never padded)"),
+        (bag and not model.head_units, "model", "head_dropout",
+         "a bag-of-words arch drops out only after a --head-units layer (its sparse inputs are kept whole)"),
+        *[(not model.wide_ngrams, "model", name, "it shapes the wide n-gram branch of --wide-ngrams N")
+          for name in ("wide_buckets", "wide_dropout", "wide_epochs")],
+        (model.wide_training == "joint", "model", "wide_epochs",
+         "it ends the NBSVM of --wide-training separate; a joint wide branch trains for --epochs"),
+        (model.wide_training == "separate", "model", "wide_dropout",
+         "the NBSVM of --wide-training separate has no dropout"),
+        (not semi.vat, "semi", "vat_epsilon", "it sizes the perturbation of --vat, not given"),
+        (not semi.adversarial, "semi", "adversarial_epsilon", "it sizes the perturbation of --adversarial, not given"),
+        (model.freeze_embeddings and not model.encoder_path, "train", "pretrained_rate",
+         "the only pretrained layer, the --embeddings, is kept fixed by --freeze-embeddings"),
+    ]
+    notes: dict[str, str] = {}
+    for ignored, section, name, why in rules:
+        value = getattr(getattr(config, section), name)
+        key = f"{section}.{name}"
+        if ignored and key not in notes and is_chosen(value, section, name, given):
+            notes[key] = f"--{name.replace('_', '-')} {value} has no effect: {why}"
+    return list(notes.items())
+
+
 def _semi_checks(config: "RunConfig") -> list[tuple[bool, str]]:
     semi, model = config.semi, config.model
     joint_wide = model.wide_ngrams and model.wide_training == "joint"

@@ -647,12 +647,25 @@ def test_compare_json_lists_each_arch_and_the_notes(workdir, capsys, monkeypatch
     monkeypatch.chdir(workdir)
     code, out, err = run_main(capsys, "compare", "--data", workdir / "reviews.csv", "--archs", "gru,bow", "--epochs",
                               1, "--units", 4, "--embedding-dim", 8, "--max-tokens", 200, "--sequence-length", 20,
-                              "--output", workdir / "cmp-json", "--json", "--quiet")
+                              "--wide-buckets", 1000, "--output", workdir / "cmp-json", "--json", "--quiet")
     assert code == 0, err
     result = json.loads(out)
     assert [row["arch"] for row in result["rows"]] == ["gru", "bow"] and "notes" in result
+    # --units shapes gru though bow ignores it; no arch uses --wide-buckets without --wide-ngrams
+    assert not any("--units" in note for note in result["notes"])
+    assert "--wide-buckets 1000 has no effect: it shapes the wide n-gram branch of --wide-ngrams N" in result["notes"]
     assert all(0 <= row["test_accuracy"] <= 1 for row in result["rows"])
     assert "[1/2] gru" in err
+
+
+def test_train_notes_an_option_the_arch_ignores_before_it_trains(workdir, capsys, monkeypatch):
+    monkeypatch.chdir(workdir)
+    code, out, err = run_main(capsys, "train", "--data", workdir / "reviews.csv", "--arch", "bow", "--epochs", 1,
+                              "--units", 64, "--max-tokens", 200, "--name", "ignored", "--output-dir",
+                              workdir / "models", "--runs-dir", workdir / "runs", "--quiet")
+    assert code == 0, err
+    note = "Note: --units 64 has no effect: a bag-of-words arch has no word vectors, recurrent layers or word order"
+    assert note in out and out.index(note) < out.index("Data:")
 
 
 def test_another_keras_backend_is_refused_in_one_line(capsys, monkeypatch):

@@ -155,3 +155,59 @@ def test_empty_name_resolves_to_data_and_arch():
     config = RunConfig.from_dict({"data": {"source": "reviews.csv"}, "model": {"arch": "gru"}}).validate()
     assert config.name == "reviews-gru"
     assert RunConfig().validate().name == "imdb-bilstm"
+
+
+def _noted(config, given=()) -> dict[str, str]:
+    from seqsent.config import ignored_settings
+
+    return dict(ignored_settings(config, given))
+
+
+def test_sequence_settings_a_bag_of_words_arch_ignores_are_noted():
+    config = RunConfig()
+    config.model.arch, config.model.units, config.text.sequence_length = "nbsvm", 128, 50
+    noted = _noted(config)
+    assert set(noted) == {"model.units", "text.sequence_length"}
+    assert noted["model.units"] == ("--units 128 has no effect: a bag-of-words arch has no word vectors, "
+                                    "recurrent layers or word order")
+
+
+def test_a_setting_typed_at_its_default_is_noted_and_one_left_alone_is_not():
+    config = RunConfig()
+    config.model.arch = "bow"
+    assert set(_noted(config, given={"model.layers"})) == {"model.layers"}
+    assert _noted(config) == {}
+
+
+def test_head_dropout_of_a_baseline_is_noted_only_without_a_head_layer():
+    config = RunConfig()
+    config.model.arch, config.model.head_dropout = "tfidf", 0.5
+    assert "model.head_dropout" in _noted(config)
+    config.model.head_units = 8
+    assert "model.head_dropout" not in _noted(config)
+
+
+def test_options_of_training_not_asked_for_are_noted():
+    config = RunConfig()
+    config.model.arch = "bigru"
+    config.semi.vat_epsilon, config.semi.adversarial_epsilon = 2.0, 3.0
+    config.model.wide_buckets, config.model.wide_dropout, config.model.wide_epochs = 1000, 0.1, 5
+    assert set(_noted(config)) == {"semi.vat_epsilon", "semi.adversarial_epsilon", "model.wide_buckets",
+                                   "model.wide_dropout", "model.wide_epochs"}
+    config.semi.vat, config.semi.adversarial, config.semi.unlabelled = True, True, ["u.txt"]
+    config.model.wide_ngrams = 2
+    assert set(_noted(config)) == {"model.wide_epochs"}  # a joint wide branch trains for --epochs
+    config.model.wide_training = "separate"
+    assert set(_noted(config)) == {"model.wide_dropout"}  # the separate NBSVM has no dropout
+
+
+def test_pretrained_rate_is_noted_when_the_only_pretrained_layer_is_frozen():
+    config = RunConfig()
+    config.model.arch, config.model.embeddings_path, config.train.pretrained_rate = "bigru", "v.vec", 0.5
+    assert "train.pretrained_rate" not in _noted(config)
+    config.model.freeze_embeddings = True
+    assert "--freeze-embeddings" in _noted(config)["train.pretrained_rate"]
+
+
+def test_a_recurrent_run_of_the_defaults_notes_nothing():
+    assert _noted(RunConfig()) == {}
