@@ -140,9 +140,29 @@ def resolve_config(ctx: click.Context, specs, config_file: str | None = None, ba
         name = _param_name(flag)
         source = ctx.get_parameter_source(name)
         if (config_file or base is not None) and source != ParameterSource.COMMANDLINE:
+            if config_file:
+                _check_saved_path(config_file, flag, getattr(getattr(config, section), field))
             continue
         setattr(getattr(config, section), field, _value(ctx.params[name]))
     return config
+
+
+# Fields holding paths a saved config may have recorded relative to where its run started.
+PATH_FLAGS = {"--data", "--test-data", "--embeddings", "--encoder", "--unlabelled"}
+
+
+def _check_saved_path(config_file: str, flag: str, value) -> None:
+    """A relative path a --config file kept names a file from where its run started, not from here: say so,
+    rather than a bare 'no such file' for a path the user never typed."""
+    flag = flag.split("/")[0]
+    for path in value if isinstance(value, list) else [value]:
+        if flag not in PATH_FLAGS or not isinstance(path, str) or path in ("", "sample", "imdb") or any(
+                c in path for c in "*?["):
+            continue
+        if not Path(path).expanduser().is_absolute() and not Path(path).expanduser().exists():
+            raise UsageError(f"{flag} {path} (from --config {config_file}) names nothing from {Path.cwd()}: a "
+                             f"relative path in a saved config is read from where that run started; run from "
+                             f"there, or give {flag} yourself")
 
 
 def flags_not_given(ctx: click.Context, specs) -> dict[str, str]:

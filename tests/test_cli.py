@@ -574,6 +574,20 @@ def test_config_file_with_unknown_key_is_a_one_line_usage_error(capsys, tmp_path
     assert_one_line_error(code, err, 2, "unitz")
 
 
+def test_a_relative_path_a_config_file_kept_is_said_to_be_read_from_where_its_run_started(capsys, tmp_path,
+                                                                                           monkeypatch):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"data": {"source": "reviews.csv"}, "semi": {"unlabelled": ["extra.txt"]}}),
+                      encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_main(capsys, "train", "--config", config)
+    assert_one_line_error(code, err, 2, f"--data reviews.csv (from --config {config}) names nothing from {tmp_path}: "
+                                        "a relative path in a saved config is read from where that run started")
+    write_csv(tmp_path / "reviews.csv", tiny_texts(per_class=5))  # there now: the next path is checked
+    code, _, err = run_main(capsys, "train", "--config", config)
+    assert_one_line_error(code, err, 2, "--unlabelled extra.txt (from --config")
+
+
 def test_predict_with_empty_stdin_is_a_one_line_error(capsys, monkeypatch, trained):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\n\n")))
     code, _, err = run_main(capsys, "predict", trained["export"])
