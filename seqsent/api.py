@@ -249,7 +249,8 @@ def _train_in(work_dir: Path, config: RunConfig, dataset, verbose: int, distribu
         raise TrainingError(f"{exc} (the run's config: {config_file})") from None
     export_dir, test_metrics = _export_and_score(result, config, dataset, notify)
     remove_training_leftovers(work_dir)
-    write_run_results(work_dir, result.history, {"test": test_metrics, **_run_summary(result, dataset, export_dir)})
+    write_run_results(work_dir, result.history, {"test": test_metrics, **_run_summary(result, dataset, export_dir)},
+                      member_histories=result.member_histories)
     run_dir = finish_run_dir(work_dir, Path(config.runs_dir) / config.name, export_dir.name)
     for warning in _divergence_warnings(result.history):
         notify(f"Warning: {warning}")
@@ -273,6 +274,7 @@ def _export_and_score(result, config: RunConfig, dataset, notify=None, extra: di
             **({} if streamed else _source_digest(config.data)),  # streamed: no whole-file read
             **({"notes": list(dataset.notes)} if dataset.notes else {})}  # e.g. test texts its vectors had read
     metadata = {**model_metadata(dataset.class_names, config.to_dict(), history=result.history, data=data),
+                **({"member_histories": result.member_histories} if getattr(result, "member_histories", None) else {}),
                 **(extra or {})}
     test = dataset.chunks("test") if streamed else dataset.test  # streamed: never held whole
     notify = notify or (lambda message: None)

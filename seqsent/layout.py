@@ -14,6 +14,8 @@ A run, RUNS_DIR/NAME/VERSION/ (named after the export it made; `in-progress-HASH
 
     config.json                    the resolved RunConfig
     history.json, metrics.json     per-epoch history; test metrics and a summary of the run
+    member-histories.json          --wide-training separate: every model's history (history.json: the first
+                                   recurrent model's)
     tensorboard/                   TensorBoard logs
     backup/, best.weights.h5, members/   the crash backup (removed once the model is exported)
 """
@@ -169,6 +171,8 @@ def existing_versions(base: Path) -> list[int]:
 RUN_CONFIG = "config.json"
 RUN_HISTORY = "history.json"
 RUN_METRICS = "metrics.json"
+RUN_MEMBER_HISTORIES = "member-histories.json"
+"""An ensemble's (--wide-training separate): each model's history, by name (history.json: the first recurrent's)."""
 TENSORBOARD_DIR = "tensorboard"
 BACKUP_DIR = "backup"
 BEST_WEIGHTS = "best.weights.h5"
@@ -203,8 +207,10 @@ def write_run_config(run_dir: Path, config: dict) -> Path:
     return run_dir / RUN_CONFIG
 
 
-def write_run_results(run_dir: Path, history: dict, metrics: dict) -> None:
+def write_run_results(run_dir: Path, history: dict, metrics: dict, member_histories: dict | None = None) -> None:
     write_json_atomic(run_dir / RUN_HISTORY, history)
+    if member_histories:
+        write_json_atomic(run_dir / RUN_MEMBER_HISTORIES, member_histories)
     write_json_atomic(run_dir / RUN_METRICS, metrics)
 
 

@@ -126,6 +126,11 @@ def test_separate_wide_training_exports_one_model_of_both(tmp_path, capsys, monk
     # The run says `tensorboard --logdir runs/ens/1/tensorboard`: every model's logs are there, the backups gone.
     logged = {path.parent.parent.name for path in (run_dir / "tensorboard").glob("*/*/events.out.tfevents.*")}
     assert logged == {"1-nbsvm", "2-recurrent", "3-recurrent"} and not (run_dir / "members").exists()
+    # Every model's epochs are recorded, not only the first recurrent model's (history.json).
+    histories = json.loads((run_dir / "member-histories.json").read_text())
+    assert set(histories) == logged and 1 <= len(histories["1-nbsvm"]["loss"]) <= 2  # --wide-epochs 2
+    assert histories["2-recurrent"] == json.loads((run_dir / "history.json").read_text())
+    assert len(histories["3-recurrent"]["val_loss"]) == 1
 
     import tensorflow as tf
 

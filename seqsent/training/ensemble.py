@@ -27,6 +27,15 @@ from seqsent.models.layers import WeightedLogOdds
 from seqsent.training.fit import FitResult, fit_one
 from seqsent.training.inputs import encode_splits
 
+# The models' names in the run (work directories, TensorBoard logs, histories): the NBSVM is trained first.
+NBSVM_MEMBER = "1-nbsvm"
+
+
+def recurrent_member(index: int) -> str:
+    """The name of the model trained `index`-th (from 2: the recurrent models follow the NBSVM)."""
+    return f"{index}-recurrent"
+
+
 # Candidate shares of the recurrent models' (mean) log-odds; the NBSVM gets 1 - w.
 WEIGHT_GRID = np.round(np.linspace(0.0, 1.0, 21), 2)
 
@@ -62,14 +71,14 @@ def fit_separate_wide(config: RunConfig, dataset: Dataset, work_dir: Path, verbo
            f"(vocabulary of up to {config.model.wide_buckets:,})")
     features = Features(*adapt_bag_features("nbsvm", wide_config.text, dataset.train.texts, dataset.train.labels,
                                             ngrams=config.model.wide_ngrams))
-    wide = fit_one(wide_config, dataset, members / "1-nbsvm", verbose, (), distribution=distribution,
+    wide = fit_one(wide_config, dataset, members / NBSVM_MEMBER, verbose, (), distribution=distribution,
                    notify=notify, warnings=warnings, encoded=encode_splits(wide_config, dataset, features))
     # The recurrent models differ in their seed only: one vocabulary, one encoding of the splits for all.
     encoded = encode_splits(deep_configs[0], dataset)
     deep = []
     for index, deep_config in enumerate(deep_configs, start=2):
         notify(f"Model {index} of {total}: {config.model.arch} (--train-seed {deep_config.train.seed})")
-        deep.append(fit_one(deep_config, dataset, members / f"{index}-recurrent", verbose, extra_callbacks,
+        deep.append(fit_one(deep_config, dataset, members / recurrent_member(index), verbose, extra_callbacks,
                             distribution=distribution, notify=notify, warnings=[], encoded=encoded))
     members_model = ensemble_members([d.classifier for d in deep], *encoded.features, wide.text_model)
     weight = _weight_on_validation(members_model, dataset, notify)
@@ -98,6 +107,8 @@ def _ensemble_result(text_model: keras.Model, wide: FitResult, deep: list[FitRes
         resumed_from_epoch=first.resumed_from_epoch, jit_compile=first.jit_compile,
         warnings=list(dict.fromkeys(wide.warnings + [w for d in deep for w in d.warnings])),
         notes=list(dict.fromkeys(first.notes)),
+        member_histories={NBSVM_MEMBER: wide.history,
+                          **{recurrent_member(index): d.history for index, d in enumerate(deep, start=2)}},
     )
 
 

@@ -52,6 +52,9 @@ class FitResult:
     """What the run did that a user should hear about (e.g. how much of the vocabulary --embeddings covered)."""
     classifier: keras.Model | None = None
     """The trained classifier inside text_model (classifier input -> probabilities)."""
+    member_histories: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    """An ensemble's (--wide-training separate): every model's history, by its name in the run (1-nbsvm,
+    2-recurrent, ...), as its TensorBoard logs are named; `history` is the first recurrent model's."""
 
 
 def fit_one(config: RunConfig, dataset: Dataset | StreamingDataset, work_dir: Path, verbose: int = 1,
