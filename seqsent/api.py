@@ -499,9 +499,11 @@ def pretrain_lm(config, verbose: int = 1, notify=None, restart: bool = False):
 # ---------------------------------------------------------------- evaluate, report, predict, export
 
 
-def evaluate(model_path: str | Path, data: DataConfig | None = None, threshold: float | None = None,
+def evaluate(model_path: str | Path, data=None, threshold: float | None = None,
              tune_threshold: bool = False, notify=None, model_columns: tuple[str, ...] = ()):
     """Score a model on the test split of `data` (default: the data it was trained on, else the bundled sample).
+
+    `data`: a DataConfig, or a Dataset from seqsent.from_python (its test split scored, its validation split tuned on).
 
     With `tune_threshold` (2 classes), also the threshold that maximises F1 on the validation split.
     `model_columns` ('text_column', 'label_column'): take those from the data the model was trained on rather than
@@ -518,7 +520,8 @@ def evaluate(model_path: str | Path, data: DataConfig | None = None, threshold: 
     model = load_model(model_path)
     check_threshold(model, threshold)
     note = None
-    table = data is not None and Path(data.source).expanduser().is_file() and is_table(Path(data.source).expanduser())
+    table = isinstance(data, DataConfig) and Path(data.source).expanduser().is_file() and is_table(
+        Path(data.source).expanduser())
     trained_on = recorded_data_config(model.metadata, model.path) if table and model_columns else None
     if trained_on is not None:
         recorded = {c: getattr(trained_on, c) for c in model_columns if getattr(trained_on, c) != getattr(data, c)}
@@ -532,9 +535,10 @@ def evaluate(model_path: str | Path, data: DataConfig | None = None, threshold: 
     return evaluation
 
 
-def report(model_path: str | Path, out_dir: str | Path, data: DataConfig | None = None,
+def report(model_path: str | Path, out_dir: str | Path, data=None,
            threshold: float | None = None, overwrite: bool = False):
-    """Evaluate a model (threshold tuned on validation) and write its report directory; returns both."""
+    """Evaluate a model (threshold tuned on validation) and write its report directory; returns both.
+    `data`: as for evaluate (a DataConfig, or a Dataset from seqsent.from_python)."""
     from seqsent.evaluation.reports import write_report
     from seqsent.files import check_output_dir
     from seqsent.layout import REPORT_FILES

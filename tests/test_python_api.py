@@ -108,3 +108,23 @@ def test_predict_applies_a_threshold_to_a_two_class_model_in_python_and_on_the_c
 def test_split_fractions_out_of_range_are_refused_by_name(option):
     with pytest.raises(UsageError, match=f"{option} must be between 0 and 1, not 1.5"):
         from_python(TEXTS, LABELS, **{option: 1.5})
+
+
+def test_a_model_trained_from_python_is_evaluated_and_reported_on_its_python_dataset(tmp_path):
+    """The recorded data of such a model is no file to read again: the Dataset itself is given."""
+    import seqsent
+    from conftest import tiny_run_config
+
+    dataset = from_python(TEXTS, LABELS)
+    config = tiny_run_config("python", output_dir=str(tmp_path / "models"), runs_dir=str(tmp_path / "runs"),
+                             name="py")
+    config.train.epochs = 1
+    export = seqsent.train(config, dataset=dataset, verbose=0).export_dir
+    with pytest.raises(UsageError, match="trained on data given from Python: give the data"):
+        seqsent.evaluate(export)
+    evaluation, _ = seqsent.report(export, tmp_path / "report", data=dataset)
+    assert evaluation.metrics["examples"] == len(dataset.test) and evaluation.best_threshold is not None
+    assert (tmp_path / "report" / "report.md").is_file()
+    assert seqsent.load(export).evaluate(dataset).metrics == seqsent.evaluate(export, dataset).metrics
+    with pytest.raises(UsageError, match="data= takes a seqsent.config.DataConfig or a Dataset made by"):
+        seqsent.evaluate(export, data={"texts": TEXTS})

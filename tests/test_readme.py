@@ -21,3 +21,4 @@ def test_readme_python_example_runs_as_written(tmp_path):
     assert any(line.startswith("['neg', 'pos'] [") for line in lines), done.stdout[-2000:]
     assert 0.0 <= float(lines[-1]) <= 1.0
     assert (tmp_path / "demo_models" / "demo" / "1" / "saved_model.pb").is_file()
+    assert (tmp_path / "mine-report" / "report.md").is_file()

@@ -125,6 +125,8 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
     the model's class order; with `with_validation` (2 classes), the validation split of its training data too."""
     from seqsent.data import as_recorded, load_dataset, load_test_split
 
+    if data is not None and not isinstance(data, DataConfig):
+        return _given_dataset(data, model.class_names, with_validation)
     trained_on = as_recorded(recorded_data_config(model.metadata, model.path))
     if data is None and trained_on is not None and trained_on.source == "python":
         raise UsageError(f"{model.path} was trained on data given from Python: give the data to evaluate it on")
@@ -165,6 +167,17 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
     except SeqsentError as exc:
         result.notes.append(f"no validation split to tune the threshold on: {exc}")
     return result
+
+
+def _given_dataset(dataset, names: list[str], with_validation: bool) -> EvaluationData:
+    """A Dataset made in Python (seqsent.from_python): its test split, and its validation split to tune on."""
+    if not all(hasattr(dataset, key) for key in ("class_names", "test", "validation")) or hasattr(dataset, "chunks"):
+        raise UsageError(f"data= takes a seqsent.config.DataConfig or a Dataset made by seqsent.from_python, not a "
+                         f"{type(dataset).__name__}")
+    validation = (in_class_order(dataset.validation, dataset.class_names, names)
+                  if with_validation and len(names) == 2 and len(dataset.validation) else None)
+    return EvaluationData(in_class_order(dataset.test, dataset.class_names, names), dataset.description, validation,
+                          list(dataset.notes))
 
 
 def _check_recorded_source_exists(trained_on: DataConfig, model_path) -> None:

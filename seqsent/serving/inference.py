@@ -61,12 +61,13 @@ class LoadedModel:
 
     def evaluate(self, data=None, labels=None, threshold: float | None = None):
         """Metrics on labelled data: texts and `labels` (class names), a DataFrame with 'text' and 'label' columns,
-        a seqsent.config.DataConfig, or None (the data the model was trained on). A seqsent Evaluation."""
+        a seqsent.config.DataConfig, a Dataset from seqsent.from_python (its test split), or None (the data the
+        model was trained on). A seqsent Evaluation."""
         from seqsent.config import DataConfig
         from seqsent.evaluation.scoring import Evaluation, evaluate_model, score
         from seqsent.layout import recorded_history
 
-        if data is None or isinstance(data, DataConfig):
+        if data is None or isinstance(data, DataConfig) or hasattr(data, "class_names"):
             return evaluate_model(self, data, threshold)
         from seqsent.evaluation.metrics import absent_class_notes
 
