@@ -82,17 +82,17 @@ TRAIN_OPTIONS = (
     + specs("text", "max_tokens sequence_length truncation")
     + specs("train", "epochs batch_size learning_rate pretrained_rate clipnorm patience strategy mixed_precision "
                      "padding jit_compile seed steps_per_epoch")
-    + specs("semi", "unlabelled vat vat_epsilon adversarial adversarial_epsilon entropy_weight "
-                    "unlabelled_vocabulary")
+    + specs("semi", "unlabelled unlabelled_text_column vat vat_epsilon adversarial adversarial_epsilon "
+                    "entropy_weight unlabelled_vocabulary")
 )
 # How pretraining reads and splits a table --data: `seqsent train`'s own options (TextSourcesConfig has the
 # same fields; the split seed is --split-seed there, --seed being the pretraining's own).
 TABLE_READING_OPTIONS = [spec for spec in DATA_OPTIONS if spec.field in ("text_column", "label_column",
                                                                          "on_empty_text", "test_source",
                                                                          "test_fraction", "streaming", "split_key")]
-PRETRAIN_EMBEDDINGS_OPTIONS = specs("vectors", "data unlabelled include_unsup") + TABLE_READING_OPTIONS + specs(
+PRETRAIN_EMBEDDINGS_OPTIONS = specs("vectors", "data unlabelled unlabelled_text_column include_unsup") + TABLE_READING_OPTIONS + specs(
     "vectors", "split_seed output overwrite file_format method dim window min_count epochs negative workers seed")
-PRETRAIN_LM_OPTIONS = specs("lm", "data unlabelled include_unsup") + TABLE_READING_OPTIONS + specs(
+PRETRAIN_LM_OPTIONS = specs("lm", "data unlabelled unlabelled_text_column include_unsup") + TABLE_READING_OPTIONS + specs(
     "lm", "split_seed output overwrite arch layers units embedding_dim max_tokens window sampled heldout_texts epochs "
           "batch_size learning_rate clipnorm dropout patience strategy runs_dir seed")
 

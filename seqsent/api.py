@@ -200,7 +200,7 @@ def _add_unlabelled(dataset, config: RunConfig, notify=None) -> None:
     from seqsent.data.unlabelled import read_unlabelled_sources
 
     dataset.unlabelled, notes = read_unlabelled_sources(config.semi.unlabelled, dataset.test.texts, notify,
-                                                        config.data.text_column)
+                                                        config.semi.unlabelled_text_column or config.data.text_column)
     dataset.notes.extend(notes)
 
 

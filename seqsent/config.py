@@ -224,8 +224,11 @@ class SemiSupervisedConfig:
     training on unlabelled texts, adversarial training on labelled ones. Recurrent archs only."""
 
     unlabelled: list[str] = field(default_factory=list)
-    """Texts without labels: plain-text files (one text per line), .csv/.tsv/.jsonl tables (their --text-column;
-    labels ignored) or aclImdb dirs/archives (their train/unsup reviews); never the test data."""
+    """Texts without labels: plain-text files (one text per line), .csv/.tsv/.jsonl tables (their
+    --unlabelled-text-column; labels ignored) or aclImdb dirs/archives (their train/unsup reviews); never the test
+    data."""
+    unlabelled_text_column: Optional[str] = None
+    """The column of the texts in --unlabelled tables; default: --text-column (the labelled data's)."""
     vat: bool = False
     """Virtual adversarial training on the unlabelled texts (needs --unlabelled)."""
     vat_epsilon: float = 5.0
@@ -425,6 +428,7 @@ def ignored_settings(config: "RunConfig", given: Collection[str] = ()) -> list[t
          "the NBSVM of --wide-training separate has no dropout"),
         (not semi.vat, "semi", "vat_epsilon", "it sizes the perturbation of --vat, not given"),
         (not semi.adversarial, "semi", "adversarial_epsilon", "it sizes the perturbation of --adversarial, not given"),
+        (not semi.unlabelled, "semi", "unlabelled_text_column", "it names the texts' column of --unlabelled tables"),
         (model.freeze_embeddings and not model.encoder_path, "train", "pretrained_rate",
          "the only pretrained layer, the --embeddings, is kept fixed by --freeze-embeddings"),
     ]
@@ -583,8 +587,10 @@ class TextSourcesConfig:
     """Data whose train texts are read (labels ignored, test never): any --data source of `seqsent train`; none: the
     --unlabelled texts only (no test texts are known then, to leave out: keep them out of --unlabelled yourself)."""
     unlabelled: list[str] = field(default_factory=list)
-    """More text (repeatable): plain-text files (one text per line), .csv/.tsv/.jsonl tables (their --text-column;
-    labels ignored) or aclImdb dirs/archives (their train/unsup)."""
+    """More text (repeatable): plain-text files (one text per line), .csv/.tsv/.jsonl tables (their
+    --unlabelled-text-column; labels ignored) or aclImdb dirs/archives (their train/unsup)."""
+    unlabelled_text_column: Optional[str] = None
+    """The column of the texts in --unlabelled tables; default: --text-column."""
     include_unsup: bool = True
     """With an aclImdb --data, also read its 50,000 unlabelled train/unsup reviews."""
     # How a table --data is read and split: the options (and help texts) of `seqsent train`'s DataConfig, reused by

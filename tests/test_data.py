@@ -535,8 +535,29 @@ def test_unlabelled_table_without_the_text_column_is_refused(tmp_path):
     with pytest.raises(DataError, match="--unlabelled .*more.jsonl: no column 'text'"):
         read_unlabelled_source(str(path))
     path = write_csv(tmp_path / "more.csv", [("a fine film", "good")], header=("review", "sentiment"))
-    with pytest.raises(DataError, match=r"no column 'text'.*\(chosen with --text-column, the labelled data's if any\)$"):
+    with pytest.raises(DataError, match=r"no column 'text'.*\(chosen with --unlabelled-text-column, by default "
+                                        r"--text-column\)$"):
         read_unlabelled_source(str(path))  # not "--label-column": an unlabelled table's labels are not read
+
+
+def test_unlabelled_tables_column_can_differ_from_the_labelled_tables(tmp_path, capsys, monkeypatch):
+    from seqsent.data.unlabelled import collect_texts
+    from seqsent_cli.main import main
+
+    labelled = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=15),
+                         header=("review", "label"))
+    unlabelled = write_jsonl(tmp_path / "more.jsonl", [{"body": f"an unseen film number {i}"} for i in range(6)])
+    data = DataConfig(source=str(labelled), text_column="review")
+    texts, _, _ = collect_texts(data, [str(unlabelled)], unlabelled_text_column="body")
+    assert "an unseen film number 5" in texts
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as excinfo:
+        main(["train", "--data", str(labelled), "--text-column", "review", "--unlabelled", str(unlabelled),
+              "--unlabelled-text-column", "body", "--unlabelled-vocabulary", "--arch", "gru", "--units", "4",
+              "--embedding-dim", "8", "--max-tokens", "200", "--epochs", "1", "--quiet"])
+    out, err = capsys.readouterr()
+    assert excinfo.value.code == 0, err
+    assert f"Note: unlabelled: 6 texts from {unlabelled}" in out
 
 
 # ---------------------------------------------------------------- JSON labels

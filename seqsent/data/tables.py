@@ -92,7 +92,7 @@ def case_twins(labels: list[str]) -> str | None:
 
 
 def read_text_column(path: Path, text_column: str, where: str,
-                     chosen_by: str = "chosen with --text-column, the labelled data's if any") -> list[str]:
+                     chosen_by: str = "chosen with --unlabelled-text-column, by default --text-column") -> list[str]:
     """The non-empty texts of a table file's text column, its other columns (labels) ignored: a table given as
     unlabelled text or texts to label (`where`, e.g. '--unlabelled FILE', and `chosen_by` say so in errors)."""
     return text_column_rows(path, text_column, where, chosen_by)[0]

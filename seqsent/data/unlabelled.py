@@ -56,11 +56,12 @@ def without_test_texts(texts: list[str], test_texts: list[str]) -> list[str]:
     return [text for text in texts if comparison_key(text) not in test]
 
 
-def collect_texts(data_source: str | DataConfig, unlabelled: list[str], include_unsup: bool = True, notify=None
-                  ) -> tuple[list[str], list[str], list[str]]:
+def collect_texts(data_source: str | DataConfig, unlabelled: list[str], include_unsup: bool = True, notify=None,
+                  unlabelled_text_column: str | None = None) -> tuple[list[str], list[str], list[str]]:
     """Texts to learn from without labels, one description per source, and notes: the train texts of
     `data_source` (labels ignored, test never read), its train/unsup reviews when it is an aclImdb dir/archive
-    and `include_unsup`, and every `unlabelled` source; texts that are also test texts are left out."""
+    and `include_unsup`, and every `unlabelled` source (a table's `unlabelled_text_column`, by default the data's
+    text column); texts that are also test texts are left out."""
     from seqsent.config import DataConfig
     from seqsent.data import load_dataset
     from seqsent.data.aclimdb import is_archive, read_unlabelled
@@ -94,7 +95,7 @@ def collect_texts(data_source: str | DataConfig, unlabelled: list[str], include_
             texts += unsup
             found(f"{len(unsup):,} unlabelled reviews (train/unsup) of {path}")
     for source in unlabelled:
-        extra = read_unlabelled_source(source, notify, data.text_column)
+        extra = read_unlabelled_source(source, notify, unlabelled_text_column or data.text_column)
         texts += extra
         found(f"{len(extra):,} texts of {source}")
     kept = without_test_texts(texts, test_texts)

@@ -109,7 +109,8 @@ def build_corpus(config: LanguageModelConfig, notify) -> Corpus:
     from seqsent.data.unlabelled import collect_texts
     from seqsent.text import adapt_vectorizer
 
-    texts, sources, notes = collect_texts(config.data_config(), config.unlabelled, config.include_unsup, notify)
+    texts, sources, notes = collect_texts(config.data_config(), config.unlabelled, config.include_unsup, notify,
+                                          config.unlabelled_text_column)
     for note in notes:
         notify(f"Note: {note}")
     if not texts:

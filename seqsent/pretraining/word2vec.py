@@ -47,7 +47,8 @@ def pretrain_embeddings(config: WordVectorConfig, notify=None) -> PretrainReport
     output = check_output_file(config.output, config.overwrite)
     check_creatable(output, "--output", directory=False)
     started = time.perf_counter()
-    texts, sources, notes = collect_texts(config.data_config(), config.unlabelled, config.include_unsup, notify)
+    texts, sources, notes = collect_texts(config.data_config(), config.unlabelled, config.include_unsup, notify,
+                                          config.unlabelled_text_column)
     for note in notes:
         (notify or (lambda message: None))(f"Note: {note}")
     sources += notes
