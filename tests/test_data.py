@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import tarfile
 import time
 from collections import Counter
@@ -432,6 +433,18 @@ def test_invalid_json_line_is_reported_with_its_line_number(tmp_path):
     path.write_text('{"text": "ok", "label": "a"}\n{"text": oops}\n', encoding="utf-8")
     with pytest.raises(DataError, match=r"bad.jsonl:2"):
         load(path)
+
+
+def test_jsonl_without_a_final_newline_is_read_and_a_cut_last_line_is_named(tmp_path):
+    from seqsent.data.tables import read_table
+
+    rows = tiny_texts(("pos", "neg"), per_class=3)
+    path = tmp_path / "no-newline.jsonl"
+    path.write_text("\n".join(json.dumps({"text": t, "label": y}) for t, y in rows), encoding="utf-8")
+    assert read_table(path, "text", "label").texts == [t for t, _ in rows]
+    path.write_text(path.read_text(encoding="utf-8")[:-5], encoding="utf-8")  # the last line cut off
+    with pytest.raises(DataError, match=r"no-newline.jsonl:6: not valid JSON"):
+        read_table(path, "text", "label")
 
 
 def test_row_with_more_fields_than_header_is_a_data_error(tmp_path):

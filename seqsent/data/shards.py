@@ -170,15 +170,12 @@ def json_rows(path: Path, lines) -> Iterator[tuple[int, dict]]:
     pending = ""
     line_no = 0
     for chunk in lines:
-        pending += chunk
-        if not pending.endswith("\n"):
-            continue
-        for line in pending.split("\n")[:-1]:
+        *complete, pending = (pending + chunk).split("\n")  # the last piece waits for its "\n" (or the end)
+        for line in complete:
             line_no += 1
             row = _json_row(path, line_no, line)
             if row is not None:
                 yield line_no, row
-        pending = ""
     if pending:
         row = _json_row(path, line_no + 1, pending)
         if row is not None:
