@@ -658,7 +658,8 @@ class WordVectorConfig(TextSourcesConfig):
             (1 <= self.window <= 1000, f"--window must be between 1 and 1000, not {self.window}"),
             (self.min_count >= 1, f"--min-count must be at least 1, not {self.min_count}"),
             (1 <= self.epochs <= 1000, f"--epochs must be between 1 and 1000, not {self.epochs}"),
-            (0 <= self.negative <= 100, f"--negative must be between 0 and 100, not {self.negative}"),
+            (1 <= self.negative <= 100, f"--negative must be between 1 and 100 (word2vec learns from its negative "
+                                        f"samples), not {self.negative}"),
             (0 <= self.workers <= 1024, f"--workers must be between 0 and 1024, not {self.workers}"),
             (0 <= self.seed < 2**32, f"--seed must be between 0 and {2**32 - 1}, not {self.seed}"),
             *self.source_checks(),

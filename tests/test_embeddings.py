@@ -419,6 +419,15 @@ def test_pretraining_split_options_are_checked(tmp_path):
         WordVectorConfig(split_seed=-1).validate()
 
 
+def test_no_negative_samples_is_a_usage_error_not_gensims(tmp_path):
+    """gensim needs negative samples (seqsent gives it no hierarchical softmax) and said so in a traceback."""
+    from seqsent.config import WordVectorConfig
+    from seqsent.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"--negative must be between 1 and 100 \(word2vec learns from its negative"):
+        WordVectorConfig(negative=0).validate()
+
+
 def test_train_refuses_vectors_pretrained_on_its_test_texts_and_accepts_those_split_alike(tmp_path, capsys):
     """pretrain-embeddings records (hashes of) the texts it learned from; train counts its test texts among them."""
     data = write_csv(tmp_path / "reviews.csv", tiny_texts(("neg", "pos"), per_class=30))
