@@ -201,6 +201,10 @@ CASES = [
          fragment="not a word2vec or GloVe file"),
     case("--embeddings: a truncated vectors file", "train", "--data", "{good}", "--embeddings", "{truncated_vec}",
          *TINY, code=1, fragment="line 4 has 2 values; expected 8"),
+    case("--embeddings: fewer vectors than its header announces", "train", "--data", "{good}", "--embeddings",
+         "{short_vec}", *TINY, code=1, fragment="short.vec: truncated: the header announces 34 words, the file holds 2"),
+    case("--embeddings: more vectors than its header announces", "train", "--data", "{good}", "--embeddings",
+         "{long_vec}", *TINY, code=1, fragment="long.vec: line 3 is past the 1 words its header announces"),
     # ---- learning from unlabelled text: encoders, VAT
     case("--encoder: missing directory", "train", "--data", "{good}", "--encoder", "{tmp}/no-encoder", code=1,
          fragment="no-encoder: no such directory"),
@@ -370,6 +374,10 @@ def paths(tmp_path_factory):
     vector = " ".join(["0.1"] * 8)  # TINY's --embedding-dim
     (tmp / "truncated.vec").write_text(f"3 8\ngood {vector}\nbad {vector}\nfilm 0.1 0.2", encoding="utf-8")
     p["truncated_vec"] = tmp / "truncated.vec"
+    (tmp / "short.vec").write_text(f"34 8\ngood {vector}\nbad {vector}\n", encoding="utf-8")  # a copy cut at a line
+    p["short_vec"] = tmp / "short.vec"
+    (tmp / "long.vec").write_text(f"1 8\ngood {vector}\nbad {vector}\n", encoding="utf-8")
+    p["long_vec"] = tmp / "long.vec"
 
     good_tar = make_tar(tmp / "good.tar.gz", {**acl_members(), "aclImdb/train/pos/9_9.txt": os.urandom(60_000)})
     (tmp / "truncated.tar.gz").write_bytes(good_tar.read_bytes()[: good_tar.stat().st_size // 2])

@@ -71,6 +71,15 @@ def test_word2vec_text_binary_and_glove_files_load_the_same_vectors(fixture, kin
         np.testing.assert_allclose(vectors[word], values, rtol=1e-6)
 
 
+def test_a_binary_file_holding_more_than_its_header_announces_is_refused(w2v_binary):
+    from seqsent.errors import DataError
+
+    with open(w2v_binary, "ab") as handle:
+        handle.write(b"extra " + np.ones(3, dtype="<f4").tobytes() + b"\n")
+    with pytest.raises(DataError, match="more follows the 5 words its header announces"):
+        load_vectors(w2v_binary)
+
+
 def test_glove_words_holding_spaces_are_read_not_rejected(tmp_path):
     path = tmp_path / "glove.txt"
     path.write_text("the 1 2\n. . . 3 4\nfilm 5 6\n", encoding="utf-8")

@@ -136,12 +136,17 @@ def iter_vectors(path: str | Path, wanted: Optional[set[str]] = None) -> Iterato
 
 
 def _iter_text(path: Path, handle, dim: int, has_header: bool, wanted):
-    if has_header:
-        handle.readline()
+    """A word2vec header's word count is checked against the lines that follow: a file cut short (a copy that
+    stopped) or with lines appended reads otherwise like a smaller or larger vocabulary."""
+    announced = _parse_header(handle.readline())[0] if has_header else None
+    words = 0
     for number, raw in enumerate(handle, start=2 if has_header else 1):
         line = raw.rstrip(b"\r\n")
         if not line.strip():
             continue
+        words += 1
+        if announced is not None and words > announced:
+            raise _file_error(path, f"line {number:,} is past the {announced:,} words its header announces")
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
@@ -157,6 +162,8 @@ def _iter_text(path: Path, handle, dim: int, has_header: bool, wanted):
         except ValueError:
             raise _file_error(path, f"line {number:,} holds a value that is not a number") from None
         yield word, _finite(path, f"line {number:,}", vector)
+    if announced is not None and words < announced:
+        raise _file_error(path, f"truncated: the header announces {announced:,} words, the file holds {words:,}")
 
 
 def _iter_binary(path: Path, handle, dim: int, wanted):
@@ -182,6 +189,8 @@ def _iter_binary(path: Path, handle, dim: int, wanted):
         if wanted is not None and word not in wanted and word.lower() not in wanted:
             continue
         yield word, _finite(path, f"the vector of word {number:,}", np.frombuffer(data, dtype="<f4").astype(np.float32))
+    if handle.read(4096).strip():
+        raise _file_error(path, f"more follows the {count:,} words its header announces")
 
 
 def load_vectors(path: str | Path) -> dict[str, np.ndarray]:
