@@ -40,7 +40,7 @@ def command(ctx, model, as_json, report_dir, threshold, overwrite, **_):
     model_columns = tuple(column for column in ("text_column", "label_column")
                           if ctx.get_parameter_source(column) != click.core.ParameterSource.COMMANDLINE)
     if report_dir is not None:
-        check_output_dir(report_dir, overwrite, owned=REPORT_FILES)  # before the slow part
+        check_output_dir(report_dir, overwrite, owned=REPORT_FILES, output_flag="--report")  # before the slow part
     import_tensorflow(click.get_current_context())
     from seqsent.api import evaluate
     from seqsent.evaluation.metrics import format_metrics

@@ -57,9 +57,10 @@ class Prediction:
     probabilities: dict[str, float]
 
     def line(self, width: int = 60) -> str:
-        """Label, probability and the text, tab-separated on one line: the text's line breaks shown escaped ("\\n")
-        and the text clipped to `width`, so one text is one output line (JSON output keeps the text exact)."""
-        shown = self.text.translate(_ESCAPED_LINE_BREAKS)
+        """Label, probability and the text, tab-separated on one line: the text's line breaks and tabs shown escaped
+        ("\\n", "\\t") and the text clipped to `width`, so one text is one output line of three fields (JSON output
+        keeps the text exact)."""
+        shown = self.text.translate(_ESCAPED_LINE_BREAKS).replace("\t", "\\t")
         shown = shown if len(shown) <= width else shown[: width - 3] + "..."
         return f"{self.label}\t{self.probability:.4f}\t{shown}"
 
@@ -543,7 +544,7 @@ def report(model_path: str | Path, out_dir: str | Path, data=None,
     from seqsent.files import check_output_dir
     from seqsent.layout import REPORT_FILES
 
-    check_output_dir(out_dir, overwrite, owned=REPORT_FILES)  # before the slow part
+    check_output_dir(out_dir, overwrite, owned=REPORT_FILES, output_flag="out_dir")  # before the slow part
     evaluation = evaluate(model_path, data, threshold, tune_threshold=True)
     return evaluation, write_report(evaluation, out_dir, overwrite)
 

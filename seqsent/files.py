@@ -105,15 +105,16 @@ def check_creatable(path: str | Path, flag: str, *, directory: bool) -> None:
         raise UsageError(f"{flag} {path}: {existing} is not writable")
 
 
-def check_output_dir(target: str | Path, overwrite: bool, flag: str = "--overwrite", owned: tuple[str, ...] = ()
-                     ) -> Path:
+def check_output_dir(target: str | Path, overwrite: bool, flag: str = "--overwrite", owned: tuple[str, ...] = (),
+                     output_flag: str = "--output") -> Path:
     """Fail early, before any long work, if `target` cannot be written.
 
     `owned`: the names (fnmatch patterns) of what the command writes there. `flag` replaces the whole directory, so
     it replaces only one holding nothing else: a mistyped path (the model, the data, a home directory) is refused,
-    never deleted.
+    never deleted. `output_flag` names `target` in the error of a directory it cannot be staged in (its parent).
     """
     target = Path(target).expanduser()
+    check_creatable(target, output_flag, directory=False)  # staged beside it, then renamed
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a directory")
     if target.is_dir() and any(target.iterdir()):

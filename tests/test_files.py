@@ -100,3 +100,17 @@ def test_overwrite_refuses_a_directory_holding_anything_the_command_does_not_wri
             pass
     assert sorted(p.name for p in target.iterdir()) == ["manifest.json", "reviews.csv"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_an_output_directory_that_cannot_be_staged_is_refused_naming_its_option(tmp_path, monkeypatch):
+    """Refused before the long work: a report or encoder staged in an unwritable directory failed only after it,
+    naming the staging directory (os.access is patched: the tests may run as root, whom modes do not stop)."""
+    from seqsent.files import check_output_dir
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if str(path) == str(locked) else real_access(path, mode))
+    with pytest.raises(UsageError, match=f"^--report {locked}/report: {locked} is not writable$"):
+        check_output_dir(locked / "report", overwrite=False, output_flag="--report")
+    check_output_dir(tmp_path / "free" / "report", overwrite=False)  # a directory that can be made is fine
