@@ -182,3 +182,26 @@ def test_a_class_absent_from_the_test_data_is_said_not_shown_as_plain_zeros():
     assert absent_class_notes(["a", "b", "c"], [[2, 0, 0], [0, 0, 0], [0, 1, 1]]) == [
         "the test data has no example of 'b': the macro averages count each such class with recall and F1 0"]
     assert absent_class_notes(["ham", "spam"], [[2, 1], [0, 3]]) == []
+
+
+def test_a_prepared_directory_of_fewer_classes_is_scored_and_one_of_a_class_the_model_lacks_is_refused(
+        tmp_path, binary_text_model, three_class_text_model):
+    """A prepared directory names its own classes: its labels are read as the model's (was an error blaming a
+    --classes option nobody gave)."""
+    from conftest import tiny_texts, write_csv
+    from seqsent.config import DataConfig
+    from seqsent.data.prepare import prepare
+    from seqsent.errors import DataError
+    from seqsent.evaluation.scoring import evaluate_model
+    from seqsent.serving.inference import in_memory_model
+
+    for name, labels in (("two", ("bad", "good")), ("three", ("bad", "good", "meh"))):
+        write_csv(tmp_path / f"{name}.csv", tiny_texts(labels, per_class=30))
+        prepare(DataConfig(source=str(tmp_path / f"{name}.csv")), tmp_path / name, shards=1)
+    three_classes = in_memory_model(three_class_text_model, ["bad", "good", "meh"])
+    evaluation = evaluate_model(three_classes, DataConfig(source=str(tmp_path / "two")))
+    rows = evaluation.metrics["confusion_matrix"]
+    assert evaluation.metrics["examples"] > 0 and sum(rows[2]) == 0  # no 'meh' row: labels in the model's order
+    assert sum(rows[0]) + sum(rows[1]) == evaluation.metrics["examples"]
+    with pytest.raises(DataError, match=r"has labels not seen in the training data: 'meh' \(known: bad, good\)"):
+        evaluate_model(in_memory_model(binary_text_model, ["bad", "good"]), DataConfig(source=str(tmp_path / "three")))

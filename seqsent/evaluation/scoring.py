@@ -213,9 +213,23 @@ def _streamed_evaluation_data(data: DataConfig, names: list[str], with_validatio
 
     from seqsent.data.streaming import open_stream
 
-    stream = open_stream(dataclasses.replace(data, classes=list(names)), need_counts=False)
+    from seqsent.data.dataset import encode_labels
+    from seqsent.data.shards import is_glob
+    from seqsent.layout import MANIFEST_FILE
+
+    prepared = not is_glob(data.source) and (Path(data.source).expanduser() / MANIFEST_FILE).is_file()
+    # A prepared directory names its classes; raw shards are read as the model's.
+    stream = open_stream(data if prepared else dataclasses.replace(data, classes=list(names)), need_counts=False)
+    test = stream.chunks("test")
     validation = stream.held_in_memory("validation", data.stream_validation_rows) if with_validation else None
-    return EvaluationData(stream.chunks("test"), stream.description, validation, list(stream.notes))
+    if stream.class_names != list(names):  # e.g. 2 of a 3-class model's classes: scored; a class it lacks: refused
+        def in_model_order(ids) -> np.ndarray:
+            return encode_labels([stream.class_names[i] for i in ids], names, f"--data {data.source}")
+
+        in_model_order(range(len(stream.class_names)))  # every class checked now, not when its first row is read
+        test = ((texts, list(in_model_order(ids))) for texts, ids in test)
+        validation = validation and Split(validation.texts, in_model_order(validation.labels))
+    return EvaluationData(test, stream.description, validation, list(stream.notes))
 
 
 def in_class_order(split: Split, dataset_names: list[str], model_names: list[str]) -> Split:
