@@ -1,5 +1,5 @@
 """`seqsent predict MODEL TEXT...`: label and probability per text (arguments, --file: lines or a table's text column,
-or stdin)."""
+either possibly gzip-compressed, or stdin)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from click.core import ParameterSource
 from seqsent_cli.main import import_tensorflow
 
 from seqsent.config import default_of
-from seqsent.data.tables import is_table, text_column_rows
+from seqsent.data.tables import is_text_table, text_column_rows
 from seqsent.errors import DataError, UsageError
 
 
@@ -25,7 +25,8 @@ from seqsent.errors import DataError, UsageError
 @click.option("--file", "file_", type=click.Path(dir_okay=False, allow_dash=True),
               help="Read texts from FILE: a .csv/.tsv/.jsonl table's --text-column (its header and other columns "
                    "are not texts; rows without a text are skipped), else one text per line ('-' for stdin; blank "
-                   "lines skipped, with a note on stderr), so match results to texts by their text (or use --json).")
+                   "lines skipped, with a note on stderr), so match results to texts by their text (or use --json). "
+                   "A FILE ending in .gz is decompressed (reviews.csv.gz is a table, texts.txt.gz lines).")
 @click.option("--text-column", default=None, show_default=f"the model's training --text-column, else "
                                                              f"{default_of('data', 'text_column')}",
               help="The column of a table --file that holds the texts (as `train --text-column`).")
@@ -38,7 +39,7 @@ def command(ctx, model, texts, file_, text_column, threshold, as_json):
     """Label TEXTS with MODEL (an exported directory or .keras file).
 
     Without TEXTS or --file, texts are read from stdin, one per line (blank lines skipped, with a note).
-    A .csv/.tsv/.jsonl --file is read as a table: the texts of its --text-column.
+    A .csv/.tsv/.jsonl --file is read as a table: the texts of its --text-column. A .gz --file is decompressed.
     An empty TEXT argument is an error: there is nothing to label.
     """
     # Arguments that were not UTF-8 reach Python as lone surrogates: back to their bytes, then replaced.
@@ -49,7 +50,7 @@ def command(ctx, model, texts, file_, text_column, threshold, as_json):
                          f"{'are' if len(empty) > 1 else 'is'} empty; give some text to label")
     if replaced:
         click.echo(f"Note: replaced {replaced} byte sequence(s) of the arguments that were not UTF-8", err=True)
-    table = bool(file_) and file_ != "-" and is_table(Path(file_))
+    table = bool(file_) and file_ != "-" and is_text_table(Path(file_))  # .csv.gz too, as --data
     if ctx.get_parameter_source("text_column") == ParameterSource.COMMANDLINE and not table:
         read = f"--file {file_} is read" if file_ and file_ != "-" else "texts from arguments or stdin are read"
         raise UsageError(f"--text-column goes with a table --file (.csv/.tsv/.jsonl); {read} one per line")
@@ -93,15 +94,12 @@ def _table_texts(model: str, path: Path, text_column: str | None) -> list[str]:
 
 
 def _read_lines(path: str) -> list[str]:
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
-        else:
-            with open(path, "rb") as handle:
-                data = handle.read()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    from seqsent.files import refuse_utf16
+    from seqsent.files import read_bytes, refuse_utf16
+
+    if path == "-":
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+    else:
+        data = read_bytes(path)  # texts.txt.gz decompressed
 
     refuse_utf16(data[:4096], "stdin" if path == "-" else path)
     data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark would glue itself to the first word

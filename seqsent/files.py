@@ -201,6 +201,22 @@ BYTE_ORDER_MARKS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-
                     (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
 
 
+def read_bytes(path: str | Path) -> bytes:
+    """A whole file's bytes, decompressed when its name ends in .gz (texts.txt.gz, reviews.csv.gz): its compressed
+    bytes hold NULs, so they would read as UTF-16. A truncated or corrupt file is a DataError naming it."""
+    import gzip
+    import zlib
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+        return gzip.decompress(data) if path.name.lower().endswith(".gz") else data
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # BadGzipFile is an OSError: caught first
+        raise DataError(f"{path}: truncated or corrupt gzip data ({exc.__class__.__name__}: {exc})") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
 def refuse_utf16(head: bytes, where) -> None:
     """Every text input is read as UTF-8, and UTF-16/32 read so turns into NUL-riddled garbage (texts, column
     names): refuse such a file, `where` naming it, from its first bytes (a byte-order mark, or NUL bytes)."""

@@ -716,3 +716,60 @@ def test_train_preset_conflict_says_the_preset_set_the_option_the_user_never_typ
 def test_quiet_with_a_verbose_level_is_a_one_line_usage_error(command, capsys):
     code, _, err = run_main(capsys, command, "--quiet", "--verbose", "2")
     assert_one_line_error(code, err, 2, "--quiet and --verbose 2 contradict each other: give one")
+
+
+def _echo_predictions(monkeypatch):
+    """seqsent.api.predict replaced by one that labels every text 'good': these tests are about reading and printing."""
+    import seqsent.api
+    from seqsent.api import Prediction
+
+    monkeypatch.setattr(seqsent.api, "predict", lambda model, texts, threshold=None: [
+        Prediction(t, "good", 0.9, {"good": 0.9, "bad": 0.1}) for t in texts])
+
+
+@pytest.mark.parametrize("name", ["reviews.csv", "reviews.tsv", "reviews.jsonl", "texts.txt"])
+def test_predict_gzip_file_is_read_as_its_uncompressed_form_with_the_same_notes(monkeypatch, capsys, tmp_path, name):
+    """A .csv.gz is a table (was refused as 'looks like UTF-16': its compressed bytes were read as lines)."""
+    import gzip
+
+    _echo_predictions(monkeypatch)
+    contents = {".csv": "text,label\nfine film,good\n,bad\n\"dull, long\",bad\n",
+                ".tsv": "text\tlabel\nfine film\tgood\n\tbad\n\"dull, long\"\tbad\n",
+                ".jsonl": '{"text": "fine film"}\n{"text": ""}\n{"text": "dull, long"}\n',
+                ".txt": "fine film\n\ndull, long\n"}[Path(name).suffix]
+    plain = tmp_path / name
+    plain.write_text(contents, encoding="utf-8")
+    packed = tmp_path / f"{name}.gz"
+    packed.write_bytes(gzip.compress(contents.encode()))
+    code, out, err = run_main(capsys, "predict", tmp_path / "model", "--file", packed, "--json")
+    assert code == 0, err
+    assert [json.loads(line)["text"] for line in out.splitlines()] == ["fine film", "dull, long"]
+    code, plain_out, plain_err = run_main(capsys, "predict", tmp_path / "model", "--file", plain, "--json")
+    assert (out, err.replace(str(packed), str(plain))) == (plain_out, plain_err)
+    assert "skipped 1 " in err
+
+
+@pytest.mark.parametrize("name", ["reviews.csv.gz", "texts.txt.gz"])
+def test_predict_broken_gzip_file_is_a_one_line_error_naming_it(capsys, tmp_path, name):
+    import gzip
+
+    truncated = tmp_path / name
+    truncated.write_bytes(gzip.compress(b"text,label\n" + b"a fine film,good\n" * 50)[:30])
+    code, _, err = run_main(capsys, "predict", tmp_path / "model", "--file", truncated)
+    assert_one_line_error(code, err, 1, f"{truncated}: truncated or corrupt gzip data")
+    not_gzip = tmp_path / f"not-{name}"
+    not_gzip.write_text("text,label\na fine film,good\n", encoding="utf-8")
+    code, _, err = run_main(capsys, "predict", tmp_path / "model", "--file", not_gzip)
+    assert_one_line_error(code, err, 1, f"{not_gzip}: truncated or corrupt gzip data (BadGzipFile")
+
+
+def test_predict_plain_output_shows_a_tab_inside_a_text_escaped_so_each_line_has_three_fields(monkeypatch, tmp_path):
+    """A quoted TSV cell may hold a tab: printed as is, it would split the text into a fourth field."""
+    _echo_predictions(monkeypatch)
+    table = tmp_path / "reviews.tsv"
+    table.write_text('text\tlabel\n"fine\tfilm"\tgood\n', encoding="utf-8")
+    plain = invoke("predict", tmp_path / "model", "--file", table, "one\ttwo").output
+    assert [line.split("\t") for line in plain.splitlines()] == [["good", "0.9000", "one\\ttwo"],
+                                                                 ["good", "0.9000", "fine\\tfilm"]]
+    records = invoke("predict", tmp_path / "model", "--file", table, "--json").output.splitlines()
+    assert [json.loads(record)["text"] for record in records] == ["fine\tfilm"]

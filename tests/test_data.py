@@ -541,6 +541,21 @@ def test_unlabelled_table_gives_its_text_column_not_its_lines(tmp_path, name):
     assert texts == [text for text, _ in rows]
 
 
+def test_gzipped_unlabelled_texts_and_tables_are_read_as_their_uncompressed_forms(tmp_path):
+    """Their compressed bytes hold NULs: they were refused as UTF-16 text."""
+    from seqsent.data.unlabelled import read_unlabelled_source
+
+    rows = tiny_texts(per_class=2)
+    (tmp_path / "more.txt.gz").write_bytes(gzip.compress("".join(f"{t}\n" for t, _ in rows).encode()))
+    write_csv(tmp_path / "more.csv", rows)
+    (tmp_path / "more.csv.gz").write_bytes(gzip.compress((tmp_path / "more.csv").read_bytes()))
+    for name in ("more.txt.gz", "more.csv.gz"):
+        assert read_unlabelled_source(str(tmp_path / name)) == [t for t, _ in rows]
+    (tmp_path / "cut.txt.gz").write_bytes((tmp_path / "more.txt.gz").read_bytes()[:-12])
+    with pytest.raises(DataError, match="cut.txt.gz: truncated or corrupt gzip data"):
+        read_unlabelled_source(str(tmp_path / "cut.txt.gz"))
+
+
 def test_unlabelled_table_without_the_text_column_is_refused(tmp_path):
     from seqsent.data.unlabelled import read_unlabelled_source
 

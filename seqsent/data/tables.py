@@ -8,7 +8,7 @@ from pathlib import Path
 
 from seqsent.data.shards import delimited_rows, json_rows, label_cell, missing_column, text_cell
 from seqsent.errors import DataError
-from seqsent.files import refuse_utf16
+from seqsent.files import read_bytes, refuse_utf16
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")
 
@@ -22,6 +22,18 @@ class Table:
 
 def is_table(path: Path) -> bool:
     return path.suffix.lower() in TABLE_SUFFIXES
+
+
+def is_text_table(path: Path) -> bool:
+    """A table whose texts can be read whole (texts to label, unlabelled texts): .csv/.tsv/.jsonl, gzipped or not.
+    (A .csv.gz --data is streamed instead: see seqsent.data.streaming.)"""
+    return _table_suffix(path) in TABLE_SUFFIXES
+
+
+def _table_suffix(path: Path) -> str:
+    """'.csv' for reviews.csv and reviews.csv.gz."""
+    path = Path(path)
+    return (path.with_suffix("") if path.suffix.lower() == ".gz" else path).suffix.lower()
 
 
 def table_digest(path: Path) -> str | None:
@@ -120,12 +132,9 @@ def text_column_rows(path: Path, text_column: str, where: str, chosen_by: str) -
 
 
 def _rows(path: Path, columns: list[str], chosen_by: str = ""):
-    """(line number, row) of a whole table file decoded as UTF-8 (a BOM dropped; UTF-16 refused), and how many
-    undecodable byte sequences were replaced."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    """(line number, row) of a whole table file (gzipped or not) decoded as UTF-8 (a BOM dropped; UTF-16 refused),
+    and how many undecodable byte sequences were replaced."""
+    raw = read_bytes(path)
     refuse_utf16(raw[:4096], path)
     content = raw.decode("utf-8", errors="replace")
     replaced = content.count("\ufffd") - raw.decode("utf-8", errors="ignore").count("\ufffd")
@@ -133,9 +142,9 @@ def _rows(path: Path, columns: list[str], chosen_by: str = ""):
         content = content[1:]
     if _is_json_lines(path):
         return json_rows(path, [content]), replaced
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    delimiter = "\t" if _table_suffix(path) == ".tsv" else ","
     return delimited_rows(path, io.StringIO(content, newline=""), delimiter, columns, chosen_by), replaced
 
 
 def _is_json_lines(path: Path) -> bool:
-    return path.suffix.lower() in (".jsonl", ".ndjson")
+    return _table_suffix(path) in (".jsonl", ".ndjson")

@@ -11,20 +11,18 @@ from typing import TYPE_CHECKING
 
 from seqsent.data.dataset import comparison_key
 from seqsent.errors import DataError
-from seqsent.files import refuse_utf16
+from seqsent.files import read_bytes, refuse_utf16
 
 if TYPE_CHECKING:
     from seqsent.config import DataConfig
 
 
 def read_text_lines(path: Path) -> list[str]:
-    """One text per non-empty line of a UTF-8 text file (undecodable bytes replaced; UTF-16 refused)."""
-    try:
-        with open(path, "rb") as handle:
-            refuse_utf16(handle.peek(4096)[:4096], path)
-            lines = [line.decode("utf-8", errors="replace").strip() for line in handle]
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    """One text per non-empty line of a UTF-8 text file, gzipped or not (undecodable bytes replaced; UTF-16
+    refused)."""
+    data = read_bytes(path)
+    refuse_utf16(data[:4096], path)
+    lines = [line.decode("utf-8", errors="replace").strip() for line in data.split(b"\n")]
     if lines:
         lines[0] = lines[0].removeprefix("\ufeff").strip()  # a byte-order mark is not part of the first text
     return [line for line in lines if line]
@@ -34,7 +32,7 @@ def read_unlabelled_source(source: str, notify=None, text_column: str = "text") 
     """Texts of an --unlabelled source: an aclImdb dir/archive (its train/unsup), a table's `text_column` (read
     as lines, its header and labels would become texts), or a text file (one per line)."""
     from seqsent.data.aclimdb import is_archive, read_unlabelled
-    from seqsent.data.tables import is_table, read_text_column
+    from seqsent.data.tables import is_text_table, read_text_column
 
     path = Path(source).expanduser()
     if not path.exists():
@@ -44,7 +42,7 @@ def read_unlabelled_source(source: str, notify=None, text_column: str = "text") 
         if not texts:
             raise DataError(f"--unlabelled {source}: no train/unsup/*.txt reviews in it")
         return texts
-    if is_table(path):
+    if is_text_table(path):
         return read_text_column(path, text_column, f"--unlabelled {source}")
     return read_text_lines(path)
 
