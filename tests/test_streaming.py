@@ -325,6 +325,110 @@ def test_prepare_refuses_a_single_class_and_an_already_prepared_directory(tmp_pa
         prepare(DataConfig(source=str(tmp_path / "prepared"), seed=7), tmp_path / "again", shards=2)
 
 
+def prepare_cli(capsys, *args) -> tuple[int, str, str]:
+    """`seqsent prepare ARGS` as the console script runs it: (exit code, stdout, stderr)."""
+    from seqsent_cli.main import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["prepare", *map(str, args)])
+    out, err = capsys.readouterr()
+    return exited.value.code, out, err
+
+
+def rows_in(split: str, count: int, label: str, validation: float = 0.1, test: float = 0.2) -> list[tuple[str, str]]:
+    """`count` rows of `label` whose texts hash into `split` (seed 1337, DataConfig's default)."""
+    texts = (f"{label} review number {i}" for i in range(10_000))
+    return [(text, label) for text in texts if split_of(text, validation, test, 1337) == split][:count]
+
+
+def test_prepare_refuses_a_class_without_training_rows_as_train_does_in_memory(tmp_path):
+    from seqsent.data.prepare import prepare
+
+    write_csv(tmp_path / "two.csv", tiny_texts(("neg", "pos"), per_class=20))
+    write_csv(tmp_path / "three.csv", tiny_texts(("neg", "neu", "pos"), per_class=5))
+    with pytest.raises(DataError, match=r"^the test data has labels not seen in the training data: 'neu'"):
+        prepare(DataConfig(source=str(tmp_path / "two.csv"), test_source=str(tmp_path / "three.csv")),
+                tmp_path / "ptx", shards=1)
+    rare = rows_in("train", 30, "neg") + rows_in("train", 30, "pos") + rows_in("validation", 5, "pos") + \
+        rows_in("test", 5, "neg") + rows_in("test", 2, "neu")  # 'neu' only in test
+    write_csv(tmp_path / "rare.csv", rare)
+    with pytest.raises(DataError, match=r"rare.csv: the split leaves no training example of 1 of the 3 classes "
+                                        r"\('neu': their rows all fell in validation or test\)"):
+        prepare(DataConfig(source=str(tmp_path / "rare.csv")), tmp_path / "prare", shards=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rare.csv", "three.csv", "two.csv"]  # no output, no scratch
+
+
+def test_prepare_notes_skipped_rows_and_bytes_that_are_not_utf8_as_train_does(tmp_path):
+    from seqsent.data.prepare import prepare
+    from seqsent.data.tables import read_table
+
+    write_csv(tmp_path / "lat.csv", tiny_texts(("neg", "pos"), per_class=20) + [("", "neg"), ("no label", "")])
+    with open(tmp_path / "lat.csv", "ab") as handle:
+        handle.write(b"caf\xe9 was fine,pos\n")  # Latin-1, not UTF-8
+    report = prepare(DataConfig(source=str(tmp_path / "lat.csv")), tmp_path / "plat", shards=1)
+    assert report.notes == ["lat.csv: skipped 2 row(s) with an empty or missing text or label (--on-empty-text "
+                            "error refuses them)", "lat.csv: replaced 1 byte sequence(s) that were not UTF-8"]
+    assert report.notes[1] in read_table(tmp_path / "lat.csv", "text", "label").notes  # train's own words
+    write_csv(tmp_path / "genuine.csv", tiny_texts(("neg", "pos"), per_class=20) + [("caf\ufffd", "pos")])
+    assert prepare(DataConfig(source=str(tmp_path / "genuine.csv")), tmp_path / "pgen", shards=1).notes == []
+
+
+def test_prepare_refuses_a_split_that_would_be_empty_and_writes_nothing(tmp_path):
+    from seqsent.data.prepare import prepare
+
+    write_csv(tmp_path / "tiny.csv", [("good film", "pos"), ("bad film", "neg")])
+    with pytest.raises(DataError, match=r"tiny.csv: the test split would be empty \(2 row\(s\) split by "
+                                        r"--validation-fraction 0.1 and --test-fraction 0.2\); give more rows"):
+        prepare(DataConfig(source=str(tmp_path / "tiny.csv")), tmp_path / "ptiny", shards=1)
+    write_csv(tmp_path / "train.csv", rows_in("train", 10, "neg", test=0.0) + rows_in("train", 10, "pos", test=0.0))
+    with pytest.raises(DataError, match=r"train.csv: the validation split would be empty \(20 row\(s\) split by "
+                                        r"--validation-fraction 0.1\); give more rows, or a larger --validation"):
+        prepare(DataConfig(source=str(tmp_path / "train.csv"), test_source=str(tmp_path / "tiny.csv")),
+                tmp_path / "ptrain", shards=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.csv", "train.csv"]
+
+
+def test_training_on_a_prepared_directory_without_validation_rows_says_to_prepare_it_again(tmp_path):
+    from seqsent.data.prepare import prepare
+    from seqsent.training.inputs import stream_inputs
+
+    write_csv(tmp_path / "raw.csv", tiny_texts(("bad", "good"), per_class=20))
+    prepare(DataConfig(source=str(tmp_path / "raw.csv")), tmp_path / "prepared", shards=1)
+    manifest_file = tmp_path / "prepared" / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())  # as an older seqsent prepare could write it
+    manifest["shards"]["validation"], manifest["counts"]["validation"] = [], 0
+    manifest_file.write_text(json.dumps(manifest))
+    config = tiny_run_config(tmp_path / "prepared")
+    with pytest.raises(DataError, match="the validation split has no rows; run `seqsent prepare` again with a "
+                                        "larger --validation-fraction"):
+        stream_inputs(config, open_stream(config.data), lambda message: None)
+
+
+def test_prepare_names_its_source_split_key_and_output_as_the_user_gave_them(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "two.csv", tiny_texts(("neg", "pos"), per_class=20))
+    (tmp_path / "nokey.jsonl").write_text("".join(json.dumps({"text": t, "label": l}) + "\n"
+                                                  for t, l in tiny_texts(("neg", "pos"), per_class=20)))
+    for args, code, said in (
+            (["nonexist.csv", "--output", "p"], 1, "seqsent: error: nonexist.csv: no such file or directory"),
+            (["two.csv", "--test-data", "nope.csv", "--output", "p"], 1,
+             "seqsent: error: --test-data nope.csv: no such file or directory"),
+            (["two.csv", "--split-key", "movie", "--output", "p"], 1,
+             "seqsent: error: two.csv: no column 'movie'; columns are: 'text', 'label' (chosen with --split-key)"),
+            (["nokey.jsonl", "--split-key", "movie", "--output", "p"], 1,
+             "seqsent: error: nokey.jsonl: no row has a value in the --split-key column 'movie'"),
+            (["nonexist.csv", "--output", "two.csv/p"], 2,  # the output checked first, before any data is read
+             "seqsent: error: --output two.csv/p: two.csv is a file, not a directory")):
+        exit_code, _, err = prepare_cli(capsys, *args)
+        assert exit_code == code and err.startswith(said) and err.count("\n") == 1 and "--data" not in err, err
+    if Path("/proc/self").is_dir():  # a parent no one may write in, root included
+        code, _, err = prepare_cli(capsys, "two.csv", "--output", "/proc/x")
+        assert code == 2 and err.startswith("seqsent: error: --output /proc/x: ") and "seqsent-prepare" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nokey.jsonl", "two.csv"]
+    assert prepare_cli(capsys, "two.csv", "--output", "new/sub/p")[0] == 0  # parents made, as for any output
+    assert (tmp_path / "new" / "sub" / "p" / "manifest.json").is_file()
+
+
 def test_prepare_overwrites_its_own_output_but_never_a_directory_holding_the_source(tmp_path):
     from seqsent.data.prepare import prepare
     from seqsent.errors import UsageError

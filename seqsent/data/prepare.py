@@ -14,6 +14,7 @@ its rows round-robin into the output shards. Rows go to splits exactly as stream
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import gzip
 import json
@@ -21,11 +22,12 @@ import math
 import random
 import tempfile
 import time
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqsent.config import DataConfig
-from seqsent.data.shards import find_shards, iter_rows
+from seqsent.data.shards import check_shard, delimited_rows, find_shards, iter_rows, open_text
 from seqsent.layout import MANIFEST_FILE, PREPARED_FILES, shard_format
 from seqsent.data.streaming import MANIFEST_FORMAT, SPLITS, split_of
 from seqsent.errors import DataError, UsageError
@@ -44,6 +46,22 @@ class PrepareReport:
     notes: list[str]
 
 
+@dataclass
+class _Tally:
+    """What the first pass met, for the checks and notes before anything is written."""
+
+    labels: dict[str, dict[str, None]] = field(default_factory=lambda: {split: {} for split in SPLITS})
+    """The labels met in each split, in order."""
+    skipped: dict[Path, int] = field(default_factory=dict)
+    """Rows skipped for an empty text or label, per file."""
+    suspect: dict[Path, None] = field(default_factory=dict)
+    """Files with a value holding U+FFFD: their bytes that were not UTF-8 are counted after the pass."""
+    keyless: int = 0
+    """Rows with an empty --split-key value (or none: a JSON line without it): they all hash to one split."""
+    notes: list[str] = field(default_factory=list)
+    """A source read whole (sample, IMDB, aclImdb): its loader's notes."""
+
+
 def prepare(config: DataConfig, output: str | Path, shards: int = 8, overwrite: bool = False,
             notify=None) -> PrepareReport:
     """Write `output`: train/validation/test shards (JSON lines, gzip) of `config`'s data, and manifest.json."""
@@ -53,71 +71,208 @@ def prepare(config: DataConfig, output: str | Path, shards: int = 8, overwrite: 
     check_output_dir(output, overwrite, owned=PREPARED_FILES)
     source = Path(config.source).expanduser()
     if config.source not in ("sample", "imdb") and (source / MANIFEST_FILE).is_file():
-        raise UsageError(f"--data {config.source} is already a prepared directory: train on it as it is (preparing it "
+        raise UsageError(f"{config.source} is already a prepared directory: train on it as it is (preparing it "
                          "again would split it anew and move some of its test rows into train)")
     started = time.perf_counter()
     rng = random.Random(config.seed)
-    with tempfile.TemporaryDirectory(prefix="seqsent-prepare-", dir=Path(output).expanduser().parent) as scratch:
-        buckets, counts, labels, notes = _bucket_rows(config, Path(scratch), rng, notify)
+    with _scratch_directory(output) as scratch:
+        buckets, counts, classes, notes = _bucket_rows(config, Path(scratch), rng, notify)
         with staged_directory(output, overwrite, owned=PREPARED_FILES) as staging:
             names = _write_shards(staging, buckets, counts, shards, rng, notify)
-            classes = _class_names(labels)
             _write_manifest(staging, config, names, counts, classes)
     return PrepareReport(Path(output).expanduser(), counts, {s: len(n) for s, n in names.items()}, classes,
                          time.perf_counter() - started, notes)
 
 
-def _rows(config: DataConfig, notify):
+def _scratch_directory(output: str | Path) -> tempfile.TemporaryDirectory:
+    """The temporary buckets, on --output's disk: in its nearest existing parent, so nothing on the way to it is
+    created before the prepared directory is. A parent that refuses it is named as --output's."""
+    where = Path(output).expanduser().parent
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        return tempfile.TemporaryDirectory(prefix=".seqsent-prepare-", dir=where)
+    except OSError as exc:
+        raise UsageError(f"--output {output}: cannot write in {where} ({exc.strerror or exc})") from None
+
+
+@contextmanager
+def _named_as_given(source: str, name: str):
+    """The readers `train` shares name a source `--data SOURCE`; prepare's SOURCE is an argument (and its test data
+    --test-data), so their errors name it as the user gave it."""
+    try:
+        yield
+    except (DataError, UsageError) as exc:
+        said = f"--data {source}"
+        if not str(exc).startswith(said):
+            raise
+        raise type(exc)(name + str(exc)[len(said):]) from None
+
+
+def _rows(config: DataConfig, notify, tally: _Tally):
     """(split, text, label) of every row of the source: table shards streamed, other sources read whole."""
     source = Path(config.source).expanduser()
     if config.source in ("sample", "imdb") or not (shard_format(source) or source.is_dir() and any(
             shard_format(p) for p in source.iterdir()) or any(c in config.source for c in "*?[")):
         from seqsent.data import load_dataset
 
-        dataset = load_dataset(config)  # an IMDB source: its own splits (validation: whole movies held out)
+        with _named_as_given(config.source, config.source):
+            dataset = load_dataset(config)  # an IMDB source: its own splits (validation: whole movies held out)
         notify(f"Read {dataset.description}")
+        tally.notes += dataset.notes
         for split in SPLITS:
             part = getattr(dataset, split)
             for text, label in zip(part.texts, part.labels):
                 yield split, text, dataset.class_names[label]
         return
+    with _named_as_given(config.source, config.source):
+        paths = find_shards(config.source)
+    test_paths = []
+    if config.test_source:
+        with _named_as_given(config.test_source, f"--test-data {config.test_source}"):
+            test_paths = find_shards(config.test_source)
+    for path in paths:  # a missing column found now, not after reading the other shards
+        _check_columns(path, config, config.split_key)
+    for path in test_paths:
+        _check_columns(path, config, None)
     test_fraction = 0.0 if config.test_source else config.test_fraction
-    skipped = [0]
-    for path in find_shards(config.source):
+    for path in paths:
         notify(f"Reading {path}")
-        for text, label, key in iter_rows(path, config.text_column, config.label_column, config.split_key,
-                                          config.on_empty_text, skipped):
+        for text, label, key in _read(path, config, config.split_key, tally):
+            tally.keyless += bool(config.split_key and not key)
             yield split_of(key, config.validation_fraction, test_fraction, config.seed), text, label
-    for path in find_shards(config.test_source) if config.test_source else []:
+    for path in test_paths:
         notify(f"Reading {path}")
-        for text, label, _ in iter_rows(path, config.text_column, config.label_column, None, config.on_empty_text,
-                                        skipped):
+        for text, label, _ in _read(path, config, None, tally):
             yield "test", text, label
 
 
+def _read(path: Path, config: DataConfig, key_column: str | None, tally: _Tally):
+    """iter_rows of one file, its skipped rows and values holding U+FFFD tallied."""
+    skipped = [0]
+    for text, label, key in iter_rows(path, config.text_column, config.label_column, key_column,
+                                      config.on_empty_text, skipped):
+        if "\ufffd" in text or "\ufffd" in label or key_column and "\ufffd" in key:
+            tally.suspect.setdefault(path)
+        yield text, label, key
+    if skipped[0]:
+        tally.skipped[path] = tally.skipped.get(path, 0) + skipped[0]
+
+
+def _check_columns(path: Path, config: DataConfig, key_column: str | None) -> None:
+    """A shard opens and has the columns. A CSV/TSV header without the --split-key column is named as such (the
+    shared reader points at --text-column / --label-column); a JSON line without it counts as keyless."""
+    check_shard(path, config.text_column, config.label_column)
+    if key_column and shard_format(path) != "jsonl":
+        with open_text(path) as handle:
+            delimiter = "\t" if shard_format(path) == "tsv" else ","
+            next(delimited_rows(path, handle, delimiter, [key_column], "chosen with --split-key"), None)
+
+
 def _bucket_rows(config: DataConfig, scratch: Path, rng: random.Random, notify):
-    """First pass: every row into a random temporary bucket of its split; returns the buckets, counts, labels."""
+    """First pass: every row into a random temporary bucket of its split; returns the buckets, the counts, the
+    classes and the notes, once the splits are checked as a table read into memory would be."""
     writers: dict[str, list] = {}
     counts = dict.fromkeys(SPLITS, 0)
-    labels: dict[str, None] = {}
+    tally = _Tally()
     bucket_count = _bucket_count(config)
-    for split, text, label in _rows(config, notify):
+    for split, text, label in _rows(config, notify, tally):
         if split not in writers:
             writers[split] = [gzip.open(scratch / f"{split}-{i}.jsonl.gz", "wt", encoding="utf-8", compresslevel=1)
                               for i in range(bucket_count)]
         writers[split][rng.randrange(bucket_count)].write(json.dumps({"text": text, "label": label}) + "\n")
         counts[split] += 1
-        labels.setdefault(label)
+        tally.labels[split].setdefault(label)
     for handles in writers.values():
         for handle in handles:
             handle.close()
-    if not counts["train"]:
-        raise DataError(f"{config.source}: no training rows to prepare")
-    if len(labels) < 2:
-        raise DataError(f"{config.source}: the data has a single class ({next(iter(labels))!r}); need 2 or more")
+    classes = _checked_classes(config, counts, tally)
     buckets = {split: [scratch / f"{split}-{i}.jsonl.gz" for i in range(bucket_count)] if split in writers else []
                for split in SPLITS}
-    return buckets, counts, labels, []
+    return buckets, counts, classes, _notes(config, tally, classes)
+
+
+def _checked_classes(config: DataConfig, counts: dict[str, int], tally: _Tally) -> list[str]:
+    """The classes, once every split has rows and every class has training rows: a prepared directory is refused
+    where `train` would refuse the same data in memory, not trained on a split with nothing to validate or test
+    on, or a class the model never sees."""
+    from seqsent.data.dataset import check_classes, class_names_for, encode_labels
+
+    source, labels = config.source, tally.labels
+    own = counts["train"] + counts["validation"] + (0 if config.test_source else counts["test"])
+    no_rows = f"no rows with both a {config.text_column!r} and a {config.label_column!r} value"
+    if not own:
+        raise DataError(f"{source}: {no_rows}")
+    if config.test_source and not counts["test"]:
+        raise DataError(f"--test-data {config.test_source}: {no_rows}")
+    if config.split_key and tally.keyless == own:
+        raise DataError(f"{source}: no row has a value in the --split-key column {config.split_key!r}")
+    fractions = f"--validation-fraction {config.validation_fraction}" + (
+        "" if config.test_source else f" and --test-fraction {config.test_fraction}")
+    lower = "--validation-fraction" if config.test_source else "--validation-fraction / --test-fraction"
+    more = "more rows" + (" (rows of one --split-key value go together: more values)" if config.split_key else "")
+    fixes = {"train": f"give {more}, or lower {lower}",
+             "validation": f"give {more}, or a larger --validation-fraction",
+             "test": f"give {more}, a larger --test-fraction, or a test file with --test-data"}
+    for split in SPLITS:
+        if not counts[split]:
+            raise DataError(f"{source}: the {split} split would be empty ({own:,} row(s) split by {fractions}); "
+                            f"{fixes[split]}")
+    everything = {label: None for split in SPLITS for label in labels[split]}
+    if len(everything) < 2:
+        raise DataError(f"{source}: the data has a single class ({next(iter(everything))!r}); need 2 or more")
+    classes = class_names_for(list(labels["train"]))
+    if config.test_source:
+        encode_labels(list(labels["test"]), classes, "the test data")  # the error `train` gives in memory
+    missing = [label for label in everything if label not in labels["train"]]
+    if missing:
+        shown = ", ".join(map(repr, missing[:5])) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise DataError(f"{source}: the split leaves no training example of {len(missing)} of the {len(everything)} "
+                        f"classes ({shown}: their rows all fell in validation or test); give more data of them, or "
+                        f"lower {lower}")
+    check_classes(classes, counts["train"], source)  # a label column of texts: said as such
+    return classes
+
+
+def _notes(config: DataConfig, tally: _Tally, classes: list[str]) -> list[str]:
+    """Rows skipped, bytes replaced and labels differing in case, said as a table read into memory says them."""
+    from seqsent.data.tables import case_twins
+
+    notes = list(tally.notes)
+    if tally.skipped:
+        notes.append(f"{_files(tally.skipped)}: skipped {sum(tally.skipped.values()):,} row(s) with an empty or "
+                     "missing text or label (--on-empty-text error refuses them)")
+    replaced = {path: count for path in tally.suspect if (count := _undecodable(path))}
+    if replaced:
+        notes.append(f"{_files(replaced)}: replaced {sum(replaced.values()):,} byte sequence(s) that were not UTF-8")
+    if tally.keyless:
+        notes.append(f"{tally.keyless:,} row(s) have no value in the --split-key column {config.split_key!r}: they "
+                     "all fall in one split")
+    twins = case_twins(classes)
+    if twins:
+        notes.append(f"{config.source}: {twins}")
+    return notes
+
+
+def _files(paths) -> str:
+    names = [path.name for path in paths]
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more files" if len(names) > 3 else "")
+
+
+def _undecodable(path: Path) -> int:
+    """The byte sequences of a file that are not UTF-8 (each read as U+FFFD), counted as a table read into memory
+    counts them; a file with a genuine U+FFFD counts 0. Read again only for files whose values held a U+FFFD."""
+    replacing = codecs.getincrementaldecoder("utf-8")("replace")
+    ignoring = codecs.getincrementaldecoder("utf-8")("ignore")
+
+    def replaced(block: bytes, final: bool = False) -> int:
+        return replacing.decode(block, final).count("\ufffd") - ignoring.decode(block, final).count("\ufffd")
+
+    count = 0
+    with (gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")) as handle:
+        while block := handle.read(1 << 20):
+            count += replaced(block)
+    return count + replaced(b"", final=True)
 
 
 def _bucket_count(config: DataConfig) -> int:
@@ -150,12 +305,6 @@ def _write_shards(staging: Path, buckets, counts, shards: int, rng: random.Rando
         if n:
             notify(f"Wrote {counts[split]:,} {split} rows into {n} shard(s)")
     return names
-
-
-def _class_names(labels: dict[str, None]) -> list[str]:
-    from seqsent.data.dataset import class_names_for
-
-    return class_names_for(list(labels))
 
 
 def _write_manifest(staging: Path, config: DataConfig, names, counts, classes) -> None:

@@ -158,7 +158,9 @@ def stream_inputs(config: RunConfig, data: StreamingDataset, notify) -> StreamIn
     del sample
     texts, labels = validation_texts(data)
     if not texts:
-        raise DataError(f"--data {config.data.source}: the validation split has no rows; raise --validation-fraction")
+        fix = ("raise --validation-fraction" if data.hashed
+               else "run `seqsent prepare` again with a larger --validation-fraction (or more rows)")
+        raise DataError(f"--data {config.data.source}: the validation split has no rows; {fix}")
     return StreamInputs(data, features, encode_texts(texts, *features), labels)
 
 
