@@ -73,6 +73,13 @@ def test_hash_split_is_stable_keeps_keys_together_and_honours_the_fractions():
     assert splits != [split_of(f"movie {i % 500}", 0.1, 0.2, seed=8) for i in range(5000)]  # the seed matters
 
 
+def test_the_validation_fraction_is_a_share_of_train_as_for_data_in_memory():
+    """0.5 of what a 0.4 test share leaves is 0.3 of all rows (it was 0.5 of all rows: a quarter of train more)."""
+    splits = [split_of(f"row {i}", 0.5, 0.4, seed=3) for i in range(20000)]
+    assert abs(splits.count("validation") / len(splits) - 0.5 * (1 - 0.4)) < 0.015
+    assert abs(splits.count("test") / len(splits) - 0.4) < 0.015
+
+
 def test_a_stream_finds_its_classes_and_counts_in_one_pass_or_takes_them_as_given(tmp_path):
     write_shards(tmp_path / "raw")
     config = DataConfig(source=str(tmp_path / "raw"), split_key="movie", test_fraction=0.2)

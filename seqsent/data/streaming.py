@@ -51,12 +51,16 @@ def wants_streaming(config: DataConfig) -> bool:
 
 
 def split_of(key: str, validation_fraction: float, test_fraction: float, seed: int) -> str:
-    """'test', 'validation' or 'train' from a seeded hash of the key: the same on every run and machine."""
+    """'test', 'validation' or 'train' from a seeded hash of the key: the same on every run and machine.
+
+    The validation share is of what test leaves (as for data in memory: 0.1 of train, not 0.1 of all rows).
+    Splits streamed before 2026-12-07 took it of all rows: their validation rows include these, so a model of then
+    is never tuned on rows it trained on."""
     digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8, key=str(seed).encode()).digest()
     position = int.from_bytes(digest, "big") / 2**64
     if position < test_fraction:
         return "test"
-    return "validation" if position < test_fraction + validation_fraction else "train"
+    return "validation" if position < test_fraction + validation_fraction * (1 - test_fraction) else "train"
 
 
 @dataclass
