@@ -176,6 +176,20 @@ def test_evaluate_prints_a_metrics_table(trained):
     assert re.search(r"accuracy\s+\d\.\d{4}", output)
 
 
+def test_evaluate_notes_split_options_that_change_nothing(trained, workdir, tmp_path):
+    """The training file is split as trained, another file scored whole: a --seed or --test-fraction given is said
+    to have had no effect rather than silently ignored."""
+    own = invoke("evaluate", trained["export"], "--data", workdir / "reviews.csv", "--seed", 5, "--limit", 10).output
+    assert ("Note: --seed 5, --limit 10 had no effect: the model's training data is split as it was in training "
+            "(its recorded settings)") in own
+    assert own.split("examples")[1].split()[0] == invoke("evaluate", trained["export"]).output.split(
+        "examples")[1].split()[0]
+    other = write_csv(tmp_path / "other.csv", tiny_texts(per_class=4, seed=9))
+    whole = invoke("evaluate", trained["export"], "--data", other, "--test-fraction", 0.5).output
+    assert "Note: --test-fraction 0.5 had no effect: data the model was not trained on is scored whole" in whole
+    assert "examples   12" in whole
+
+
 def test_evaluate_json_matches_the_metrics_recorded_at_export(trained):
     metrics = json.loads(invoke("evaluate", trained["export"], "--json").stdout)
     assert metrics["class_names"] == CLASSES

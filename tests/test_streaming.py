@@ -208,7 +208,7 @@ def test_a_streamed_run_resumed_after_a_crash_equals_an_uninterrupted_one(stream
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_streamed_training_exports_and_scores_the_test_split_it_never_held(stream_run):
+def test_streamed_training_exports_and_scores_the_test_split_it_never_held(stream_run, tmp_path):
     from seqsent.api import evaluate, train
 
     config, data = stream_run
@@ -217,6 +217,16 @@ def test_streamed_training_exports_and_scores_the_test_split_it_never_held(strea
     assert any(note.startswith("train rows read per shard") for note in report.notes)
     again = evaluate(report.export_dir)  # streams the same test split back
     assert again.metrics == report.test_metrics and again.texts == []
+    # The training data given again with another --seed is still split as trained, and says so.
+    same = evaluate(report.export_dir, DataConfig(**{**config().data.__dict__, "seed": 5}))
+    assert same.metrics == report.test_metrics
+    assert same.notes[0] == ("--seed 5 had no effect: the model's training data is split as it was in training (its "
+                             "recorded settings)")
+    # Other streamed data is scored whole, as another table file is (it was scored on its hash-test split only).
+    other = write_shards(tmp_path / "other", count=1, per_shard=40)[0]
+    scored = evaluate(report.export_dir, DataConfig(source=str(other), test_fraction=0.5))
+    assert scored.metrics["examples"] == 40 and scored.data_description.endswith("(streamed: all rows scored as test)")
+    assert scored.notes[0].startswith("--test-fraction 0.5 had no effect: data the model was not trained on is scored")
 
 
 @pytest.mark.skipif(not SEQSENT.exists(), reason=f"{SEQSENT} not installed")

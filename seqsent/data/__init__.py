@@ -280,7 +280,8 @@ def load_test_split(config: DataConfig, class_names: list[str], trained_on: Data
             dataset = load_dataset(dataclasses.replace(trained_on, source=config.source), notify)
             names = [dataset.class_names[i] for i in dataset.test.labels]
             split = Split(dataset.test.texts, encode_labels(names, class_names, "the evaluation data"))
-            return split, dataset.description, dataset.notes  # it already names its test part
+            return split, dataset.description, unused_split_options(config, AS_TRAINED, limit=True) + dataset.notes
+        notes += unused_split_options(config, SCORED_WHOLE)
         split, description, table_notes = _whole_file(config.test_source or config.source, config, class_names)
         if config.test_source:
             notes += _trained_file_notes(config.test_source, trained_on, trained_digest)
@@ -298,6 +299,26 @@ def load_test_split(config: DataConfig, class_names: list[str], trained_on: Data
     names = [dataset.class_names[i] for i in dataset.test.labels]
     return Split(dataset.test.texts, encode_labels(names, class_names, "the evaluation data")), \
         dataset.description, dataset.notes
+
+
+# Why evaluate's split options change nothing: the model's training data is split as recorded; other data is whole.
+AS_TRAINED = "the model's training data is split as it was in training (its recorded settings)"
+SCORED_WHOLE = "data the model was not trained on is scored whole, every row"
+
+
+def unused_split_options(config: DataConfig, why: str, limit: bool = False) -> list[str]:
+    """A note naming the split options given (not at their default) that `why` leaves unused; `limit` too."""
+    fields = ("validation_fraction", "test_fraction", "seed") + (("limit",) if limit else ())
+    given = [f"{SPLIT_SETTINGS[name]} {getattr(config, name)}" for name in fields
+             if getattr(config, name) != getattr(DataConfig, name)]
+    return [f"{', '.join(given)} had no effect: {why}"] if given else []
+
+
+def is_training_source(trained_on: DataConfig | None, source: str) -> bool:
+    """Whether `source` names the data a model was trained on (by path; a glob by its text)."""
+    if trained_on is None:
+        return False
+    return trained_on.source == source or _same_path(trained_on.source, Path(source).expanduser())
 
 
 def _whole_file(source: str, config: DataConfig, class_names: list[str]) -> tuple[Split, str, list[str]]:

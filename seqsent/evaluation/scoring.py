@@ -144,7 +144,7 @@ def evaluation_data(model, data: DataConfig | None, with_validation: bool = Fals
     from seqsent.data.streaming import wants_streaming
 
     if wants_streaming(data):
-        return _streamed_evaluation_data(data, names, with_validation)
+        return _streamed_evaluation_data(data, names, with_validation, trained_on)
     if with_validation and trained_on is not None and data == trained_on:
         dataset = load_dataset(data, notify)  # one load gives both the test and the validation split
         return EvaluationData(in_class_order(dataset.test, dataset.class_names, names), dataset.description,
@@ -207,17 +207,30 @@ def _check_recorded_file_unchanged(trained_on: DataConfig, digest: str, model_pa
                         "the path names another file from here); give the data to score with --data or --test-data")
 
 
-def _streamed_evaluation_data(data: DataConfig, names: list[str], with_validation: bool) -> EvaluationData:
-    """Test (and validation) chunks of streamed data, its labels read as the model's classes."""
+def _streamed_evaluation_data(data: DataConfig, names: list[str], with_validation: bool,
+                              trained_on: DataConfig | None) -> EvaluationData:
+    """Test (and validation) chunks of streamed data, its labels read as the model's classes: the model's training
+    data split as it was in training, a prepared directory's test split, other shards whole (as a table file)."""
     import dataclasses
 
-    from seqsent.data.streaming import open_stream
-
+    from seqsent.data import AS_TRAINED, SCORED_WHOLE, is_training_source, unused_split_options
     from seqsent.data.dataset import encode_labels
     from seqsent.data.shards import is_glob
+    from seqsent.data.streaming import open_stream
     from seqsent.layout import MANIFEST_FILE
 
     prepared = not is_glob(data.source) and (Path(data.source).expanduser() / MANIFEST_FILE).is_file()
+    notes, whole = [], False
+    if is_training_source(trained_on, data.source) and not data.test_source:
+        notes = unused_split_options(data, AS_TRAINED, limit=True)
+        data = dataclasses.replace(trained_on, source=data.source, stream_validation_rows=data.stream_validation_rows)
+    elif not prepared and not data.test_source:
+        notes = unused_split_options(data, SCORED_WHOLE)
+        data, whole = dataclasses.replace(data, test_source=data.source), True  # every row is test: see open_stream
+        if with_validation:  # its validation rows would be test rows too
+            with_validation = False
+            notes.append("no validation split to tune the threshold on: every row of this data is scored as test "
+                         "(tune it with --data of the model's training data)")
     # A prepared directory names its classes; raw shards are read as the model's.
     stream = open_stream(data if prepared else dataclasses.replace(data, classes=list(names)), need_counts=False)
     test = stream.chunks("test")
@@ -229,7 +242,8 @@ def _streamed_evaluation_data(data: DataConfig, names: list[str], with_validatio
         in_model_order(range(len(stream.class_names)))  # every class checked now, not when its first row is read
         test = ((texts, list(in_model_order(ids))) for texts, ids in test)
         validation = validation and Split(validation.texts, in_model_order(validation.labels))
-    return EvaluationData(test, stream.description, validation, list(stream.notes))
+    description = f"{data.source} (streamed: all rows scored as test)" if whole else stream.description
+    return EvaluationData(test, description, validation, notes + list(stream.notes))
 
 
 def in_class_order(split: Split, dataset_names: list[str], model_names: list[str]) -> Split:
