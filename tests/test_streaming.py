@@ -499,3 +499,20 @@ def test_streamed_labels_differing_only_in_case_are_noted_as_in_memory(tmp_path)
     path = write_csv(tmp_path / "cased.csv", tiny_texts(("pos", "Pos", "neg"), per_class=10))
     data = open_stream(DataConfig(source=str(path), streaming="on"))
     assert "labels 'Pos' and 'pos' differ only in case: they are separate classes" in data.notes
+
+
+def test_streamed_options_are_named_in_their_errors_and_rows_without_a_split_key_are_noted(tmp_path):
+    shard = write_shards(tmp_path / "raw", count=1, per_shard=40)[0]
+    with pytest.raises(DataError, match=r"^--test-data .*nope.csv: no such file or directory$"):
+        open_stream(DataConfig(source=str(shard), test_source=str(tmp_path / "nope.csv")))
+    with pytest.raises(DataError, match=r"no column 'film'; columns are: 'text', 'label', 'movie' \(chosen with "
+                                        r"--split-key\)$"):
+        open_stream(DataConfig(source=str(shard), split_key="film"))
+    rows = [{"text": f"a good film {i}", "label": "good"} for i in range(20)] + [
+        {"text": f"a bad film {i}", "label": "bad", "movie": f"m{i}"} for i in range(20)]
+    path = tmp_path / "keys.jsonl.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write("".join(json.dumps(row) + "\n" for row in rows))
+    stream = open_stream(DataConfig(source=str(path), split_key="movie"))
+    assert any(note.startswith("20 of 40 rows have no value in the --split-key column 'movie': they all fall in one "
+                               "split (") for note in stream.notes), stream.notes

@@ -30,17 +30,18 @@ def is_glob(source: str) -> bool:
     return any(char in source for char in "*?[")
 
 
-def find_shards(source: str) -> list[Path]:
-    """The table files of a source: a file, a directory of shards (sorted), or a glob; a DataError if none."""
+def find_shards(source: str, flag: str = "--data") -> list[Path]:
+    """The table files of a source: a file, a directory of shards (sorted), or a glob; a DataError if none, naming
+    the `flag` it was given with."""
     if is_glob(source):
         paths = [Path(p) for p in sorted(glob.glob(str(Path(source).expanduser())))]
-        where = f"--data {source}: the pattern"
+        where = f"{flag} {source}: the pattern"
     else:
         path = Path(source).expanduser()
         if not path.exists():
-            raise DataError(f"--data {source}: no such file or directory")
+            raise DataError(f"{flag} {source}: no such file or directory")
         paths = sorted(path.iterdir()) if path.is_dir() else [path]
-        where = f"--data {source}:"
+        where = f"{flag} {source}:"
     shards = [p for p in paths if shard_format(p) and not p.name.startswith(".")]
     if not shards:
         raise DataError(f"{where} matches no .csv/.tsv/.jsonl file (optionally .gz)")
@@ -72,7 +73,8 @@ def iter_rows(path: Path, text_column: str, label_column: str, key_column: str |
     try:
         with open_text(path) as handle:
             rows = json_rows(path, handle) if fmt == "jsonl" else delimited_rows(
-                path, handle, "\t" if fmt == "tsv" else ",", columns)
+                path, handle, "\t" if fmt == "tsv" else ",", columns,
+                {key_column: "chosen with --split-key"} if key_column else "")
             for line_no, row in rows:
                 text = text_cell(row.get(text_column), f"{path}:{line_no}")
                 label = label_cell(row.get(label_column), f"{path}:{line_no}")
@@ -196,9 +198,10 @@ def _json_row(path: Path, line_no: int, line: str) -> dict | None:
 
 
 def delimited_rows(path: Path, handle: TextIO, delimiter: str, columns: list[str],
-                   chosen_by: str = "") -> Iterator[tuple[int, dict]]:
+                   chosen_by: str | dict[str, str] = "") -> Iterator[tuple[int, dict]]:
     """(line number, row) of a CSV or TSV file whose header holds `columns` (the text column, then the label
-    column if any, then others). `chosen_by`: where the columns' names came from, for the missing-column error."""
+    column if any, then others). `chosen_by`: where the columns' names came from, for the missing-column error
+    (a column -> where mapping names some: the others get the default, --text-column / --label-column)."""
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     reader = csv.DictReader(handle, delimiter=delimiter)
     try:
@@ -210,8 +213,8 @@ def delimited_rows(path: Path, handle: TextIO, delimiter: str, columns: list[str
     for column in columns:  # checked on the header, so a file with no rows still names its columns
         if column not in header:
             hint = delimiter_hint(list(header), delimiter)
-            raise missing_column(path, column, [header[0]] if hint else list(header),
-                                 hint or (f"({chosen_by})" if chosen_by else ""))
+            said = chosen_by.get(column, "") if isinstance(chosen_by, dict) else chosen_by
+            raise missing_column(path, column, [header[0]] if hint else list(header), hint or (f"({said})" if said else ""))
         if header.count(column) > 1:
             raise DataError(f"{path}:1: the header names the column {column!r} {header.count(column)} times; "
                             "rename all but one")

@@ -220,7 +220,8 @@ def open_stream(config: DataConfig, notify=None, need_counts: bool = True) -> St
         return _prepared(source, config)
     report = ShardReport()
     shards = _usable(find_shards(config.source), config, report)
-    test_shards = _usable(find_shards(config.test_source), config, report) if config.test_source else None
+    test_shards = (_usable(find_shards(config.test_source, "--test-data"), config, report) if config.test_source
+                   else None)
     data = StreamingDataset(config, {"train": shards, "validation": shards, "test": test_shards or shards},
                             list(config.classes), _describe(config.source, shards, test_shards), report=report)
     if not data.class_names or need_counts:
@@ -286,13 +287,19 @@ def _first_pass(data: StreamingDataset, notify) -> None:
     labels: dict[str, None] = {}
     counts = dict.fromkeys(SPLITS, 0)
     test_fraction = 0.0 if config.test_source else config.test_fraction
+    keyless = 0  # rows with no --split-key value (a JSON line without it, an empty cell): one key, one split
     for path in data.shards["train"]:
         with _bad_shard(path, config, data.report) as rows_read, data.report.counting_empty_rows(path) as empty:
             for _, label, key in iter_rows(path, config.text_column, config.label_column, config.split_key,
                                            config.on_empty_text, empty):
                 rows_read[0] += 1
                 labels.setdefault(label)
+                keyless += not key
                 counts[split_of(key, config.validation_fraction, test_fraction, config.seed)] += 1
+    if keyless:
+        their_split = split_of("", config.validation_fraction, test_fraction, config.seed)
+        data.notes.append(f"{keyless:,} of {sum(counts.values()):,} rows have no value in the --split-key column "
+                          f"{config.split_key!r}: they all fall in one split ({their_split})")
     for path in data.shards["test"] if config.test_source else []:
         with _bad_shard(path, config, data.report) as rows_read:
             for _ in iter_rows(path, config.text_column, config.label_column, None, config.on_empty_text):
