@@ -86,7 +86,9 @@ def _table_texts(model: str, path: Path, text_column: str | None) -> list[str]:
             chosen_by = "the default, as the model records no training column; choose another with --text-column"
     else:
         chosen_by = "chosen with --text-column"
-    texts, without = text_column_rows(path, text_column, f"--file {path}", chosen_by)
+    texts, without, replaced = text_column_rows(path, text_column, f"--file {path}", chosen_by)
+    if replaced:
+        click.echo(f"Note: {path}: replaced {replaced} byte sequence(s) that were not UTF-8", err=True)
     if without:  # said aloud, as for blank lines: the results no longer line up with the file's rows
         click.echo(f"Note: {path}: skipped {without} row{'s' if without > 1 else ''} without a text in column "
                    f"{text_column!r}", err=True)

@@ -787,3 +787,13 @@ def test_predict_plain_output_shows_a_tab_inside_a_text_escaped_so_each_line_has
                                                                  ["good", "0.9000", "fine\\tfilm"]]
     records = invoke("predict", tmp_path / "model", "--file", table, "--json").output.splitlines()
     assert [json.loads(record)["text"] for record in records] == ["fine\tfilm"]
+
+
+def test_predict_table_file_notes_bytes_that_are_not_utf8_as_a_plain_file_does(monkeypatch, capsys, tmp_path):
+    _echo_predictions(monkeypatch)
+    table = tmp_path / "latin.csv"
+    table.write_bytes(b"text,label\ncaf\xe9 was fine,good\n")
+    code, out, err = run_main(capsys, "predict", tmp_path / "model", "--file", table, "--json")
+    assert code == 0, err
+    assert f"Note: {table}: replaced 1 byte sequence(s) that were not UTF-8" in err
+    assert json.loads(out)["text"] == "caf\ufffd was fine"

@@ -110,10 +110,10 @@ def read_text_column(path: Path, text_column: str, where: str,
     return text_column_rows(path, text_column, where, chosen_by)[0]
 
 
-def text_column_rows(path: Path, text_column: str, where: str, chosen_by: str) -> tuple[list[str], int]:
-    """read_text_column's texts and how many rows had none: texts to label must be told when some rows give no
-    result, or results stop lining up with the file's rows."""
-    rows, _ = _rows(path, [text_column], chosen_by)
+def text_column_rows(path: Path, text_column: str, where: str, chosen_by: str) -> tuple[list[str], int, int]:
+    """read_text_column's texts, how many rows had none (texts to label must be told when some rows give no
+    result, or results stop lining up with the file's rows) and how many byte sequences were not UTF-8."""
+    rows, replaced = _rows(path, [text_column], chosen_by)
     texts, seen, without = [], False, 0
     for line_no, row in rows:
         seen = seen or text_column in row
@@ -128,7 +128,7 @@ def text_column_rows(path: Path, text_column: str, where: str, chosen_by: str) -
         raise DataError(f"{where}: no column {text_column!r} (read as a table: its text column, {chosen_by})")
     if not texts:
         raise DataError(f"{where}: no texts in its column {text_column!r}")
-    return texts, without
+    return texts, without, replaced
 
 
 def _rows(path: Path, columns: list[str], chosen_by: str = ""):
