@@ -516,3 +516,19 @@ def test_streamed_options_are_named_in_their_errors_and_rows_without_a_split_key
     stream = open_stream(DataConfig(source=str(path), split_key="movie"))
     assert any(note.startswith("20 of 40 rows have no value in the --split-key column 'movie': they all fall in one "
                                "split (") for note in stream.notes), stream.notes
+
+
+def test_a_text_column_taken_as_labels_is_refused_while_read_not_after(tmp_path, monkeypatch):
+    """Millions of distinct 'labels' would fill the memory before the classes are checked at the end of a pass."""
+    import seqsent.data.dataset as dataset
+
+    monkeypatch.setattr(dataset, "LABEL_CHECK_ROWS", 50)
+    path = tmp_path / "texts-as-labels.csv"
+    path.write_text("text,label\n" + "".join(f"review {i},words of review {i}\n" for i in range(200)), encoding="utf-8")
+    with pytest.raises(DataError, match=r"50 distinct labels in 50 training rows, fewer than 2 examples per class"):
+        open_stream(DataConfig(source=str(path), streaming="on"))
+    from seqsent.data.prepare import prepare
+
+    with pytest.raises(DataError, match=r"distinct labels in 50 training rows"):
+        prepare(DataConfig(source=str(path)), tmp_path / "prepared", shards=1)
+    assert not (tmp_path / "prepared").exists()

@@ -94,6 +94,17 @@ def check_classes(class_names: list[str], rows: int, description: str) -> None:
                         "fewer than 2 examples per class: is the label column right? (--label-column)")
 
 
+# Rows between checks of the labels met so far while a large source is read (see check_classes_while_reading).
+LABEL_CHECK_ROWS = 100_000
+
+
+def check_classes_while_reading(labels, rows: int, description: str) -> None:
+    """check_classes every LABEL_CHECK_ROWS rows of a pass over a large source: a text column taken as labels is
+    refused then, before its millions of distinct 'labels' fill the memory."""
+    if rows % LABEL_CHECK_ROWS == 0 and len(labels) >= 2:
+        check_classes(list(labels), rows, description)
+
+
 def encode_labels(labels: Sequence[str], class_names: list[str], where: str) -> np.ndarray:
     index = {name: i for i, name in enumerate(class_names)}
     unknown = sorted({label for label in labels if label not in index})

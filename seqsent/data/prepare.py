@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqsent.config import DataConfig
+from seqsent.data.dataset import check_classes_while_reading
 from seqsent.data.shards import check_shard, delimited_rows, find_shards, iter_rows, open_text
 from seqsent.layout import MANIFEST_FILE, PREPARED_FILES, shard_format
 from seqsent.data.streaming import MANIFEST_FORMAT, SPLITS, split_of
@@ -183,6 +184,7 @@ def _bucket_rows(config: DataConfig, scratch: Path, rng: random.Random, notify):
         writers[split][rng.randrange(bucket_count)].write(json.dumps({"text": text, "label": label}) + "\n")
         counts[split] += 1
         tally.labels[split].setdefault(label)
+        check_classes_while_reading(tally.labels[split], counts[split], config.source)
     for handles in writers.values():
         for handle in handles:
             handle.close()

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 from seqsent.config import DataConfig
+from seqsent.data.dataset import check_classes_while_reading
 from seqsent.data.shards import check_shard, find_shards, is_glob, iter_rows
 from seqsent.layout import MANIFEST_FILE, shard_format
 from seqsent.errors import DataError, UsageError
@@ -294,6 +295,7 @@ def _first_pass(data: StreamingDataset, notify) -> None:
                                            config.on_empty_text, empty):
                 rows_read[0] += 1
                 labels.setdefault(label)
+                check_classes_while_reading(labels, sum(counts.values()) + 1, f"--data {config.source}")
                 keyless += not key
                 counts[split_of(key, config.validation_fraction, test_fraction, config.seed)] += 1
     if keyless:
