@@ -11,11 +11,13 @@ from seqsent_cli.output import Output, json_option, verbose_option
 from seqsent.config import ARCHS
 
 # Every training option but --arch (the architectures are what is compared), those only recurrent archs take, and
-# the streaming reader's: compare holds its data in memory (it scores the test texts by length).
+# the streaming reader's and --steps-per-epoch: compare holds its data in memory (it scores the test texts by
+# length), where an epoch is one pass.
 STREAMING_ONLY = ("streaming", "classes", "split_key", "stream_validation_rows", "vocabulary_sample", "shuffle_buffer",
                   "on_bad_shard")
 COMPARE_OPTIONS = [spec for spec in DATA_OPTIONS if spec.field not in STREAMING_ONLY] + [
-    spec for spec in TRAIN_OPTIONS if spec.flag != "--arch" and spec.section != "semi" and spec.field != "encoder_path"]
+    spec for spec in TRAIN_OPTIONS if spec.flag != "--arch" and spec.section != "semi"
+    and spec.field not in ("encoder_path", "steps_per_epoch")]
 
 
 @click.command("compare")
@@ -95,6 +97,8 @@ class _Progress:
         self.out.say(f"[{index}/{total}] {arch}: training (at most {self.epochs} epoch(s))")
 
     def result(self, index: int, total: int, r) -> None:
+        for note in r.notes:
+            self.out.say(f"Note: {note}")
         if r.error:
             self.out.say(f"[{index}/{total}] {r.arch}: failed: {r.error}")
             return

@@ -26,7 +26,7 @@ from typing import Callable, Collection, Optional, Sequence
 import numpy as np
 
 from seqsent.config import ARCHS, RunConfig, ignored_settings
-from seqsent.errors import TrainingError, UsageError
+from seqsent.errors import SeqsentError, UsageError
 
 BUCKETS = ("short", "medium", "long")
 INFERENCE_BATCH = 256
@@ -57,6 +57,8 @@ class ArchResult:
     history: dict = field(default_factory=dict)
     error: Optional[str] = None
     """Why this arch has no numbers (e.g. its loss diverged); the others still ran."""
+    notes: list[str] = field(default_factory=list)
+    """What training this arch said (warnings, the vectors' coverage), each starting with the arch."""
 
     def row(self) -> dict:
         row = {key: getattr(self, key) for key in COLUMNS if hasattr(self, key)}
@@ -191,11 +193,16 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
         try:
             with tempfile.TemporaryDirectory(prefix=f"seqsent-compare-{arch}-") as work_dir:
                 fitted = fit(run, dataset, Path(work_dir), verbose=verbose, extra_callbacks=(timer,))
-        except (TrainingError, UsageError) as exc:  # e.g. a NaN loss: the other archs still run
+        except SeqsentError as exc:  # e.g. a NaN loss: the other archs still run
             result = ArchResult(arch, error=str(exc))
+        except Exception as exc:  # TensorFlow's own: a failed row too, so the archs done are not lost
+            result = ArchResult(arch, error=f"internal error: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
+                                if str(exc).strip() else f"internal error: {type(exc).__name__}")
         else:
             model = in_memory_model(fitted.text_model, dataset.class_names)
             result = measure(arch, model, dataset, buckets, timer.seconds, fitted)
+            # What train would have said (e.g. --mixed-precision on CPU, the vectors' coverage)
+            result.notes = [f"{arch}: Warning: {w}" for w in fitted.warnings] + [f"{arch}: {n}" for n in fitted.notes]
         results.append(result)
         if on_result is not None:
             on_result(index, len(archs), result)
@@ -203,7 +210,8 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
         results=results, config=config, data_description=dataset.description, class_names=names,
         split_sizes={"train": len(dataset.train), "validation": len(dataset.validation), "test": len(dataset.test)},
         length_edges=edges, bucket_sizes={b: int(np.sum(buckets == i)) for i, b in enumerate(BUCKETS)},
-        f1_average="positive class" if len(names) == 2 else "macro average over the classes", notes=list(dataset.notes),
+        f1_average="positive class" if len(names) == 2 else "macro average over the classes",
+        notes=list(dataset.notes) + [note for result in results for note in result.notes],
     )
 
 
@@ -307,6 +315,7 @@ def _markdown(comparison: Comparison) -> str:
         f"batches of {INFERENCE_BATCH}. Length buckets are terciles of the test set's token counts: "
         + ", ".join(f"{labels[b]}: {comparison.bucket_sizes[b]:,} reviews" for b in BUCKETS) + ".", "",
         "![Comparison](compare.png)", "",
+        *([f"- Note: {note}" for note in comparison.notes] + [""] if comparison.notes else []),
         "## Settings", "",
         "The resolved settings shared by every architecture (`model.arch` aside), to reproduce the run:", "",
         "```json", c.to_json(), "```", "",

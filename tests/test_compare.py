@@ -231,3 +231,32 @@ def test_compare_holds_its_data_in_memory_and_refuses_streaming(tmp_path, capsys
     with pytest.raises(SystemExit) as excinfo:
         main(["compare", "--data", str(data), "--streaming", "on", "--archs", "gru"])
     assert excinfo.value.code == 2 and "No such option '--streaming'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as excinfo:  # an epoch of data in memory is one pass, as train says
+        main(["compare", "--data", str(data), "--steps-per-epoch", "2", "--archs", "gru"])
+    assert excinfo.value.code == 2 and "No such option '--steps-per-epoch'" in capsys.readouterr().err
+
+
+def test_an_arch_that_fails_in_tensorflow_is_a_failed_row_and_what_training_said_is_kept(tiny_csv, tmp_path,
+                                                                                           monkeypatch):
+    """An error of TensorFlow's own lost every arch already trained; --mixed-precision's warning on CPU was
+    dropped, and --jit-compile failed every bag-of-words arch (XLA has no sparse kernels)."""
+    import seqsent.training.trainer as trainer
+
+    real = trainer.fit
+
+    def fit(config, *args, **kwargs):
+        if config.model.arch == "rnn":
+            raise ValueError("a kernel TensorFlow lacks\nits second line")
+        return real(config, *args, **kwargs)
+
+    monkeypatch.setattr(trainer, "fit", fit)
+    config = tiny_config(tiny_csv)
+    config.train.mixed_precision, config.train.jit_compile, config.train.epochs = True, True, 1
+    result = compare(config, ["rnn", "bow"])
+    assert result.results[0].error == "internal error: ValueError: a kernel TensorFlow lacks"
+    assert result.results[1].error is None and result.results[1].test_accuracy is not None
+    assert "bow: Warning: --jit-compile: XLA cannot compile --arch bow's sparse bag of words; training without XLA" \
+        in result.notes
+    assert any(note.startswith("bow: Warning: --mixed-precision needs a GPU") for note in result.notes)
+    markdown = (write_comparison(result, tmp_path / "out") / "compare.md").read_text(encoding="utf-8")
+    assert "- Note: bow: Warning: --jit-compile" in markdown

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqsent.config import RunConfig
+from seqsent.config import BASELINE_ARCHS, RunConfig
 from seqsent.data import Dataset
 from seqsent.errors import TrainingError, UsageError
 from seqsent.layout import BACKUP_DIR
@@ -132,16 +132,18 @@ def _compile(classifier: keras.Model, config: RunConfig, num_classes: int, encod
              distribution: Distribution) -> keras.Model:
     """The model `fit` trains: the classifier, or (--vat, --adversarial, --entropy-weight) a
     SemiSupervisedClassifier around it, compiled in the strategy's scope with its optimizer built."""
+    # XLA has no kernels for the sparse ops of a bag of words (SparseFillEmptyRows): those train without it.
+    jit_compile = config.train.jit_compile and config.model.arch not in BASELINE_ARCHS
     with distribution.strategy.scope():
         optimizer = make_optimizer(config.train, pretrained_variable_paths(classifier, config.model))
         # Under mixed_float16 Keras wraps the optimizer in a LossScaleOptimizer.
         if config.semi.active:
             model = _semi_supervised(classifier, config, encoded)
-            model.compile(optimizer=optimizer, jit_compile=config.train.jit_compile)
+            model.compile(optimizer=optimizer, jit_compile=jit_compile)
         else:
             model = classifier
             loss = "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
-            model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=config.train.jit_compile)
+            model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=jit_compile)
         model.optimizer.build(model.trainable_variables)  # so that a backup can be loaded into it
     return model
 
@@ -159,7 +161,10 @@ def _semi_supervised(classifier: keras.Model, config: RunConfig, encoded: Encode
 
 def _compile_warnings(config: RunConfig, classifier: keras.Model) -> list[str]:
     warnings = []
-    if config.train.jit_compile and not classifier.jit_compile:
+    if config.train.jit_compile and config.model.arch in BASELINE_ARCHS:
+        warnings.append(f"--jit-compile: XLA cannot compile --arch {config.model.arch}'s sparse bag of words; "
+                        "training without XLA")
+    elif config.train.jit_compile and not classifier.jit_compile:
         warnings.append("--jit-compile: Keras cannot compile this model with XLA (on a GPU, the cuDNN LSTM/GRU "
                         "kernels are not XLA ops); training without XLA")
     if tf.config.list_logical_devices("GPU"):
