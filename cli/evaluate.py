@@ -55,7 +55,8 @@ def command(ctx, model, as_json, report_dir, threshold, overwrite, **_):
         written = write_report(evaluation, report_dir, overwrite)
     best = evaluation.best_threshold
     if as_json:
-        extra = {"best_threshold_on_validation": best, "report": str(written)} if written or best else {}
+        extra = {**({"best_threshold_on_validation": best} if best else {}),
+                 **({"report": str(written)} if written else {})}
         click.echo(json.dumps({"model": str(evaluation.model_path), "data": evaluation.data_description,
                                **evaluation.metrics, **extra, "notes": evaluation.notes}, indent=2))
         return

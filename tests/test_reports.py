@@ -208,6 +208,10 @@ def test_cli_evaluate_report_prints_the_validation_threshold_and_refuses_to_clob
     printed = json.loads(stdout)
     assert printed["report"] == str(out) and "threshold" not in printed
     assert np.isfinite(printed["best_threshold_on_validation"]["threshold"])
+    code, stdout, err = run_main(capsys, "evaluate", binary_export, "--threshold", "0.4", "--json")
+    assert code == 0, err
+    printed = json.loads(stdout)  # no report written: no "report" key (it said "None", a directory never made)
+    assert "report" not in printed and np.isfinite(printed["best_threshold_on_validation"]["threshold"])
 
 
 def test_evaluate_report_overwrite_never_deletes_the_model_it_scores(binary_export, capsys):
