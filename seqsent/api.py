@@ -595,8 +595,15 @@ def export(model_path: str | Path, output_dir: str | Path = "saved_models", name
     if model.keras_path is None:
         raise ModelError(f"{model.path}: has no Keras model to re-export from "
                          f"(assets.extra/{KERAS_FILE}, or {LEGACY_KERAS_FILE} in an older export)")
+    import datetime
+
     keras_model = model if model.kind == "keras" else load_model(model.keras_path)
-    return export_saved_model(keras_model.text_model, model.metadata, output_dir, _export_name(model, name), version)
+    name = _export_name(model, name)
+    # The new export's own name and time (the card said the source's); config keeps how the model was trained.
+    metadata = {**model.metadata, "name": name,
+                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                "exported_from": {"path": str(model.path), "created": model.metadata.get("created")}}
+    return export_saved_model(keras_model.text_model, metadata, output_dir, name, version)
 
 
 def _export_name(model, name: str | None) -> str:
@@ -606,7 +613,7 @@ def _export_name(model, name: str | None) -> str:
             raise UsageError(NAME_RULE)
         return name
     recorded = model.metadata.get("config")
-    name = (recorded.get("name") if isinstance(recorded, dict) else None) or "model"
+    name = model.metadata.get("name") or (recorded.get("name") if isinstance(recorded, dict) else None) or "model"
     if not isinstance(name, str) or not is_safe_name(name):
         raise ModelError(f"{model.path}: its recorded name {name!r} is not a plain directory name; give --name")
     return name

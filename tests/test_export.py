@@ -344,6 +344,12 @@ def test_export_is_at_most_1_3x_its_weights_plus_a_fixed_overhead_and_still_re_e
     for model in (load_model(version), keras_model, load_model(again)):
         np.testing.assert_allclose(model.predict_proba(TEXTS)[:, 1], expected, atol=1e-6)
     assert sum(export_parts(again).values()) <= total + 4_000  # the same model, the same size (the card may differ)
+    # Its card and seqsent.json name the new export and its own time, and say where it came from.
+    card = (again / EXTRA_DIR / MODEL_CARD_FILE).read_text(encoding="utf-8")
+    assert card.startswith("# Model card: again\n") and f"by `seqsent export` from `{version}`" in card
+    recorded = json.loads((again / EXTRA_DIR / METADATA_FILE).read_text(encoding="utf-8"))
+    assert recorded["name"] == "again" and recorded["config"]["name"] == "wide"  # as trained
+    assert recorded["exported_from"]["created"] == load_model(version).metadata["created"]
 
 
 def write_legacy_export(base, name, text_model, metadata):

@@ -11,11 +11,14 @@ def model_card(metadata: dict) -> str:
     the version appears). Says only what the metadata records.
     """
     config = metadata.get("config") if isinstance(metadata.get("config"), dict) else {}
-    name = config.get("name") or "model"
+    name = metadata.get("name") or config.get("name") or "model"  # "name": set by `seqsent export`
+    source = metadata.get("exported_from") if isinstance(metadata.get("exported_from"), dict) else None
+    again = (f" by `seqsent export` from `{source.get('path')}` (exported {source.get('created') or '(date not recorded)'}"
+             f", as `{config.get('name')}`)" if source else "")
     lines = [f"# Model card: {name}", "",
-             f"`{name}`, exported {metadata.get('created', '(date not recorded)')}; its version is the number of the "
-             "directory holding `assets.extra/`. Written by seqsent from `assets.extra/seqsent.json`, which holds "
-             "everything below in full.", ""]
+             f"`{name}`, exported {metadata.get('created', '(date not recorded)')}{again}; its version is the number "
+             "of the directory holding `assets.extra/`. Written by seqsent from `assets.extra/seqsent.json`, which "
+             "holds everything below in full.", ""]
     for section in (_what_it_is, _data, _test_metrics, _use_and_limits, _how_it_was_made):
         lines += section(metadata, config) + [""]
     return "\n".join(lines).rstrip() + "\n"
