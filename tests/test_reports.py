@@ -237,3 +237,30 @@ def test_report_summary_names_the_weakest_class_present_and_says_when_all_tie(bi
         "bad": {**evaluation.per_class["bad"], "f1": 0.0, "support": 0},
         "good": {**evaluation.per_class["good"], "f1": 0.8, "support": 8}}))
     assert "The class with the lowest F1 is `good` (0.800)." in _markdown(absent, [])
+
+
+def test_characters_the_plot_font_lacks_are_noted_once_not_warned_from_the_source_file(tmp_path):
+    """matplotlib warned once per plot, naming seqsent's source file; the boxes it draws are now said in a note."""
+    import warnings
+
+    from seqsent.evaluation import plots
+
+    private = "class \U0010fffd"  # a private-use character: no font has it
+    assert plots.undrawable(["good", "bad", private]) == [private]
+    figure = plots.new_figure(3, 2)
+    figure.add_subplot().set_title(private)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plots.save_png(figure, tmp_path / "plot.png")
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+    assert_readable_png(tmp_path / "plot.png", min_side=200)
+
+
+def test_a_report_says_which_class_names_its_plots_cannot_draw(binary_export, tmp_path, monkeypatch):
+    from seqsent.evaluation import plots
+
+    monkeypatch.setattr(plots, "undrawable", lambda names: [names[0]])  # as a CJK name is without a CJK font
+    evaluation, out = report(binary_export, tmp_path / "boxes")
+    note = ("the plots' font has no glyph for some characters of 'bad': they show as boxes in the plots (report.md "
+            "and metrics.json name the classes in full)")
+    assert note in evaluation.notes and f"- Note: {note}" in (out / "report.md").read_text(encoding="utf-8")

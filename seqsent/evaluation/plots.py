@@ -7,6 +7,7 @@ Every plot has a title, labelled axes and a legend where there is more than one 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +27,20 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def save_png(figure: Figure, path: Path) -> Path:
-    figure.savefig(path, format="png", dpi=DPI)
+    """Characters the font lacks are drawn as boxes: said once in a note (see undrawable), not as matplotlib's
+    warnings naming this file."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph .* missing from font")
+        figure.savefig(path, format="png", dpi=DPI)
     return path
+
+
+def undrawable(names) -> list[str]:
+    """The names holding a character the plots' font has no glyph for (CJK without a CJK font, say)."""
+    from matplotlib import font_manager
+
+    font = font_manager.get_font(font_manager.findfont(font_manager.FontProperties()))
+    return [name for name in names if any(not c.isspace() and font.get_char_index(ord(c)) == 0 for c in name)]
 
 
 def confusion_matrix_figure(matrix, class_names: list[str], title: str) -> Figure:

@@ -36,6 +36,10 @@ def write_report(evaluation: Evaluation, out_dir: str | Path, overwrite: bool = 
     from seqsent.evaluation import plots
 
     e = evaluation
+    lacking = plots.undrawable(e.class_names)
+    if lacking:
+        e.notes.append(f"the plots' font has no glyph for some characters of {', '.join(map(repr, lacking))}: they "
+                       "show as boxes in the plots (report.md and metrics.json name the classes in full)")
     with staged_directory(out_dir, overwrite, owned=REPORT_FILES) as staging:
         metrics = {
             "model": str(e.model_path), "data": e.data_description, **e.metrics, "per_class": e.per_class,
