@@ -9,7 +9,8 @@ from seqsent_cli.main import import_tensorflow
 from seqsent_cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, flags_not_given, resolve_config
 from seqsent_cli.output import Output, json_option, verbose_option
 from seqsent.config import RunConfig
-from seqsent.presets import PRESETS, check_preset_inputs, preset_config, validate_with_preset
+from seqsent.presets import (PRESETS, check_preset_inputs, overridden_preset_settings, preset_config,
+                             validate_with_preset)
 
 DEFAULTS = RunConfig()
 
@@ -50,6 +51,8 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, verbose, as_jso
     # Typed on the command line, so kept (or refused) even when equal to the default: --encoder / --embeddings
     # fill in only the rest.
     given = {f"{spec.section}.{spec.field}" for spec in DATA_OPTIONS + TRAIN_OPTIONS} - set(not_given)
+    if preset and config_file:
+        _note_preset_replaced(preset, config_file, not_given, out)
     if preset:
         check_preset_inputs(preset, config)
         validate_with_preset(preset, config, not_given)
@@ -72,6 +75,19 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, verbose, as_jso
         out.result(_summary(report))
         return
     _print_summary(report, config, out)
+
+
+def _note_preset_replaced(preset: str, config_file: str, not_given: dict, out: Output) -> None:
+    """A --config file beside a --preset overrides it: said, as a saved config.json holds every setting."""
+    import json
+    from pathlib import Path
+
+    file_values = json.loads(Path(config_file).read_text(encoding="utf-8"))  # read and checked by resolve_config
+    replaced, all_set = overridden_preset_settings(preset, file_values, not_given)
+    if all_set:
+        out.say(f"Note: --preset {preset} changes nothing: --config {config_file} sets every setting it makes")
+    elif replaced:
+        out.say(f"Note: --config {config_file} replaces these settings of --preset {preset}: {', '.join(replaced)}")
 
 
 def _summary(report) -> dict:

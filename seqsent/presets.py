@@ -151,6 +151,22 @@ def validate_with_preset(name: str, config: RunConfig, flags: dict[str, str]) ->
         raise UsageError(f"{message} (--preset {name} sets {' and '.join(named)})") from None
 
 
+def overridden_preset_settings(name: str, file_values: dict, flags: dict[str, str]) -> tuple[list[str], bool]:
+    """The preset's settings a --config file (`file_values`, its JSON) set otherwise, as 'flag value' of the preset,
+    and whether it set every one not typed (the preset then changes nothing). Typed flags are meant: not counted.
+    `flags`: 'section.field' -> flag of each option not given on the command line."""
+    replaced, untouched = [], 0
+    for section, values in PRESETS.get(name, {}).items():
+        for field, value in values.items():
+            flag = flags.get(f"{section}.{field}")
+            in_file = isinstance(file_values.get(section), dict) and field in file_values[section]
+            if flag and not in_file:
+                untouched += 1
+            elif flag and file_values[section][field] != value:
+                replaced.append(flag if value is True else f"{flag} {value}")
+    return replaced, untouched == 0
+
+
 def preset_config(name: str) -> RunConfig:
     """The defaults with the preset's settings applied."""
     return RunConfig.from_dict(merge(RunConfig().to_dict(), preset_values(name)))

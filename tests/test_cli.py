@@ -602,6 +602,20 @@ def test_a_relative_path_a_config_file_kept_is_said_to_be_read_from_where_its_ru
     assert_one_line_error(code, err, 2, "--unlabelled extra.txt (from --config")
 
 
+def test_a_config_file_replacing_a_presets_settings_is_noted(capsys, tmp_path):
+    """A saved config.json holds every field, so it replaced every setting of a --preset given beside it, silently."""
+    saved = tmp_path / "config.json"
+    saved.write_text(json.dumps(RunConfig().to_dict()), encoding="utf-8")
+    code, out, _ = run_main(capsys, "train", "--preset", "imdb-supervised", "--config", saved, "--epochs", 2,
+                            "--data", tmp_path / "missing.csv")
+    assert code == 1  # stopped by the missing data, after the note
+    assert f"Note: --preset imdb-supervised changes nothing: --config {saved} sets every setting it makes" in out
+    saved.write_text(json.dumps({"model": {"arch": "gru"}}), encoding="utf-8")
+    _, out, _ = run_main(capsys, "train", "--preset", "imdb-supervised", "--config", saved, "--data",
+                         tmp_path / "missing.csv")
+    assert f"Note: --config {saved} replaces these settings of --preset imdb-supervised: --arch bigru" in out
+
+
 def test_predict_with_empty_stdin_is_a_one_line_error(capsys, monkeypatch, trained):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\n\n")))
     code, _, err = run_main(capsys, "predict", trained["export"])
