@@ -196,8 +196,8 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
         except SeqsentError as exc:  # e.g. a NaN loss: the other archs still run
             result = ArchResult(arch, error=str(exc))
         except Exception as exc:  # TensorFlow's own: a failed row too, so the archs done are not lost
-            result = ArchResult(arch, error=f"internal error: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
-                                if str(exc).strip() else f"internal error: {type(exc).__name__}")
+            said = str(exc).strip().splitlines()
+            result = ArchResult(arch, error=f"internal error: {type(exc).__name__}" + (f": {said[0]}" if said else ""))
         else:
             model = in_memory_model(fitted.text_model, dataset.class_names)
             result = measure(arch, model, dataset, buckets, timer.seconds, fitted)
