@@ -127,19 +127,24 @@ def test_write_comparison_writes_markdown_csv_and_png(comparison, tmp_path):
         write_comparison(comparison, out)
 
 
-@pytest.fixture
-def rnn_fails_to_train(monkeypatch):
-    """Training of --arch rnn ends as a NaN loss would end it; every other arch trains for real."""
+def make_rnn_fail(monkeypatch, error: Exception) -> None:
+    """Training of --arch rnn raises `error`; every other arch trains for real."""
     import seqsent.training.trainer as trainer
 
     real = trainer.fit
 
     def fit(config, *args, **kwargs):
         if config.model.arch == "rnn":
-            raise TrainingError("training stopped: the loss became NaN/inf at batch 3")
+            raise error
         return real(config, *args, **kwargs)
 
     monkeypatch.setattr(trainer, "fit", fit)
+
+
+@pytest.fixture
+def rnn_fails_to_train(monkeypatch):
+    """Training of --arch rnn ends as a NaN loss would end it."""
+    make_rnn_fail(monkeypatch, TrainingError("training stopped: the loss became NaN/inf at batch 3"))
 
 
 def test_an_arch_that_fails_to_train_is_reported_and_the_others_still_run(tiny_csv, tmp_path, rnn_fails_to_train):
@@ -240,16 +245,7 @@ def test_an_arch_that_fails_in_tensorflow_is_a_failed_row_and_what_training_said
                                                                                            monkeypatch):
     """An error of TensorFlow's own lost every arch already trained; --mixed-precision's warning on CPU was
     dropped, and --jit-compile failed every bag-of-words arch (XLA has no sparse kernels)."""
-    import seqsent.training.trainer as trainer
-
-    real = trainer.fit
-
-    def fit(config, *args, **kwargs):
-        if config.model.arch == "rnn":
-            raise ValueError("a kernel TensorFlow lacks\nits second line")
-        return real(config, *args, **kwargs)
-
-    monkeypatch.setattr(trainer, "fit", fit)
+    make_rnn_fail(monkeypatch, ValueError("a kernel TensorFlow lacks\nits second line"))
     config = tiny_config(tiny_csv)
     config.train.mixed_precision, config.train.jit_compile, config.train.epochs = True, True, 1
     result = compare(config, ["rnn", "bow"])
