@@ -173,6 +173,10 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
     config.validate()
     adopted = adopt_pretrained_shapes(config.model, given)
     runs = arch_configs(config, archs)
+    if config.train.strategy == "tpu":  # no TPU here: one error now, not a failed row per arch after the data is read
+        from seqsent.training.strategy import start_distribution
+
+        start_distribution("tpu")
     dataset = dataset or load_dataset(config.data)
     note_learned_test_texts(dataset, config)
     for note in [note[0].upper() + note[1:] for note in adopted] + ignored_by_all(runs, given):

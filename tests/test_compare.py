@@ -256,3 +256,12 @@ def test_an_arch_that_fails_in_tensorflow_is_a_failed_row_and_what_training_said
     assert any(note.startswith("bow: Warning: --mixed-precision needs a GPU") for note in result.notes)
     markdown = (write_comparison(result, tmp_path / "out") / "compare.md").read_text(encoding="utf-8")
     assert "- Note: bow: Warning: --jit-compile" in markdown
+
+
+def test_compare_without_a_tpu_refuses_strategy_tpu_before_reading_data(tmp_path, monkeypatch):
+    """Each arch became a failed row after the data was read; train refuses at once."""
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    config = tiny_config(tmp_path / "never-read.csv")
+    config.train.strategy = "tpu"
+    with pytest.raises(UsageError, match="--strategy tpu: no TPU here"):
+        compare(config, ["bow", "gru"])
