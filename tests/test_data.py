@@ -828,3 +828,16 @@ def test_text_written_without_spaces_gets_a_note_saying_to_segment_it(tmp_path):
     spaced = [(" ".join(text), label) for text, label in rows]
     assert not any(note in n for n in load(write_csv(tmp_path / "spaced.csv", spaced)).notes)
     assert not any(note in n for n in load(write_csv(tmp_path / "en.csv", tiny_texts(per_class=30))).notes)
+
+
+def test_unlabelled_bytes_that_are_not_utf8_are_counted_in_a_note_as_for_labelled_data(tmp_path):
+    from seqsent.data.unlabelled import read_unlabelled_sources
+
+    lines = tmp_path / "more.txt"
+    lines.write_bytes(b"caf\xe9 was fine\nan ok film\n")
+    table = tmp_path / "more.csv"
+    table.write_bytes(b"text\nna\xefve but \xe9njoyable\n")
+    texts, notes = read_unlabelled_sources([str(lines), str(table)], [])
+    assert texts[0] == "caf\ufffd was fine" and len(texts) == 3
+    assert f"--unlabelled {lines}: replaced 1 byte sequence(s) that were not UTF-8" in notes
+    assert f"--unlabelled {table}: replaced 2 byte sequence(s) that were not UTF-8" in notes

@@ -103,16 +103,11 @@ def case_twins(labels: list[str]) -> str | None:
     return f"labels {shown}{more} differ only in case: they are separate classes"
 
 
-def read_text_column(path: Path, text_column: str, where: str,
-                     chosen_by: str = "chosen with --unlabelled-text-column, by default --text-column") -> list[str]:
-    """The non-empty texts of a table file's text column, its other columns (labels) ignored: a table given as
-    unlabelled text or texts to label (`where`, e.g. '--unlabelled FILE', and `chosen_by` say so in errors)."""
-    return text_column_rows(path, text_column, where, chosen_by)[0]
-
-
 def text_column_rows(path: Path, text_column: str, where: str, chosen_by: str) -> tuple[list[str], int, int]:
-    """read_text_column's texts, how many rows had none (texts to label must be told when some rows give no
-    result, or results stop lining up with the file's rows) and how many byte sequences were not UTF-8."""
+    """The non-empty texts of a table file's text column, its other columns (labels) ignored (a table given as
+    unlabelled text or texts to label: `where`, e.g. '--unlabelled FILE', and `chosen_by` say so in errors); how
+    many rows had none (texts to label must be told, or results stop lining up with the file's rows); and how many
+    byte sequences were not UTF-8."""
     rows, replaced = _rows(path, [text_column], chosen_by)
     texts, seen, without = [], False, 0
     for line_no, row in rows:

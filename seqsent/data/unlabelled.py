@@ -17,22 +17,31 @@ if TYPE_CHECKING:
     from seqsent.config import DataConfig
 
 
-def read_text_lines(path: Path) -> list[str]:
-    """One text per non-empty line of a UTF-8 text file, gzipped or not (undecodable bytes replaced; UTF-16
-    refused)."""
+def read_text_lines(path: Path, notes: list[str] | None = None) -> list[str]:
+    """One text per non-empty line of a UTF-8 text file, gzipped or not (undecodable bytes replaced, and counted in
+    `notes`; UTF-16 refused)."""
     data = read_bytes(path)
     refuse_utf16(data[:4096], path)
-    lines = [line.decode("utf-8", errors="replace").strip() for line in data.split(b"\n")]
+    content = data.decode("utf-8", errors="replace")
+    _note_replaced(path, content.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd"), notes)
+    lines = [line.strip() for line in content.split("\n")]
     if lines:
         lines[0] = lines[0].removeprefix("\ufeff").strip()  # a byte-order mark is not part of the first text
     return [line for line in lines if line]
 
 
-def read_unlabelled_source(source: str, notify=None, text_column: str = "text") -> list[str]:
+def _note_replaced(path, replaced: int, notes: list[str] | None) -> None:
+    if replaced and notes is not None:
+        notes.append(f"--unlabelled {path}: replaced {replaced} byte sequence(s) that were not UTF-8")
+
+
+def read_unlabelled_source(source: str, notify=None, text_column: str = "text", notes: list[str] | None = None
+                           ) -> list[str]:
     """Texts of an --unlabelled source: an aclImdb dir/archive (its train/unsup), a table's `text_column` (read
-    as lines, its header and labels would become texts), or a text file (one per line)."""
+    as lines, its header and labels would become texts), or a text file (one per line). Bytes that were not UTF-8
+    are counted in `notes`."""
     from seqsent.data.aclimdb import is_archive, read_unlabelled
-    from seqsent.data.tables import is_text_table, read_text_column
+    from seqsent.data.tables import is_text_table, text_column_rows
 
     path = Path(source).expanduser()
     if not path.exists():
@@ -43,8 +52,11 @@ def read_unlabelled_source(source: str, notify=None, text_column: str = "text") 
             raise DataError(f"--unlabelled {source}: no train/unsup/*.txt reviews in it")
         return texts
     if is_text_table(path):
-        return read_text_column(path, text_column, f"--unlabelled {source}")
-    return read_text_lines(path)
+        texts, _, replaced = text_column_rows(path, text_column, f"--unlabelled {source}",
+                                              "chosen with --unlabelled-text-column, by default --text-column")
+        _note_replaced(source, replaced, notes)
+        return texts
+    return read_text_lines(path, notes)
 
 
 def without_test_texts(texts: list[str], test_texts: list[str]) -> list[str]:
@@ -93,7 +105,7 @@ def collect_texts(data_source: str | DataConfig, unlabelled: list[str], include_
             texts += unsup
             found(f"{len(unsup):,} unlabelled reviews (train/unsup) of {path}")
     for source in unlabelled:
-        extra = read_unlabelled_source(source, notify, unlabelled_text_column or data.text_column)
+        extra = read_unlabelled_source(source, notify, unlabelled_text_column or data.text_column, notes)
         texts += extra
         found(f"{len(extra):,} texts of {source}")
     kept = without_test_texts(texts, test_texts)
@@ -121,10 +133,11 @@ def read_unlabelled_sources(sources: list[str], test_texts: list[str], notify=No
     """The texts of every --unlabelled source (a table's `text_column`), and notes for the user: how many were read,
     and how many are also test texts (learning from those would leak the test split into training: dropped)."""
     texts: list[str] = []
+    replaced: list[str] = []
     for source in sources:
-        texts += read_unlabelled_source(source, notify, text_column)
+        texts += read_unlabelled_source(source, notify, text_column, replaced)
     kept = without_test_texts(texts, test_texts)
-    notes = [f"unlabelled: {len(kept):,} texts from {', '.join(sources)}"]
+    notes = [f"unlabelled: {len(kept):,} texts from {', '.join(sources)}"] + replaced
     if len(kept) < len(texts):
         notes.append(f"{len(texts) - len(kept):,} unlabelled texts are also test texts (case and punctuation aside) "
                      "and were left out")
