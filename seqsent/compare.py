@@ -161,15 +161,35 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
     and on_result(index, total, ArchResult) around each arch (index from 1). `given`: as for
     seqsent.api.train, the settings chosen on purpose (an --embeddings file sets the dimension of the others).
     """
-    import keras
+    archs = parse_archs(",".join(archs))
+    runs, dataset = _checked_runs_and_data(config, archs, dataset, given)
+    if on_data is not None:
+        on_data(dataset)
+    buckets, edges = length_buckets(token_counts(dataset.test.texts))
+    names = dataset.class_names
+    results = []
+    for index, arch in enumerate(archs, start=1):
+        if on_start is not None:
+            on_start(index, len(archs), arch)
+        results.append(_train_and_measure(arch, runs[arch], dataset, buckets, verbose))
+        if on_result is not None:
+            on_result(index, len(archs), results[-1])
+    return Comparison(
+        results=results, config=config, data_description=dataset.description, class_names=names,
+        split_sizes={"train": len(dataset.train), "validation": len(dataset.validation), "test": len(dataset.test)},
+        length_edges=edges, bucket_sizes={b: int(np.sum(buckets == i)) for i, b in enumerate(BUCKETS)},
+        f1_average="positive class" if len(names) == 2 else "macro average over the classes",
+        notes=list(dataset.notes) + [note for result in results for note in result.notes],
+    )
 
+
+def _checked_runs_and_data(config: RunConfig, archs: list[str], dataset, given: Collection[str]):
+    """Every arch's config and the data, everything checked that can fail before the first arch trains; the
+    data's notes gain what the settings' checks have to say."""
     from seqsent.data import load_dataset
     from seqsent.data.provenance import note_learned_test_texts
     from seqsent.models import adopt_pretrained_shapes
-    from seqsent.serving.inference import in_memory_model
-    from seqsent.training.trainer import fit
 
-    archs = parse_archs(",".join(archs))
     config.validate()
     adopted = adopt_pretrained_shapes(config.model, given)
     runs = arch_configs(config, archs)
@@ -183,40 +203,32 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
         if note not in dataset.notes:
             dataset.notes.append(note)
     check_archs_fit_data(runs, dataset)
-    if on_data is not None:
-        on_data(dataset)
-    buckets, edges = length_buckets(token_counts(dataset.test.texts))
-    names = dataset.class_names
-    results = []
-    for index, arch in enumerate(archs, start=1):
-        if on_start is not None:
-            on_start(index, len(archs), arch)
-        run = runs[arch]
-        keras.backend.clear_session()  # free the previous arch's graphs; fit() seeds everything again
-        timer = _epoch_timer()
-        try:
-            with tempfile.TemporaryDirectory(prefix=f"seqsent-compare-{arch}-") as work_dir:
-                fitted = fit(run, dataset, Path(work_dir), verbose=verbose, extra_callbacks=(timer,))
-        except SeqsentError as exc:  # e.g. a NaN loss: the other archs still run
-            result = ArchResult(arch, error=str(exc))
-        except Exception as exc:  # TensorFlow's own: a failed row too, so the archs done are not lost
-            said = str(exc).strip().splitlines()
-            result = ArchResult(arch, error=f"internal error: {type(exc).__name__}" + (f": {said[0]}" if said else ""))
-        else:
-            model = in_memory_model(fitted.text_model, dataset.class_names)
-            result = measure(arch, model, dataset, buckets, timer.seconds, fitted)
-            # What train would have said (e.g. --mixed-precision on CPU, the vectors' coverage)
-            result.notes = [f"{arch}: Warning: {w}" for w in fitted.warnings] + [f"{arch}: {n}" for n in fitted.notes]
-        results.append(result)
-        if on_result is not None:
-            on_result(index, len(archs), result)
-    return Comparison(
-        results=results, config=config, data_description=dataset.description, class_names=names,
-        split_sizes={"train": len(dataset.train), "validation": len(dataset.validation), "test": len(dataset.test)},
-        length_edges=edges, bucket_sizes={b: int(np.sum(buckets == i)) for i, b in enumerate(BUCKETS)},
-        f1_average="positive class" if len(names) == 2 else "macro average over the classes",
-        notes=list(dataset.notes) + [note for result in results for note in result.notes],
-    )
+    return runs, dataset
+
+
+def _train_and_measure(arch: str, run: RunConfig, dataset, buckets: np.ndarray, verbose: int) -> ArchResult:
+    """One arch trained in a scratch directory and measured; a failure, even TensorFlow's own, is its row's error
+    (the other archs still run, and those done are kept)."""
+    import keras
+
+    from seqsent.serving.inference import in_memory_model
+    from seqsent.training.trainer import fit
+
+    keras.backend.clear_session()  # free the previous arch's graphs; fit() seeds everything again
+    timer = _epoch_timer()
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"seqsent-compare-{arch}-") as work_dir:
+            fitted = fit(run, dataset, Path(work_dir), verbose=verbose, extra_callbacks=(timer,))
+    except SeqsentError as exc:  # e.g. a NaN loss
+        return ArchResult(arch, error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - TensorFlow's own
+        said = str(exc).strip().splitlines()
+        return ArchResult(arch, error=f"internal error: {type(exc).__name__}" + (f": {said[0]}" if said else ""))
+    result = measure(arch, in_memory_model(fitted.text_model, dataset.class_names), dataset, buckets, timer.seconds,
+                     fitted)
+    # What train would have said (e.g. --mixed-precision on CPU, the vectors' coverage)
+    result.notes = [f"{arch}: Warning: {w}" for w in fitted.warnings] + [f"{arch}: {n}" for n in fitted.notes]
+    return result
 
 
 def _epoch_timer():
