@@ -17,6 +17,7 @@ from seqsent_cli.main import import_tensorflow
 from seqsent.config import default_of
 from seqsent.data.tables import is_text_table, text_column_rows
 from seqsent.errors import DataError, UsageError
+from seqsent.files import decode_utf8
 
 
 @click.command("predict")
@@ -43,7 +44,8 @@ def command(ctx, model, texts, file_, text_column, threshold, as_json):
     An empty TEXT argument is an error: there is nothing to label.
     """
     # Arguments that were not UTF-8 reach Python as lone surrogates: back to their bytes, then replaced.
-    texts, replaced = _decode([os.fsencode(text) for text in texts])
+    decoded = [decode_utf8(os.fsencode(text)) for text in texts]
+    texts, replaced = [text for text, _ in decoded], sum(count for _, count in decoded)
     empty = [str(number) for number, text in enumerate(texts, 1) if not text.strip()]
     if empty:
         raise UsageError(f"text argument{'s' if len(empty) > 1 else ''} {', '.join(empty)} "
@@ -106,7 +108,8 @@ def _read_lines(path: str) -> list[str]:
     refuse_utf16(data[:4096], "stdin" if path == "-" else path)
     data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark would glue itself to the first word
     # One text per "\n" line; str.splitlines() would also split inside a review at U+0085 or U+2028.
-    lines, replaced = _decode(data.split(b"\n"))
+    content, replaced = decode_utf8(data)
+    lines = content.split("\n")
     if replaced:
         click.echo(f"Note: {'stdin' if path == '-' else path}: replaced {replaced} byte sequence(s) that were not UTF-8",
                    err=True)
@@ -120,10 +123,3 @@ def _read_lines(path: str) -> list[str]:
         click.echo(f"Note: {'stdin' if path == '-' else path}: skipped {blank} blank line{'s' if blank > 1 else ''}",
                    err=True)
     return texts
-
-
-def _decode(chunks: list[bytes]) -> tuple[list[str], int]:
-    """UTF-8 with invalid byte sequences replaced by U+FFFD; also returns how many were replaced."""
-    texts = [chunk.decode("utf-8", errors="replace") for chunk in chunks]
-    replaced = sum(t.count("\ufffd") - c.decode("utf-8", errors="ignore").count("\ufffd") for t, c in zip(texts, chunks))
-    return texts, replaced

@@ -11,11 +11,13 @@ Serving container, say) can read it.
 from __future__ import annotations
 
 import fnmatch
+import gzip
 import json
 import os
 import shutil
 import tempfile
 import uuid
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -201,20 +203,32 @@ BYTE_ORDER_MARKS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-
                     (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
 
 
+# What reading a truncated or corrupt gzip file raises (BadGzipFile is an OSError: catch these before OSError).
+GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def corrupt_gzip(path, exc: BaseException) -> DataError:
+    return DataError(f"{path}: truncated or corrupt gzip data ({exc.__class__.__name__}: {exc})")
+
+
 def read_bytes(path: str | Path) -> bytes:
     """A whole file's bytes, decompressed when its name ends in .gz (texts.txt.gz, reviews.csv.gz): its compressed
     bytes hold NULs, so they would read as UTF-16. A truncated or corrupt file is a DataError naming it."""
-    import gzip
-    import zlib
-
     path = Path(path)
     try:
         data = path.read_bytes()
         return gzip.decompress(data) if path.name.lower().endswith(".gz") else data
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # BadGzipFile is an OSError: caught first
-        raise DataError(f"{path}: truncated or corrupt gzip data ({exc.__class__.__name__}: {exc})") from None
+    except GZIP_ERRORS as exc:
+        raise corrupt_gzip(path, exc) from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def decode_utf8(data: bytes) -> tuple[str, int]:
+    """The text, byte sequences that are not UTF-8 replaced by U+FFFD, and how many were (a U+FFFD the file
+    really holds is not counted): every reader of text notes them."""
+    text = data.decode("utf-8", errors="replace")
+    return text, text.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
 
 
 def refuse_utf16(head: bytes, where) -> None:

@@ -15,13 +15,12 @@ import io
 import json
 import math
 import sys
-import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Iterator, TextIO
 
 from seqsent.errors import DataError
-from seqsent.files import refuse_utf16
+from seqsent.files import GZIP_ERRORS, corrupt_gzip, refuse_utf16
 from seqsent.layout import shard_format
 
 
@@ -90,8 +89,8 @@ def iter_rows(path: Path, text_column: str, label_column: str, key_column: str |
                     raise missing_column(f"{path}:{line_no}", text_column if text_column not in row else label_column,
                                          list(map(str, row)))
                 yield text, label.strip(), cell(row.get(key_column)) if key_column else text
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise DataError(f"{path}: truncated or corrupt gzip data ({exc.__class__.__name__}: {exc})") from None
+    except GZIP_ERRORS as exc:
+        raise corrupt_gzip(path, exc) from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from seqsent.data.shards import delimited_rows, json_rows, label_cell, missing_column, text_cell
 from seqsent.errors import DataError
-from seqsent.files import read_bytes, refuse_utf16
+from seqsent.files import decode_utf8, read_bytes, refuse_utf16
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")
 
@@ -131,8 +131,7 @@ def _rows(path: Path, columns: list[str], chosen_by: str = ""):
     and how many undecodable byte sequences were replaced."""
     raw = read_bytes(path)
     refuse_utf16(raw[:4096], path)
-    content = raw.decode("utf-8", errors="replace")
-    replaced = content.count("\ufffd") - raw.decode("utf-8", errors="ignore").count("\ufffd")
+    content, replaced = decode_utf8(raw)
     if content.startswith("\ufeff"):
         content = content[1:]
     if _is_json_lines(path):

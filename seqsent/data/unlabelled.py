@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from seqsent.data.dataset import comparison_key
 from seqsent.errors import DataError
-from seqsent.files import read_bytes, refuse_utf16
+from seqsent.files import decode_utf8, read_bytes, refuse_utf16
 
 if TYPE_CHECKING:
     from seqsent.config import DataConfig
@@ -22,8 +22,8 @@ def read_text_lines(path: Path, notes: list[str] | None = None) -> list[str]:
     `notes`; UTF-16 refused)."""
     data = read_bytes(path)
     refuse_utf16(data[:4096], path)
-    content = data.decode("utf-8", errors="replace")
-    _note_replaced(path, content.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd"), notes)
+    content, replaced = decode_utf8(data)
+    _note_replaced(path, replaced, notes)
     lines = [line.strip() for line in content.split("\n")]
     if lines:
         lines[0] = lines[0].removeprefix("\ufeff").strip()  # a byte-order mark is not part of the first text
