@@ -90,9 +90,10 @@ TRAIN_OPTIONS = (
 TABLE_READING_OPTIONS = [spec for spec in DATA_OPTIONS if spec.field in ("text_column", "label_column",
                                                                          "on_empty_text", "test_source",
                                                                          "test_fraction", "streaming", "split_key")]
-PRETRAIN_EMBEDDINGS_OPTIONS = specs("vectors", "data unlabelled unlabelled_text_column include_unsup") + TABLE_READING_OPTIONS + specs(
+TEXT_SOURCES = "data unlabelled unlabelled_text_column include_unsup"  # the texts pretraining reads
+PRETRAIN_EMBEDDINGS_OPTIONS = specs("vectors", TEXT_SOURCES) + TABLE_READING_OPTIONS + specs(
     "vectors", "split_seed output overwrite file_format method dim window min_count epochs negative workers seed")
-PRETRAIN_LM_OPTIONS = specs("lm", "data unlabelled unlabelled_text_column include_unsup") + TABLE_READING_OPTIONS + specs(
+PRETRAIN_LM_OPTIONS = specs("lm", TEXT_SOURCES) + TABLE_READING_OPTIONS + specs(
     "lm", "split_seed output overwrite arch layers units embedding_dim max_tokens window sampled heldout_texts epochs "
           "batch_size learning_rate clipnorm dropout patience strategy runs_dir seed")
 

@@ -676,9 +676,11 @@ class WordVectorConfig(TextSourcesConfig):
         return self
 
 
-STACKED_BIDIRECTIONAL = ("a bidirectional classifier's layers above the first read both directions joined, which "
-                         "a language model's separate forward and backward stacks never learn to read; pretrain "
-                         "--layers 1, or a one-directional --arch (its stack starts a classifier of that arch)")
+# Why a stacked bidirectional language model cannot start a bidirectional classifier (pretrain-lm and train say it).
+STACKED_BIDIRECTIONAL_WHY = ("a bidirectional classifier's layers above the first read both directions joined, which "
+                             "a language model's separate forward and backward stacks never learn to read")
+STACKED_BIDIRECTIONAL = (f"{STACKED_BIDIRECTIONAL_WHY}; pretrain --layers 1, or a one-directional --arch (its stack "
+                         "starts a classifier of that arch)")
 
 
 @dataclass

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Collection
 
-from seqsent.config import RECURRENT_ARCHS, RunConfig, TextConfig, is_chosen
+from seqsent.config import RECURRENT_ARCHS, STACKED_BIDIRECTIONAL_WHY, RunConfig, TextConfig, is_chosen
 from seqsent.data.provenance import DIRECTORY_RECORD
 from seqsent.errors import ModelError, UsageError
 from seqsent.files import read_json
@@ -146,8 +146,7 @@ def adopt_encoder_shape(config: RunConfig, encoder: Encoder, given: Collection[s
     cell, bidirectional = RECURRENT_ARCHS[encoder.arch]
     if bidirectional and encoder.metadata["layers"] > 1 and RECURRENT_ARCHS[config.model.arch][1]:
         raise UsageError(f"--encoder {encoder.path}: a {encoder.arch} language model of {encoder.metadata['layers']} "
-                         f"layers cannot start a bidirectional classifier (its layers above the first read both "
-                         f"directions joined, which the language model's two stacks never learned to read); give "
+                         f"layers cannot start a bidirectional classifier ({STACKED_BIDIRECTIONAL_WHY}); give "
                          f"--arch {cell} to start from its forward stack, or pretrain again with --layers 1")
     return [f"{', '.join(adopted)}: from the encoder {encoder.path}"] if adopted else []
 

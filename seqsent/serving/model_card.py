@@ -13,8 +13,10 @@ def model_card(metadata: dict) -> str:
     config = metadata.get("config") if isinstance(metadata.get("config"), dict) else {}
     name = metadata.get("name") or config.get("name") or "model"  # "name": set by `seqsent export`
     source = metadata.get("exported_from") if isinstance(metadata.get("exported_from"), dict) else None
-    again = (f" by `seqsent export` from `{source.get('path')}` (exported {source.get('created') or '(date not recorded)'}"
-             f", as `{config.get('name')}`)" if source else "")
+    again = ""
+    if source:
+        when = source.get("created") or "(date not recorded)"
+        again = f" by `seqsent export` from `{source.get('path')}` (exported {when}, as `{config.get('name')}`)"
     lines = [f"# Model card: {name}", "",
              f"`{name}`, exported {metadata.get('created', '(date not recorded)')}{again}; its version is the number "
              "of the directory holding `assets.extra/`. Written by seqsent from `assets.extra/seqsent.json`, which "
