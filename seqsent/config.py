@@ -97,7 +97,8 @@ class DataConfig:
     """Streaming: a shard that cannot be read (truncated, other columns): stop with an error naming it, or skip it
     (counted in a note)."""
     on_empty_text: str = "skip"
-    """Table rows whose text or label is empty or missing: 'skip' them (counted in a note) or stop with an 'error'."""
+    """Table rows whose text or label is empty or missing (a label such as NaN, NA, N/A or null is missing, as pandas
+    reads it): 'skip' them (counted in a note) or stop with an 'error'."""
 
 
 EMPTY_DATA = ("--data is empty (an unset shell variable?): name a table file, a directory, a glob, an aclImdb archive, "

@@ -378,6 +378,34 @@ def test_empty_text_rows_are_skipped_and_counted(tmp_path):
     assert any("skipped 3 row" in note for note in dataset.notes)
 
 
+def test_labels_that_mark_a_missing_value_are_skipped_not_made_a_class(tmp_path):
+    rows = tiny_texts(("0", "1"), per_class=10) + [("a film", "NaN"), ("a play", "NA"), ("a show", " null ")]
+    data = write_csv(tmp_path / "gaps.csv", rows)
+    dataset = load(data)
+    assert dataset.class_names == ["0", "1"] and len(all_split_texts(dataset)) == 20
+    assert any("skipped 3 row(s): 3 with an empty or missing label (a blank cell, or a marker such as NaN"
+               in note for note in dataset.notes), dataset.notes
+    stream = open_stream(DataConfig(source=str(data), streaming="on"))
+    assert stream.class_names == ["0", "1"] and sum(stream.counts.values()) == 20
+
+
+def test_on_empty_text_error_names_the_missing_value_marker(tmp_path):
+    data = write_csv(tmp_path / "gaps.csv", tiny_texts(("0", "1"), per_class=3) + [("a film", "NaN")])
+    fragment = r"gaps.csv:8: missing label.*'NaN' marks a missing value; fix the row"
+    with pytest.raises(DataError, match=fragment):
+        load(data, on_empty_text="error")
+    with pytest.raises(DataError, match=fragment):
+        open_stream(DataConfig(source=str(data), streaming="on", on_empty_text="error"))
+
+
+def test_a_column_named_in_another_case_is_pointed_out(tmp_path):
+    path = tmp_path / "cased.csv"
+    path.write_text("Text,Label\nfine film,pos\ndull film,neg\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"no column 'text'; columns are: 'Text', 'Label' \(column names are "
+                                        r"case-sensitive: did you mean 'Text'\?\)"):
+        load(path)
+
+
 def test_non_utf8_bytes_are_replaced_and_counted(tmp_path):
     path = tmp_path / "latin.csv"
     lines = [b"text,label"] + [f"fine text {i},{i % 2}".encode() for i in range(10)]
@@ -680,8 +708,13 @@ def test_header_naming_a_used_column_twice_is_refused_naming_it(tmp_path):
 def test_unterminated_quote_swallowing_the_file_is_refused_asking_for_the_closing_quote(tmp_path):
     path = tmp_path / "broken.csv"
     path.write_text('text,label\n"unterminated,pos\nfoo,neg\n', encoding="utf-8")
-    with pytest.raises(DataError, match="broken.csv:2: .*is a closing quote missing"):
+    with pytest.raises(DataError, match="broken.csv:2: .*is a closing quote missing\\?$"):
         load(path)
+    tsv = tmp_path / "broken.tsv"
+    tsv.write_text('text\tlabel\n"unterminated\tpos\nfoo\tneg\n', encoding="utf-8")
+    with pytest.raises(DataError, match="broken.tsv:2: .*closing quote missing\\? \\(.tsv fields are read with CSV "
+                                        "quoting too"):
+        load(tsv)
 
 
 def test_quoted_text_over_several_lines_in_the_last_row_still_loads(tmp_path):

@@ -22,9 +22,34 @@ def test_missing_texts_and_labels_are_skipped_with_a_note_not_read_as_the_words_
     dataset = from_python(texts, labels)
     assert dataset.class_names == ["neg", "pos"]
     assert len(dataset.train) + len(dataset.validation) + len(dataset.test) == len(TEXTS) - 4
-    assert "the data: skipped 4 of 40 examples with a missing or empty text or label (None, NaN or blank)" \
+    assert "the data: skipped 4 of 40 examples with a missing or empty text or label (None, NaN, NA or blank)" \
         in dataset.notes
     assert not {"None", "nan"} & set(dataset.train.texts + dataset.test.texts)
+
+
+class _NAType:
+    """Stands for pandas' NA (and NaT): seqsent tells them by type name, so pandas need not be installed."""
+
+
+_NAType.__name__ = "NAType"
+
+
+def test_pandas_missing_values_and_missing_value_markers_are_skipped_not_made_a_class():
+    texts, labels = list(TEXTS), list(LABELS)
+    texts[0], labels[1], labels[2] = _NAType(), _NAType(), "NaN"
+    dataset = from_python(texts, labels)
+    assert dataset.class_names == ["neg", "pos"]
+    assert any("skipped 3 of 40 examples" in note for note in dataset.notes), dataset.notes
+
+
+def test_an_infinite_label_is_refused():
+    with pytest.raises(DataError, match="the data: a label is inf: labels must be class names or finite numbers"):
+        from_python(TEXTS, [float("inf")] + [1.0] * (len(TEXTS) - 1))
+
+
+def test_a_validation_share_leaving_a_class_out_of_train_names_the_python_argument():
+    with pytest.raises(DataError, match=r"^validation_fraction=0.1 leaves .* lower validation_fraction or"):
+        from_python(["a", "b", "c"], ["x", "y", "x"])
 
 
 @pytest.mark.parametrize("texts, labels, fragment", [
@@ -58,8 +83,9 @@ def test_a_loaded_model_checks_the_threshold_and_refuses_none_texts(binary_text_
     assert len(binary.predict(["a fine film"], threshold=0.3)) == 1
     with pytest.raises(UsageError, match="applies to 2-class models"):
         in_memory_model(three_class_text_model, ["bad", "good", "meh"]).predict(["fine"], threshold=0.9)
-    with pytest.raises(DataError, match="text 1 is None: give a string for every text"):
-        binary.predict_proba(["fine", None])
+    for missing in (None, float("nan")):
+        with pytest.raises(DataError, match=f"text 1 is {missing}, a missing value: give a string for every text"):
+            binary.predict_proba(["fine", missing])
 
 
 def test_evaluate_from_python_notes_a_class_the_texts_lack(three_class_text_model):
@@ -69,6 +95,25 @@ def test_evaluate_from_python_notes_a_class_the_texts_lack(three_class_text_mode
     evaluation = model.evaluate(["a fine film", "a dull film", None], ["good", "bad", "meh"])
     assert any("skipped 1 of 3 examples" in note for note in evaluation.notes), evaluation.notes
     assert any("no example of 'meh'" in note for note in evaluation.notes), evaluation.notes
+
+
+class _Frame(dict):
+    """Named columns, as a pandas DataFrame has them (pandas need not be installed for the tests)."""
+
+    @property
+    def columns(self):
+        return list(self)
+
+
+def test_evaluate_reads_a_frame_in_the_columns_it_is_told(three_class_text_model):
+    from seqsent.serving.inference import in_memory_model
+
+    model = in_memory_model(three_class_text_model, ["bad", "good", "meh"])
+    frame = _Frame(review=["a fine film", "a dull film"], stars=["good", "bad"])
+    with pytest.raises(DataError, match="no column 'text'; columns are: 'review', 'stars'"):
+        model.evaluate(frame)
+    evaluation = model.evaluate(frame, text_column="review", label_column="stars")
+    assert evaluation.texts == ["a fine film", "a dull film"]
 
 
 def test_train_refuses_a_tuple_given_as_its_dataset():

@@ -99,7 +99,8 @@ def test_empty_rows_are_counted_once_however_many_passes_read_them(tmp_path):
     for _ in range(3):  # epochs
         for split in ("train", "validation", "test"):
             list(stream.rows(split))
-    assert stream.report.notes() == ["skipped 3 row(s) with an empty text or label"]
+    assert stream.report.notes() == ["skipped 3 row(s) with an empty text or label (a label such as NaN, NA or null "
+                                     "counts as empty)"]
 
 
 # ---------------------------------------------------------------- bad shards
@@ -383,8 +384,9 @@ def test_prepare_notes_skipped_rows_and_bytes_that_are_not_utf8_as_train_does(tm
     with open(tmp_path / "lat.csv", "ab") as handle:
         handle.write(b"caf\xe9 was fine,pos\n")  # Latin-1, not UTF-8
     report = prepare(DataConfig(source=str(tmp_path / "lat.csv")), tmp_path / "plat", shards=1)
-    assert report.notes == ["lat.csv: skipped 2 row(s) with an empty or missing text or label (--on-empty-text "
-                            "error refuses them)", "lat.csv: replaced 1 byte sequence(s) that were not UTF-8"]
+    assert report.notes == ["lat.csv: skipped 2 row(s) with an empty or missing text or label (a label such as NaN, "
+                            "NA or null counts as missing; --on-empty-text error refuses them)",
+                            "lat.csv: replaced 1 byte sequence(s) that were not UTF-8"]
     assert report.notes[1] in read_table(tmp_path / "lat.csv", "text", "label").notes  # train's own words
     write_csv(tmp_path / "genuine.csv", tiny_texts(("neg", "pos"), per_class=20) + [("caf\ufffd", "pos")])
     assert prepare(DataConfig(source=str(tmp_path / "genuine.csv")), tmp_path / "pgen", shards=1).notes == []

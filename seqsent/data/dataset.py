@@ -129,7 +129,8 @@ def stratified_subset(texts: list[str], labels: np.ndarray, size: int, seed: int
 
 
 def split_off_validation(texts: list[str], labels: np.ndarray, fraction: float, seed: int,
-                         groups: Optional[list[str]] = None) -> tuple[Split, Split, str]:
+                         groups: Optional[list[str]] = None, option: str = "--validation-fraction"
+                         ) -> tuple[Split, Split, str]:
     """Carve a seeded validation split out of train (never out of test).
 
     With `groups` (IMDB: the movie each review is about) whole groups go to validation,
@@ -148,9 +149,10 @@ def split_off_validation(texts: list[str], labels: np.ndarray, fraction: float, 
     missing = np.setdiff1d(np.unique(labels), labels[train_idx])
     if len(missing):
         # A class the model never trains on cannot be learned: the run would only look like it worked.
-        raise DataError(f"--validation-fraction {fraction} leaves {len(train_idx)} training example(s) and no "
+        setting = f"{option} {fraction}" if option.startswith("--") else f"{option}={fraction}"
+        raise DataError(f"{setting} leaves {len(train_idx)} training example(s) and no "
                         f"training example of {len(missing)} of the {len(np.unique(labels))} classes; "
-                        "lower --validation-fraction or give more data")
+                        f"lower {option} or give more data")
     return (
         Split([texts[i] for i in train_idx], labels[train_idx]),
         Split([texts[i] for i in val_idx], labels[val_idx]),
@@ -172,6 +174,7 @@ def build_dataset(
     notes: list[str] | None = None,
     train_groups: list[str] | None = None,
     train_limit: int | None = None,
+    validation_option: str = "--validation-fraction",
 ) -> Dataset:
     """Turn raw (text, label) lists into a validated Dataset with a validation split."""
     if not train_texts:
@@ -189,7 +192,8 @@ def build_dataset(
     if train_limit is not None:
         _check_limit_fits_classes("--train-limit", train_limit, len(train_texts), len(class_names))
         train_texts, y_train, train_groups = stratified_subset(train_texts, y_train, train_limit, seed, train_groups)
-    train, validation, how = split_off_validation(train_texts, y_train, validation_fraction, seed, train_groups)
+    train, validation, how = split_off_validation(train_texts, y_train, validation_fraction, seed, train_groups,
+                                                 validation_option)
     return Dataset(train, validation, Split(list(test_texts), y_test), class_names, description, list(notes or []),
                    validation_split=how)
 

@@ -243,7 +243,8 @@ def _notes(config: DataConfig, tally: _Tally, classes: list[str]) -> list[str]:
     notes = list(tally.notes)
     if tally.skipped:
         notes.append(f"{_files(tally.skipped)}: skipped {sum(tally.skipped.values()):,} row(s) with an empty or "
-                     "missing text or label (--on-empty-text error refuses them)")
+                     "missing text or label (a label such as NaN, NA or null counts as missing; --on-empty-text error refuses "
+                     "them)")
     replaced = {path: count for path in tally.suspect if (count := _undecodable(path))}
     if replaced:
         notes.append(f"{_files(replaced)}: replaced {sum(replaced.values()):,} byte sequence(s) that were not UTF-8")

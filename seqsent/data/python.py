@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from seqsent.data.dataset import Dataset, build_dataset, class_names_for, encode_labels, stratified_indices
-from seqsent.data.shards import missing_column
+from seqsent.data.shards import MISSING_VALUE_MARKERS, missing_column
 from seqsent.errors import DataError, UsageError
 
 PYTHON_SOURCE = "python"
@@ -29,10 +29,10 @@ def from_python(texts: Any, labels: Any = None, *, test_texts: Any = None, test_
     for name, fraction in (("validation_fraction", validation_fraction), ("test_fraction", test_fraction)):
         if not 0.0 < fraction < 1.0:
             raise UsageError(f"{name} must be between 0 and 1, not {fraction}")
-    texts, labels, notes = _columns(texts, labels, text_column, label_column, "the data")
+    texts, labels, notes = columns_of(texts, labels, text_column, label_column, "the data")
     if test_texts is not None:
-        test_texts, test_labels, test_notes = _columns(test_texts, test_labels, text_column, label_column,
-                                                       "the test data")
+        test_texts, test_labels, test_notes = columns_of(test_texts, test_labels, text_column, label_column,
+                                                         "the test data")
         notes += test_notes
         description = f"Python data ({len(texts):,} texts; {len(test_texts):,} test texts)"
     else:
@@ -41,15 +41,16 @@ def from_python(texts: Any, labels: Any = None, *, test_texts: Any = None, test_
     from seqsent.data import shared_test_texts, unsegmented_text_notes
 
     dataset = build_dataset(texts, labels, test_texts, test_labels, description=description,
-                            validation_fraction=validation_fraction, seed=seed, notes=notes)
+                            validation_fraction=validation_fraction, seed=seed, notes=notes,
+                            validation_option="validation_fraction")
     dataset.notes += shared_test_texts(dataset) + unsegmented_text_notes(dataset.train.texts)
     return dataset
 
 
-def _columns(texts, labels, text_column: str, label_column: str, what: str
-             ) -> tuple[list[str], list[str], list[str]]:
-    """(texts, labels, notes): rows whose text or label is missing (None, NaN: how pandas marks a gap) or empty
-    are skipped and counted in a note, as `seqsent train` skips such rows of a table file."""
+def columns_of(texts, labels, text_column: str, label_column: str, what: str
+               ) -> tuple[list[str], list[str], list[str]]:
+    """(texts, labels, notes): rows whose text or label is missing (None, NaN, pandas' NA and NaT: how pandas marks a
+    gap) or empty are skipped and counted in a note, as `seqsent train` skips such rows of a table file."""
     if hasattr(texts, "columns"):  # a pandas DataFrame (or anything with named columns)
         missing = [c for c in (text_column, label_column) if c not in texts.columns]
         if missing:
@@ -61,12 +62,12 @@ def _columns(texts, labels, text_column: str, label_column: str, what: str
     texts, labels = _one_dimensional(texts, "texts", what), _one_dimensional(labels, "labels", what)
     if len(texts) != len(labels):
         raise DataError(f"{what}: {len(texts):,} texts but {len(labels):,} labels")
-    rows = [(_text(t), _label(y)) for t, y in zip(texts, labels)]
+    rows = [(_text(t), _label(y, what)) for t, y in zip(texts, labels)]
     kept = [(t, y) for t, y in rows if t is not None and t.strip() and y is not None and y.strip()]
     notes = []
     if len(kept) < len(rows):
         notes.append(f"{what}: skipped {len(rows) - len(kept):,} of {len(rows):,} examples with a missing or empty "
-                     "text or label (None, NaN or blank)")
+                     "text or label (None, NaN, NA or blank)")
     return [t for t, _ in kept], [y.strip() for _, y in kept], notes
 
 
@@ -87,25 +88,33 @@ def _one_dimensional(values, name: str, what: str) -> list:
     return values
 
 
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
+def is_missing_value(value) -> bool:
+    """None, NaN, or pandas' NA / NaT (told by type name: pandas need not be installed): str() of any would be
+    read as a word or a class ('nan', '<NA>')."""
+    return (value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
+            or type(value).__name__ in ("NAType", "NaTType"))
 
 
 def _text(value) -> str | None:
-    if _missing(value):
+    if is_missing_value(value):
         return None
     return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
 
 
-def _label(value) -> str | None:
-    if _missing(value):
+def _label(value, what: str) -> str | None:
+    if is_missing_value(value):
         return None
     if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
+        value = value.decode("utf-8", errors="replace")
+    if isinstance(value, str):
+        return None if value.strip() in MISSING_VALUE_MARKERS else value  # 'NaN' read from a file: as train reads it
     if isinstance(value, (bool, np.bool_)):
         return str(int(value))
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))  # 1.0 from a float column is the class "1"
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            raise DataError(f"{what}: a label is {value}: labels must be class names or finite numbers")
+        if float(value).is_integer():
+            return str(int(value))  # 1.0 from a float column is the class "1"
     return str(value)
 
 

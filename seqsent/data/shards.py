@@ -80,8 +80,8 @@ def iter_rows(path: Path, text_column: str, label_column: str, key_column: str |
                 if not text.strip() or not label.strip():
                     if on_empty == "error":
                         which = "text" if not text.strip() else "label"
-                        raise DataError(f"{path}:{line_no}: empty {which}; fix the row, or skip such rows with "
-                                        "--on-empty-text skip")
+                        raise empty_cell_error(f"{path}:{line_no}", which,
+                                               row.get(text_column if which == "text" else label_column))
                     if skipped is not None:
                         skipped[0] += 1
                     continue
@@ -108,15 +108,32 @@ def cell(value) -> str:
     return str(int(value)) if isinstance(value, bool) else str(value)
 
 
+# How other tools write a missing value into a text file (pandas' and R's defaults, spreadsheets, databases): a label
+# cell holding one of these is a missing label, not a class of its own. 'None' is left out: it names a class in
+# some data sets (no emotion, no topic).
+MISSING_VALUE_MARKERS = frozenset({"nan", "NaN", "NAN", "-nan", "-NaN", "<NA>", "NA", "N/A", "n/a", "#N/A", "#NA",
+                                   "NULL", "null", "NaT"})
+
+
 def label_cell(value, where: str) -> str:
-    """A label cell as text. A JSON list, object or boolean is refused: turned into text it would make a class like
-    "['pos']", or merge true with 1. So is NaN or Infinity (pandas' spelling of a missing number, which Python's
-    json reads though it is not JSON): it would make a class 'nan'."""
+    """A label cell as text; '' when missing (a marker such as NaN, NA or null counts as missing: read as text it
+    would make a class of the rows without a label). A JSON list, object or boolean is refused: turned into text it
+    would make a class like "['pos']", or merge true with 1. So is NaN or Infinity as a JSON number (pandas' spelling
+    of a missing number, which Python's json reads though it is not JSON)."""
     if isinstance(value, (bool, list, dict)):
         kind = {bool: "boolean", list: "list", dict: "object"}[type(value)]
         raise DataError(f"{where}: the label is a JSON {kind} ({_shown(value)}); labels must be strings or integers")
     _refuse_not_finite(value, "label", where)
-    return cell(value)
+    label = cell(value)
+    return "" if label.strip() in MISSING_VALUE_MARKERS else label
+
+
+def empty_cell_error(where: str, which: str, value, column: str | None = None) -> DataError:
+    """--on-empty-text error's refusal of a row, naming a missing-value marker that made the cell count as empty."""
+    marker = cell(value).strip() if not isinstance(value, float) else ""
+    of_column = f" (column {column!r})" if column else ""
+    said = f"missing {which}{of_column}: {marker!r} marks a missing value" if marker else f"empty {which}{of_column}"
+    return DataError(f"{where}: {said}; fix the row, or skip such rows with --on-empty-text skip")
 
 
 def text_cell(value, where: str) -> str:
@@ -145,8 +162,11 @@ def missing_column(path, column: str, existing: list[str], hint: str = "") -> Da
     """The columns are shown quoted, so a stray space in a header ('text, label') shows; a name that is the wanted
     one but for such spaces is pointed out."""
     padded = [name for name in existing if name.strip() == column.strip() and name != column]
+    cased = [name for name in existing if name.strip().casefold() == column.strip().casefold() and name != column]
     if padded:
         hint = f"(the header's {padded[0]!r} is {column!r} with spaces around it: remove them from the header)"
+    elif cased:
+        hint = f"(column names are case-sensitive: did you mean {cased[0]!r}?)"
     return DataError(f"{path}: no column {column!r}; columns are: {', '.join(map(repr, existing)) or '(none)'} "
                      + (hint or "(choose with --text-column / --label-column)"))
 
@@ -233,8 +253,10 @@ def delimited_rows(path: Path, handle: TextIO, delimiter: str, columns: list[str
         first, end, row = last
         if None in row.values() and any("\n" in value for value in row.values() if value):
             # An unclosed quote swallows every later line into one field, leaving a single short row.
+            quoting = (" (.tsv fields are read with CSV quoting too: a field that starts with a quote runs to the "
+                       "next lone quote; double the quotes inside a quoted field)") if delimiter == "\t" else ""
             raise DataError(f"{path}:{first}: this row runs to the end of the file ({end - first + 1} lines) and "
-                            "still lacks fields: is a closing quote missing?")
+                            f"still lacks fields: is a closing quote missing?{quoting}")
         swallowed.check(path, *last)
         yield end, row
 

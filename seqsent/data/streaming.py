@@ -84,7 +84,8 @@ class ShardReport:
                          f"skipped the rest of shard {path} after its first {kept:,} row(s), which were kept: {why}")
         empty = sum(self.empty_rows.values())
         if empty:
-            notes.append(f"skipped {empty:,} row(s) with an empty text or label")
+            notes.append(f"skipped {empty:,} row(s) with an empty text or label (a label such as NaN, NA or null counts "
+                         "as empty)")
         return notes
 
     @contextmanager

@@ -6,7 +6,8 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqsent.data.shards import delimited_rows, json_rows, label_cell, missing_column, text_cell
+from seqsent.data.shards import (delimited_rows, empty_cell_error, json_rows, label_cell, missing_column,
+                                 text_cell)
 from seqsent.errors import DataError
 from seqsent.files import decode_utf8, read_bytes, refuse_utf16
 
@@ -65,8 +66,7 @@ def read_table(path: Path, text_column: str, label_column: str, on_empty: str = 
                 column = text_column if which == "text" else label_column
                 if column not in row:
                     raise missing_column(f"{path}:{line_no}", column, list(map(str, row)))
-                raise DataError(f"{path}:{line_no}: empty {which} (column {column!r}); "
-                                f"fix the row, or skip such rows with --on-empty-text skip")
+                raise empty_cell_error(f"{path}:{line_no}", which, row.get(column), column)
             empty[which] += 1
             continue
         texts.append(text)
@@ -77,6 +77,8 @@ def read_table(path: Path, text_column: str, label_column: str, on_empty: str = 
     notes = []
     if empty["text"] or empty["label"]:
         parts = [f"{n} with an empty or missing {which}" for which, n in empty.items() if n]
+        if empty["label"]:
+            parts[-1] += " (a blank cell, or a marker such as NaN, NA or null)"
         notes.append(f"{path.name}: skipped {sum(empty.values())} row(s): {' and '.join(parts)} "
                      "(--on-empty-text error refuses them)")
     if replaced:

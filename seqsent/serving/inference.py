@@ -39,10 +39,12 @@ class LoadedModel:
             raise TypeError("predict_proba takes a list of texts; wrap a single text in a list")
         # UTF-8 bytes: a str holding lone surrogates (undecodable bytes from argv or a file name) cannot become a
         # tf.string, its bytes can; the model's standardisation replaces whatever is not valid UTF-8.
+        from seqsent.data.python import is_missing_value
+
         texts = list(texts)
-        missing = next((i for i, t in enumerate(texts) if t is None), None)
-        if missing is not None:  # str(None) would be scored as the word "None"
-            raise DataError(f"text {missing} is None: give a string for every text")
+        missing = next((i for i, t in enumerate(texts) if is_missing_value(t)), None)
+        if missing is not None:  # str(None) would be scored as the word "None", NaN as "nan"
+            raise DataError(f"text {missing} is {texts[missing]}, a missing value: give a string for every text")
         texts = [t if isinstance(t, bytes) else str(t).encode("utf-8", "surrogatepass") for t in texts]
         out = np.zeros((len(texts), len(self.class_names)), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
@@ -59,10 +61,11 @@ class LoadedModel:
         check_threshold(self, threshold)
         return [self.class_names[i] for i in predicted_classes(self.predict_proba(texts), threshold)]
 
-    def evaluate(self, data=None, labels=None, threshold: float | None = None):
-        """Metrics on labelled data: texts and `labels` (class names), a DataFrame with 'text' and 'label' columns,
-        a seqsent.config.DataConfig, a Dataset from seqsent.from_python (its test split), or None (the data the
-        model was trained on). A seqsent Evaluation."""
+    def evaluate(self, data=None, labels=None, threshold: float | None = None, *, text_column: str = "text",
+                 label_column: str = "label"):
+        """Metrics on labelled data: texts and `labels` (class names), a DataFrame with `text_column` and
+        `label_column`, a seqsent.config.DataConfig, a Dataset from seqsent.from_python (its test split), or None
+        (the data the model was trained on). A seqsent Evaluation."""
         from seqsent.config import DataConfig
         from seqsent.evaluation.scoring import Evaluation, evaluate_model, score
         from seqsent.layout import recorded_history
@@ -71,7 +74,7 @@ class LoadedModel:
             return evaluate_model(self, data, threshold)
         from seqsent.evaluation.metrics import absent_class_notes
 
-        split, notes = _labelled_split(data, labels, self.class_names)
+        split, notes = _labelled_split(data, labels, self.class_names, text_column, label_column)
         history, source = recorded_history(self.metadata)
         scores = score(self, split, threshold)
         notes += absent_class_notes(self.class_names, scores.metrics.get("confusion_matrix"))
@@ -79,12 +82,12 @@ class LoadedModel:
                           scores, None, history, source, notes)
 
 
-def _labelled_split(data, labels, class_names: list[str]):
+def _labelled_split(data, labels, class_names: list[str], text_column: str, label_column: str):
     from seqsent.data import Split
     from seqsent.data.dataset import encode_labels
-    from seqsent.data.python import _columns
+    from seqsent.data.python import columns_of
 
-    texts, names, notes = _columns(data, labels, "text", "label", "the evaluation data")
+    texts, names, notes = columns_of(data, labels, text_column, label_column, "the evaluation data")
     return Split(texts, encode_labels(names, class_names, "the evaluation data")), notes
 
 
