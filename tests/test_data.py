@@ -398,6 +398,16 @@ def test_on_empty_text_error_names_the_missing_value_marker(tmp_path):
         open_stream(DataConfig(source=str(data), streaming="on", on_empty_text="error"))
 
 
+def test_unknown_labels_that_are_a_class_number_written_otherwise_are_pointed_out():
+    from seqsent.data.dataset import encode_labels
+
+    with pytest.raises(DataError, match=r"labels not seen in the training data: '0', '1' \(known: 0.0, 1.0\); '0' is "
+                                        r"the class '0.0' written otherwise"):
+        encode_labels(["1", "0"], ["0.0", "1.0"], "the test data")
+    with pytest.raises(DataError, match=r"\(known: 0.0, 1.0\)$"):
+        encode_labels(["1", "pos"], ["0.0", "1.0"], "the test data")
+
+
 def test_a_column_named_in_another_case_is_pointed_out(tmp_path):
     path = tmp_path / "cased.csv"
     path.write_text("Text,Label\nfine film,pos\ndull film,neg\n", encoding="utf-8")

@@ -111,8 +111,26 @@ def encode_labels(labels: Sequence[str], class_names: list[str], where: str) -> 
     if unknown:
         shown = ", ".join(repr(_clip(u)) for u in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
         known = ", ".join(_clip(name) for name in class_names[:10]) + (", ..." if len(class_names) > 10 else "")
-        raise DataError(f"{where} has labels not seen in the training data: {shown} (known: {known})")
+        raise DataError(f"{where} has labels not seen in the training data: {shown} (known: {known})"
+                        + _same_numbers_hint(unknown, class_names))
     return np.array([index[label] for label in labels], dtype=np.int64)
+
+
+def _same_numbers_hint(unknown: list[str], class_names: list[str]) -> str:
+    """Labels are strings: 1 and 1.0 are two classes (a float column from pandas, an int one from a CSV). Said when
+    every unknown label is a class's number written otherwise."""
+    def number(label: str) -> float | None:
+        try:
+            return float(label)
+        except ValueError:
+            return None
+
+    by_value = {number(name): name for name in class_names if number(name) is not None}
+    twins = [(label, by_value.get(number(label))) for label in unknown]
+    if not twins or any(name is None for _, name in twins):
+        return ""
+    label, name = twins[0]
+    return f"; {label!r} is the class {name!r} written otherwise: write the labels as the model's classes"
 
 
 def _clip(label: str, width: int = 40) -> str:
