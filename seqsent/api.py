@@ -413,6 +413,8 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
     notify(f"Weights chosen on the validation split ({searched}): " + ", ".join(
         f"{p} {w:.2f}" for p, w in zip(model_paths, weights)) + " (validation accuracy: "
         + ", ".join(f"{k} {v:.4f}" for k, v in accuracy.items()) + ")")
+    for note in _members_adding_nothing([str(p) for p in model_paths], probabilities, weights):
+        notify(f"Note: {note}")
     config = RunConfig.from_dict(members[0].metadata["config"]) if isinstance(members[0].metadata.get("config"), dict) \
         else RunConfig()
     config.name, config.output_dir, config.data = name, str(output_dir), data  # what evaluate scores it on
@@ -426,11 +428,28 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
                           dataset.description)
 
 
+def _members_adding_nothing(paths: list[str], probabilities, weights) -> list[str]:
+    """Members that change nothing: one predicting as another does on every validation text (the same model, e.g.
+    a re-export), one whose chosen weight is 0 (it stays in the export, unused)."""
+    import numpy as np
+
+    notes = [f"{paths[j]} predicts as {paths[i]} on every validation text (the same model?): it adds nothing"
+             for j in range(len(paths)) for i in range(j) if np.allclose(probabilities[i], probabilities[j], atol=1e-6)]
+    notes += [f"{path} got weight 0 on validation: it is in the export but adds nothing to its predictions"
+              for path, weight in zip(paths, weights) if weight == 0]
+    return notes
+
+
 def _check_members_split_alike(paths: list[str], recorded: list, given) -> None:
     """The weights are chosen on validation rows and the ensemble scored on test rows that no member may have
     trained on: so the members must have split their data alike, and a --data of that data split it as they did."""
     from seqsent.data import split_differences
 
+    unknown = [path for path, config in zip(paths, recorded) if config is None]
+    if unknown and len(unknown) < len(paths):
+        known = paths[recorded.index(next(c for c in recorded if c is not None))]
+        raise UsageError(f"{unknown[0]} records no training data: it cannot be checked not to have trained on "
+                         f"{known}'s validation or test rows; combine models whose exports record their data")
     first = recorded[0]
     if first is None:
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -274,3 +275,23 @@ def test_ensemble_refuses_members_split_otherwise_and_data_split_otherwise(tmp_p
     assert_one_line_error(code, err, 2, f"--data {data} is split otherwise than saved_models/nb was trained "
                                         "(--validation-fraction 0.1 / 0.3")
     assert not (tmp_path / "saved_models" / "e").exists()
+    unrecorded = tmp_path / "unrecorded"
+    shutil.copytree(tmp_path / "saved_models" / "nb-again" / "1", unrecorded)
+    card = unrecorded / "assets.extra" / "seqsent.json"
+    card.write_text(json.dumps({**json.loads(card.read_text()), "config": None}))
+    code, _, err = run_main(capsys, "ensemble", "saved_models/nb", str(unrecorded), "--name", "e")
+    assert_one_line_error(code, err, 2, f"{unrecorded} records no training data: it cannot be checked not to have "
+                                        "trained on saved_models/nb's validation or test rows")
+
+
+def test_ensemble_notes_a_member_that_predicts_as_another(tmp_path, capsys, monkeypatch):
+    from test_cli import run_main
+
+    monkeypatch.chdir(tmp_path)
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=30))
+    _train_tiny(capsys, data, "nbsvm", "nb")
+    code, _, err = run_main(capsys, "export", "saved_models/nb/1")  # the same model again, as version 2
+    assert code == 0, err
+    code, out, err = run_main(capsys, "ensemble", "saved_models/nb/1", "saved_models/nb/2", "--name", "e")
+    assert code == 0 and ("Note: saved_models/nb/2 predicts as saved_models/nb/1 on every validation text (the same "
+                          "model?): it adds nothing") in out + err, out + err
