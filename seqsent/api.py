@@ -610,6 +610,7 @@ def export(model_path: str | Path, output_dir: str | Path = "saved_models", name
     from seqsent.serving.export import export_saved_model
     from seqsent.serving.inference import load_model
 
+    check_creatable(output_dir, "--output-dir", directory=True)
     model = load_model(model_path)
     if model.keras_path is None:
         raise ModelError(f"{model.path}: has no Keras model to re-export from "

@@ -515,11 +515,12 @@ def _type_name(hint: Any) -> str:
     return "null" if hint is type(None) else hint.__name__
 
 
-NAME_RULE = "--name may hold only letters, digits, '.', '_' and '-', and is not '.' or '..'"
+NAME_RULE = ("--name may hold only letters, digits, '.', '_' and '-', and starts with a letter, a digit or '_' (a "
+             "name starting with '.' is a hidden directory, which serving-config skips)")
 
 
 def is_safe_name(name: str) -> bool:
-    return bool(name) and name not in (".", "..") and all(c.isalnum() or c in "._-" for c in name)
+    return bool(name) and name[0] not in ".-" and all(c.isalnum() or c in "._-" for c in name)
 
 
 def recorded_data_config(metadata: dict, model_path: Any) -> Optional[DataConfig]:

@@ -341,7 +341,17 @@ def test_class_names_the_model_does_not_score_are_a_one_line_error(trained, tmp_
     if command[0] == "export":
         args += ["--output-dir", tmp_path / "out"]
     code, _, err = run_main(capsys, *args)
-    assert_one_line_error(code, err, 1, "names 4 classes (bad, good, meh, extra) but the model scores 3")
+    assert_one_line_error(code, err, 1, f"{model}: its seqsent.json names 4 classes (bad, good, meh, extra) but the "
+                                        "model scores 3")
+
+
+def test_a_two_class_model_of_one_sigmoid_unit_is_said_to_score_two_classes(tmp_path):
+    from seqsent.errors import ModelError
+    from seqsent.serving.inference import _check_class_count
+
+    _check_class_count(tmp_path, ["neg", "pos"], 1)
+    with pytest.raises(ModelError, match=r"names 3 classes \(a, b, c\) but the model scores 2;"):
+        _check_class_count(tmp_path, ["a", "b", "c"], 1)
 
 
 def test_a_file_where_the_model_directory_goes_is_refused_before_training(workdir, tmp_path, capsys):

@@ -109,6 +109,8 @@ def test_boundary_values_are_accepted(section, field, value):
     (None, "name", "..", "--name"),
     (None, "name", "a/b", "--name"),
     (None, "name", "a b", "--name"),
+    (None, "name", ".hidden", "--name"),
+    (None, "name", "-m", "--name"),
 ])
 def test_validate_rejects_out_of_range_values_with_usage_error(section, field, value, message):
     config = RunConfig()

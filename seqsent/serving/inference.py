@@ -200,8 +200,9 @@ def _check_class_count(path: Path, names: list[str], outputs) -> None:
     classes the model does not score (or leave some unnamed)."""
     if outputs is None or outputs == len(names) or (len(names) == 2 and outputs == 1):
         return
+    scored = 2 if outputs == 1 else outputs  # one sigmoid unit scores two classes
     raise ModelError(f"{path}: its seqsent.json names {len(names)} classes ({', '.join(map(str, names))[:80]}) but "
-                     f"the model scores {outputs}; the export is damaged or its files come from different models")
+                     f"the model scores {scored}; the export is damaged or its files come from different models")
 
 
 def _check_class_order(export_dir: Path, names: list[str]) -> None:
@@ -272,7 +273,7 @@ def _load_keras_copy(path: Path) -> LoadedModel:
     metadata = read_model_metadata(path.parent / METADATA_FILE, path)
     text_model = load_keras_copy(path.parent.parent)
     names = list(metadata["class_names"])
-    _check_class_count(path, names, text_model.output_shape[-1])
+    _check_class_count(path.parent.parent, names, text_model.output_shape[-1])  # the export, not its inner file
     _check_class_order(path.parent.parent, names)
     return LoadedModel(path, "keras", names, metadata, keras_predictor(text_model, len(names)), path,
                        text_model=text_model)
