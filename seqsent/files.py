@@ -10,12 +10,15 @@ Serving container, say) can read it.
 
 from __future__ import annotations
 
+import fcntl
 import fnmatch
+import glob
 import gzip
 import json
 import os
 import shutil
 import tempfile
+import time
 import uuid
 import zlib
 from contextlib import contextmanager
@@ -62,18 +65,71 @@ def _mode_for(path: Path) -> int:
         return umask_mode()
 
 
+# What a killed run (kill -9, a machine reset) left behind is removed by the next run writing the same output: the
+# entries no live process holds locked (the kernel releases a dead process's locks), untouched for this long (the
+# moment between creating one and locking it; longer for temporary files, whose writer may replace the locked inode).
+ABANDONED_DIRECTORY_SECONDS = 60.0
+ABANDONED_FILE_SECONDS = 15 * 60.0
+
+
+def hold_lock(path: Path) -> int | None:
+    """An exclusive lock on a staging directory or temporary file, held until the returned descriptor is closed
+    (seqsent.files.release); None where the file system has no locks (then nothing of it is ever removed)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def release(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)
+
+
+def remove_abandoned(parent: Path, pattern: str, min_age: float = ABANDONED_DIRECTORY_SECONDS) -> list[Path]:
+    """Remove the staging directories and temporary files (named by the glob `pattern` in `parent`) that killed
+    runs left: unlocked, and untouched for `min_age` seconds. They can be as large as the output."""
+    removed, now = [], time.time()
+    for path in Path(parent).glob(pattern):
+        try:
+            if path.is_symlink() or now - path.stat().st_mtime < min_age:
+                continue
+        except OSError:
+            continue
+        fd = hold_lock(path)
+        if fd is None:  # a live run's
+            continue
+        try:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+        finally:
+            release(fd)
+    return removed
+
+
 @contextmanager
 def replace_atomically(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path beside `path`; once the block has written it, it replaces `path` in one step.
 
-    On an error (or Ctrl-C) the temporary file is removed and `path` is left as it was. `suffix` is
-    for writers that insist on a file-name ending (Keras' `.weights.h5`).
+    On an error (or Ctrl-C) the temporary file is removed and `path` is left as it was; one a killed run left is
+    removed by the next. `suffix` is for writers that insist on a file-name ending (Keras' `.weights.h5`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(path.parent, f".{glob.escape(path.name)}.*{glob.escape(suffix)}", ABANDONED_FILE_SECONDS)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(name)
+    lock = hold_lock(tmp)
     try:
         yield tmp
         fsync_path(tmp)
@@ -82,6 +138,8 @@ def replace_atomically(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        release(lock)
     fsync_path(path.parent)
 
 
@@ -161,8 +219,10 @@ def staged_directory(target: str | Path, overwrite: bool = False, *, owned: tupl
     """
     target = check_output_dir(target, overwrite, owned=owned)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(target.parent, f".{glob.escape(target.name)}.staging-*")
     staging = target.parent / f".{target.name}.staging-{uuid.uuid4().hex[:12]}"
     staging.mkdir(mode=umask_mode(directory=True))
+    lock = hold_lock(staging)
     old = None
     try:
         yield staging
@@ -181,6 +241,7 @@ def staged_directory(target: str | Path, overwrite: bool = False, *, owned: tupl
         fsync_path(target.parent)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        release(lock)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
 

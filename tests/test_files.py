@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 
 import pytest
 
@@ -114,3 +115,37 @@ def test_an_output_directory_that_cannot_be_staged_is_refused_naming_its_option(
     with pytest.raises(UsageError, match=f"^--report {locked}/report: {locked} is not writable$"):
         check_output_dir(locked / "report", overwrite=False, output_flag="--report")
     check_output_dir(tmp_path / "free" / "report", overwrite=False)  # a directory that can be made is fine
+
+
+def _left_by_a_killed_run(path: Path, directory: bool) -> Path:
+    path.mkdir() if directory else path.write_bytes(b"half written")
+    an_hour_ago = time.time() - 3600
+    os.utime(path, (an_hour_ago, an_hour_ago))
+    return path
+
+
+def test_what_a_killed_run_left_is_removed_by_the_next_write_and_a_live_runs_is_not(tmp_path):
+    from seqsent.files import hold_lock, release, replace_atomically, staged_directory
+
+    dead = _left_by_a_killed_run(tmp_path / ".out.staging-dead", directory=True)
+    live = _left_by_a_killed_run(tmp_path / ".out.staging-live", directory=True)
+    other = _left_by_a_killed_run(tmp_path / ".other.staging-dead", directory=True)
+    dead_file = _left_by_a_killed_run(tmp_path / ".model.json.abc123.tmp", directory=False)
+    lock = hold_lock(live)  # a run still writing
+    try:
+        with staged_directory(tmp_path / "out", owned=("*",)) as staging:
+            (staging / "a.txt").write_text("a")
+        with replace_atomically(tmp_path / "model.json") as tmp:
+            tmp.write_text("{}")
+    finally:
+        release(lock)
+    assert not dead.exists() and not dead_file.exists()
+    assert live.exists() and other.exists()  # locked; another output's
+    assert (tmp_path / "out" / "a.txt").read_text() == "a" and (tmp_path / "model.json").read_text() == "{}"
+
+
+def test_a_fresh_unlocked_staging_directory_is_left_alone(tmp_path):
+    from seqsent.files import remove_abandoned
+
+    (tmp_path / ".out.staging-new").mkdir()  # just created, not locked yet
+    assert remove_abandoned(tmp_path, ".out.staging-*") == []

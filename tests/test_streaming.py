@@ -376,6 +376,21 @@ def test_prepare_refuses_a_class_without_training_rows_as_train_does_in_memory(t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rare.csv", "three.csv", "two.csv"]  # no output, no scratch
 
 
+def test_prepare_removes_the_scratch_buckets_a_killed_prepare_left(tmp_path):
+    import os
+    import time
+
+    from seqsent.data.prepare import prepare
+
+    left = tmp_path / ".seqsent-prepare-killed"
+    (left / "buckets").mkdir(parents=True)
+    os.utime(left, (time.time() - 3600,) * 2)
+    data = write_csv(tmp_path / "d.csv", tiny_texts(per_class=20))
+    prepare(DataConfig(source=str(data)), tmp_path / "prepared", shards=1)
+    assert not left.exists() and (tmp_path / "prepared" / "manifest.json").is_file()
+    assert not list(tmp_path.glob(".seqsent-prepare-*"))
+
+
 def test_prepare_notes_skipped_rows_and_bytes_that_are_not_utf8_as_train_does(tmp_path):
     from seqsent.data.prepare import prepare
     from seqsent.data.tables import read_table

@@ -32,7 +32,7 @@ from seqsent.data.shards import check_shard, delimited_rows, find_shards, iter_r
 from seqsent.layout import MANIFEST_FILE, PREPARED_FILES, shard_format
 from seqsent.data.streaming import MANIFEST_FORMAT, SPLITS, split_of
 from seqsent.errors import DataError, UsageError
-from seqsent.files import check_output_dir, staged_directory
+from seqsent.files import check_output_dir, hold_lock, release, remove_abandoned, staged_directory
 
 BUCKET_ROWS = 50_000  # rows held in memory at a time while shuffling
 
@@ -85,16 +85,28 @@ def prepare(config: DataConfig, output: str | Path, shards: int = 8, overwrite: 
                          time.perf_counter() - started, notes)
 
 
-def _scratch_directory(output: str | Path) -> tempfile.TemporaryDirectory:
+@contextmanager
+def _scratch_directory(output: str | Path):
     """The temporary buckets, on --output's disk: in its nearest existing parent, so nothing on the way to it is
-    created before the prepared directory is. A parent that refuses it is named as --output's."""
+    created before the prepared directory is. A parent that refuses it is named as --output's. Those of killed runs
+    (as large as the data) are removed."""
     where = Path(output).expanduser().parent
     while not where.exists() and where != where.parent:
         where = where.parent
+    remove_abandoned(where, f"{SCRATCH_PREFIX}*")
     try:
-        return tempfile.TemporaryDirectory(prefix=".seqsent-prepare-", dir=where)
+        scratch = tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=where)
     except OSError as exc:
         raise UsageError(f"--output {output}: cannot write in {where} ({exc.strerror or exc})") from None
+    lock = hold_lock(Path(scratch.name))
+    try:
+        with scratch as path:
+            yield path
+    finally:
+        release(lock)
+
+
+SCRATCH_PREFIX = ".seqsent-prepare-"
 
 
 @contextmanager
