@@ -111,6 +111,10 @@ def main(argv=None) -> None:
         # Click turns Ctrl-C into Abort; a run that was training says what it kept (seqsent.errors.Interrupted).
         cause = exc if isinstance(exc, Interrupted) else exc.__cause__ or exc.__context__
         click.echo(f"seqsent: {cause if isinstance(cause, Interrupted) else 'interrupted'}", err=True)
+        if not debug:  # graph objects cut off midway complain as they are collected ("Object was never used")
+            import logging
+
+            logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
         sys.exit(130)
     except click.UsageError as exc:
         where = f"seqsent {exc.ctx.command_path.split(' ', 1)[1]}" if exc.ctx and " " in exc.ctx.command_path else "seqsent"

@@ -65,9 +65,10 @@ def _mode_for(path: Path) -> int:
         return umask_mode()
 
 
-# What a killed run (kill -9, a machine reset) left behind is removed by the next run writing the same output: the
-# entries no live process holds locked (the kernel releases a dead process's locks), untouched for this long (the
-# moment between creating one and locking it; longer for temporary files, whose writer may replace the locked inode).
+# What a killed run (kill -9, a machine reset) left behind is removed by the next run writing the same output:
+# staging directories no live process holds locked (the kernel releases a dead process's locks) and untouched for a
+# minute (the moment between creating one and locking it); temporary files untouched for 15 minutes (they are not
+# locked: their writers, HDF5 for one, lock them themselves, and each is written in one go).
 ABANDONED_DIRECTORY_SECONDS = 60.0
 ABANDONED_FILE_SECONDS = 15 * 60.0
 
@@ -93,8 +94,8 @@ def release(fd: int | None) -> None:
 
 
 def remove_abandoned(parent: Path, pattern: str, min_age: float = ABANDONED_DIRECTORY_SECONDS) -> list[Path]:
-    """Remove the staging directories and temporary files (named by the glob `pattern` in `parent`) that killed
-    runs left: unlocked, and untouched for `min_age` seconds. They can be as large as the output."""
+    """Remove the staging directories (unlocked) and temporary files (named by the glob `pattern` in `parent`) that
+    killed runs left, untouched for `min_age` seconds. They can be as large as the output."""
     removed, now = [], time.time()
     for path in Path(parent).glob(pattern):
         try:
@@ -102,8 +103,8 @@ def remove_abandoned(parent: Path, pattern: str, min_age: float = ABANDONED_DIRE
                 continue
         except OSError:
             continue
-        fd = hold_lock(path)
-        if fd is None:  # a live run's
+        fd = hold_lock(path) if path.is_dir() else None
+        if fd is None and path.is_dir():  # a live run's
             continue
         try:
             if path.is_dir():
@@ -129,7 +130,6 @@ def replace_atomically(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(name)
-    lock = hold_lock(tmp)
     try:
         yield tmp
         fsync_path(tmp)
@@ -138,8 +138,6 @@ def replace_atomically(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    finally:
-        release(lock)
     fsync_path(path.parent)
 
 
