@@ -29,8 +29,12 @@ def command(names, output_dir, base_path, versions, file_, overwrite):
     """
     from seqsent.serving.models_config import serving_config_text, write_serving_config
 
+    def notify(message: str) -> None:
+        click.echo(message, err=True)  # stdout may be the file itself (--file -)
+
     if file_ == "-":
-        click.echo(serving_config_text(output_dir, base_path, versions, list(names)), nl=False)
+        click.echo(serving_config_text(output_dir, base_path, versions, list(names), notify), nl=False)
         return
-    path = write_serving_config(output_dir, file_, base_path, versions, list(names), overwrite=overwrite)
+    path = write_serving_config(output_dir, file_, base_path, versions, list(names), overwrite=overwrite,
+                                notify=notify)
     click.echo(f"Wrote {path}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -341,11 +342,31 @@ def parse_serving_config(text: str):
 
 
 def fake_versions(root: Path, layout: dict[str, list[int]]) -> Path:
+    """Versions complete enough to be listed: a graph that parses, variables (serving-config reads no more)."""
+    from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
+
+    graph = saved_model_pb2.SavedModel(meta_graphs=[meta_graph_pb2.MetaGraphDef()]).SerializeToString()
     for name, versions in layout.items():
         for version in versions:
-            (root / name / str(version)).mkdir(parents=True)
-            (root / name / str(version) / "saved_model.pb").write_bytes(b"")
+            (root / name / str(version) / "variables").mkdir(parents=True)
+            (root / name / str(version) / "saved_model.pb").write_bytes(graph)
+            for file in ("variables.index", "variables.data-00000-of-00001"):
+                (root / name / str(version) / "variables" / file).write_bytes(b"")
     return root
+
+
+def test_serving_config_leaves_out_damaged_versions_saying_why(tmp_path):
+    root = fake_versions(tmp_path / "saved_models", {"m": [1, 2, 3, 4]})
+    shutil.rmtree(root / "m" / "2" / "variables")
+    (root / "m" / "3" / "saved_model.pb").write_bytes(b"\x12\xff\x01partial")  # a truncated graph
+    (root / "m" / "4" / "saved_model.pb").write_bytes(b"")
+    notes: list[str] = []
+    config = parse_serving_config(serving_config_text(root, "/models", notify=notes.append))
+    assert list(config.model_config_list.config[0].model_version_policy.specific.versions) == [1]
+    assert notes == [f"Note: left out {root / 'm' / '2'}: its variables/ are missing; is it complete?",
+                     f"Note: left out {root / 'm' / '3'}: its saved_model.pb does not parse (DecodeError); is it "
+                     "complete?",
+                     f"Note: left out {root / 'm' / '4'}: its saved_model.pb holds no graph; is it complete?"]
 
 
 def test_serving_config_lists_every_model_and_its_versions(tmp_path):

@@ -18,8 +18,9 @@ SERVING_CONFIG_HEADER = "# seqsent serving-config "
 VERSION_POLICIES = ("specific", "all", "latest")
 
 
-def exported_models(output_dir: str | Path) -> dict[str, list[int]]:
-    """name -> versions (ascending) of the complete exports (NAME/VERSION/saved_model.pb) under output_dir."""
+def exported_models(output_dir: str | Path, damaged: list[str] | None = None) -> dict[str, list[int]]:
+    """name -> versions (ascending) of the complete exports (NAME/VERSION/saved_model.pb) under output_dir. A version
+    that TF Serving could not load (see damage) is left out and said in `damaged`."""
     output_dir = Path(output_dir)
     if not output_dir.is_dir():
         return {}
@@ -27,20 +28,47 @@ def exported_models(output_dir: str | Path) -> dict[str, list[int]]:
     for path in sorted(output_dir.iterdir()):
         if path.name.startswith(".") or not path.is_dir():
             continue
-        versions = [v for v in existing_versions(path) if (path / str(v) / "saved_model.pb").is_file()]
+        versions = []
+        for version in existing_versions(path):
+            if not (path / str(version) / "saved_model.pb").is_file():
+                continue  # being written, or not an export: as TF Serving, ignored
+            why = damage(path / str(version))
+            if why is None:
+                versions.append(version)
+            elif damaged is not None:
+                damaged.append(f"{path / str(version)}: {why}")
         if versions:
             models[path.name] = versions
     return models
 
 
+def damage(version_dir: Path) -> str | None:
+    """Why a server could not load this SavedModel (a graph that does not parse, e.g. truncated; its variables
+    missing), or None. The graph is parsed, not run: cheap enough to list every version."""
+    from google.protobuf.message import DecodeError
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved_model = saved_model_pb2.SavedModel()
+    try:
+        saved_model.ParseFromString((version_dir / "saved_model.pb").read_bytes())
+    except (OSError, DecodeError, RuntimeWarning) as exc:
+        return f"its saved_model.pb does not parse ({exc.__class__.__name__}); is it complete?"
+    if not saved_model.meta_graphs:
+        return "its saved_model.pb holds no graph; is it complete?"
+    index = version_dir / "variables" / "variables.index"
+    if not index.is_file() or not any((version_dir / "variables").glob("variables.data-*")):
+        return "its variables/ are missing; is it complete?"
+    return None
+
+
 def serving_config_text(output_dir: str | Path, base_path: str | None = None, versions: str = "specific",
-                        names: list[str] | None = None) -> str:
+                        names: list[str] | None = None, notify=None) -> str:
     """A TF Serving models.config (text-format ModelServerConfig) for the models under output_dir.
 
     base_path: the directory that holds the models as the server sees it (e.g. /models in the
     tensorflow/serving container); default: output_dir's absolute path. versions: 'specific'
     (serve every version found, listed), 'all' (every version present when the server polls)
-    or 'latest' (the newest only, TF Serving's default).
+    or 'latest' (the newest only, TF Serving's default). Damaged versions are left out, each said to `notify`.
     """
     from google.protobuf import text_format
     from tensorflow_serving.config import model_server_config_pb2
@@ -51,7 +79,10 @@ def serving_config_text(output_dir: str | Path, base_path: str | None = None, ve
         base_path = str(Path(output_dir).resolve())
     elif not (base_path.startswith("/") or "://" in base_path):
         raise UsageError(f"--base-path {base_path}: give an absolute path as the server sees it, e.g. /models")
-    models = exported_models(output_dir)
+    damaged: list[str] = []
+    models = exported_models(output_dir, damaged)
+    for why in damaged if notify is not None else []:
+        notify(f"Note: left out {why}")
     if not models:
         raise ModelError(f"{output_dir}: no exported models here (expected NAME/VERSION/saved_model.pb)")
     if names:
@@ -76,14 +107,15 @@ def serving_config_text(output_dir: str | Path, base_path: str | None = None, ve
 
 
 def write_serving_config(output_dir: str | Path, file: str | Path | None = None, base_path: str | None = None,
-                         versions: str = "specific", names: list[str] | None = None, overwrite: bool = False) -> Path:
+                         versions: str = "specific", names: list[str] | None = None, overwrite: bool = False,
+                         notify=None) -> Path:
     """Write models.config (default OUTPUT_DIR/models.config) atomically; returns its path.
 
     A file seqsent wrote (its header line) is replaced; any other existing file only with overwrite, since a
     hand-written config is someone's work that exports also leave alone.
     """
     file = Path(file) if file is not None else Path(output_dir) / SERVING_CONFIG_FILE
-    text = serving_config_text(output_dir, base_path, versions, names)
+    text = serving_config_text(output_dir, base_path, versions, names, notify)
     if file.is_dir():
         raise UsageError(f"{file} is a directory; give a file path for models.config")
     if not overwrite and not _replaceable(file):
