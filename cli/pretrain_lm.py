@@ -8,6 +8,7 @@ from seqsent_cli.main import import_tensorflow
 from seqsent_cli.options import PRETRAIN_LM_OPTIONS, add_options, config_from_options
 from seqsent_cli.output import Output, verbose_option
 from seqsent.config import LanguageModelConfig
+from seqsent.progress import first_epochs
 from seqsent.presets import LM_PRESETS, lm_preset_config
 
 
@@ -36,7 +37,7 @@ def command(ctx, preset, quiet, verbose, restart, **options):
 
     report = pretrain_lm(config, verbose=Output(verbose=verbose, quiet=quiet).verbose, notify=click.echo,
                          restart=restart)
-    restored = f", epochs 1-{report.resumed_from_epoch} from the backup" if report.resumed_from_epoch else ""
+    restored = f", {first_epochs(report.resumed_from_epoch)} from the backup" if report.resumed_from_epoch else ""
     shown = ", ".join(f"{name} {value:.1f}" for name, value in report.perplexity.items())
     click.echo(f"\nLearned a {report.arch} language model ({report.parameters:,} parameters) from {report.texts:,} texts "
                f"({report.tokens:,} tokens, vocabulary {report.vocabulary_size:,}) in {report.seconds:.0f} s, "

@@ -9,6 +9,7 @@ from seqsent_cli.main import import_tensorflow
 from seqsent_cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, flags_not_given, resolve_config
 from seqsent_cli.output import Output, json_option, verbose_option
 from seqsent.config import RunConfig
+from seqsent.progress import first_epochs
 from seqsent.presets import (PRESETS, check_preset_inputs, overridden_preset_settings, preset_config,
                              validate_with_preset)
 
@@ -99,7 +100,7 @@ def _summary(report) -> dict:
 
 
 def _print_summary(report, config, out: Output) -> None:
-    restored = f" (epochs 1-{report.resumed_from_epoch} from the backup)" if report.resumed_from_epoch else ""
+    restored = f" ({first_epochs(report.resumed_from_epoch)} from the backup)" if report.resumed_from_epoch else ""
     out.say(f"\nTrained {config.model.description} ({report.parameters:,} trainable parameters) in {report.train_seconds:.0f} s, "
             f"{report.epochs_run} epoch(s){restored}, {report.strategy}, global batch {report.global_batch_size} "
             f"({report.per_replica_batch_size} per replica x {report.replicas})")

@@ -33,3 +33,8 @@ class Ticker:
             return
         self.last = time.monotonic()
         self.notify(message())
+
+
+def first_epochs(done: int) -> str:
+    """'epoch 1' or 'epochs 1-3': the epochs a resumed run restored ('epochs 1-1' reads as a slip)."""
+    return "epoch 1" if done == 1 else f"epochs 1-{done}"

@@ -75,10 +75,10 @@ def test_sigkill_after_first_epoch_then_same_command_resumes_at_epoch_two_like_a
 
     resumed_out = finish(seqsent(args, victim_dir))
     assert "Resuming from the backup in runs/R/in-progress-" in resumed_out
-    assert "epochs 1-1 of 3 are done" in resumed_out
+    assert "epoch 1 of 3 is done" in resumed_out
     epochs_trained = [line.split()[1] for line in resumed_out.splitlines() if line.startswith("Epoch ")]
     assert epochs_trained == ["2/3", "3/3"]  # no finished epoch trained again
-    assert "3 epoch(s) (epochs 1-1 from the backup)" in resumed_out
+    assert "3 epoch(s) (epoch 1 from the backup)" in resumed_out
 
     export = victim_dir / "saved_models" / "R" / "1"
     for part in ("saved_model.pb", "variables/variables.index", "assets.extra/keras_model.json",

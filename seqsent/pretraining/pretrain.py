@@ -22,6 +22,7 @@ from seqsent.config import RECURRENT_ARCHS, LanguageModelConfig, TextConfig
 from seqsent.data.provenance import LearnedTexts, learned_texts
 from seqsent.errors import DataError, Interrupted, TrainingError
 from seqsent.files import check_creatable, check_output_dir, staged_directory
+from seqsent.progress import first_epochs
 from seqsent.layout import BACKUP_DIR, claim_run_dir, finish_run_dir, remove_training_leftovers, write_run_config
 from seqsent.models.encoder import ENCODER_FILES, encoder_metadata, write_encoder
 from seqsent.models.language_model import LanguageModel
@@ -158,8 +159,8 @@ def _pretrain_in(work_dir: Path, config: LanguageModelConfig, corpus: Corpus, di
     state = restore(lm, work_dir / BACKUP_DIR, distribution, config.epochs)
     resumed_from = state.epoch
     if resumed_from:
-        notify(f"Resuming from the backup in {work_dir / BACKUP_DIR}: epochs 1-{resumed_from} of {config.epochs} "
-               "are done (--restart starts over)")
+        notify(f"Resuming from the backup in {work_dir / BACKUP_DIR}: {first_epochs(resumed_from)} of "
+               f"{config.epochs} {'is' if resumed_from == 1 else 'are'} done (--restart starts over)")
     started = time.perf_counter()
     history = _fit_remaining_epochs(lm, config, corpus, state, work_dir, distribution, verbose, notify)
     seconds = time.perf_counter() - started

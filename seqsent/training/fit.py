@@ -22,6 +22,7 @@ from seqsent.layout import BACKUP_DIR
 from seqsent.data.streaming import StreamingDataset
 from seqsent.models import Features, build_classifier, build_text_model, pretrained_embeddings
 from seqsent.models.recurrent import cudnn_blockers
+from seqsent.progress import first_epochs
 from seqsent.training.backup import TrainingState, restore
 from seqsent.training.callbacks import CtrlCBetweenSteps, make_callbacks
 from seqsent.training.multi_worker import keras_multi_worker_fixes
@@ -177,7 +178,8 @@ def _announce_resume(state: TrainingState, config: RunConfig, work_dir: Path, di
     if not state.epoch:
         return
     where = f"the backup in {work_dir / BACKUP_DIR}" if distribution.is_chief else "the chief's backup"
-    notify(f"Resuming from {where}: epochs 1-{state.epoch} of {config.train.epochs} are done"
+    notify(f"Resuming from {where}: {first_epochs(state.epoch)} of {config.train.epochs} "
+           f"{'is' if state.epoch == 1 else 'are'} done"
            + (" and early stopping had ended training" if state.stopped else "") + " (--restart starts over)")
 
 
