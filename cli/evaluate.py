@@ -13,9 +13,11 @@ from seqsent_cli.options import DATA_OPTIONS, add_options
 
 @click.command("evaluate")
 @click.argument("model", type=click.Path())
-@add_options(DATA_OPTIONS, shown_defaults={"source": "the data MODEL was trained on"})
+@add_options(DATA_OPTIONS, shown_defaults={"source": "the data MODEL was trained on",
+                                           "text_column": "the column MODEL was trained on",
+                                           "label_column": "the column MODEL was trained on"})
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
-@click.option("--report", "report_dir", type=click.Path(file_okay=False),
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), show_default="none: no report",
               help="Write a report directory: metrics.json, confusion matrix, ROC, precision-recall and training "
                    "curve plots, errors.csv (most confidently wrong examples) and report.md.")
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0),
@@ -39,6 +41,9 @@ def command(ctx, model, as_json, report_dir, threshold, overwrite, **_):
     # Columns not given: the model's own, so a file laid out like its training file just works.
     model_columns = tuple(column for column in ("text_column", "label_column")
                           if ctx.get_parameter_source(column) != click.core.ParameterSource.COMMANDLINE)
+    if overwrite and report_dir is None:
+        raise click.UsageError("--overwrite goes with --report (it replaces the report directory); evaluate writes "
+                               "nothing else")
     if report_dir is not None:
         check_output_dir(report_dir, overwrite, owned=REPORT_FILES, output_flag="--report")  # before the slow part
     import_tensorflow(click.get_current_context())

@@ -108,7 +108,10 @@ def add_options(specs, shown_defaults: dict[str, str] | None = None):
     def decorate(func):
         for flag, section, field, kind, help_text in reversed(specs):
             default = default_of(section, field)
-            settings = dict(default=default, show_default=(shown_defaults or {}).get(field, True), help=help_text)
+            shown = (shown_defaults or {}).get(field, True)
+            if shown is True and default is None:  # Click shows no default for None: say there is none
+                shown = "none"
+            settings = dict(default=default, show_default=shown, help=help_text)
             if isinstance(default, list):  # repeatable: --unlabelled A --unlabelled B
                 settings.update(multiple=True, show_default=", ".join(default) or "none")
             if kind is click.BOOL:  # a plain flag

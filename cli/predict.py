@@ -24,6 +24,7 @@ from seqsent.files import decode_utf8
 @click.argument("model", type=click.Path())
 @click.argument("texts", nargs=-1)
 @click.option("--file", "file_", type=click.Path(dir_okay=False, allow_dash=True),
+              show_default="none: the TEXTS arguments",
               help="Read texts from FILE: a .csv/.tsv/.jsonl table's --text-column (its header and other columns "
                    "are not texts; rows without a text are skipped), else one text per line ('-' for stdin; blank "
                    "lines skipped, with a note on stderr), so match results to texts by their text (or use --json). "

@@ -14,7 +14,7 @@ from seqsent.presets import LM_PRESETS, lm_preset_config
 
 @click.command("pretrain-lm")
 @add_options(PRETRAIN_LM_OPTIONS)
-@click.option("--preset", type=click.Choice(list(LM_PRESETS)),
+@click.option("--preset", type=click.Choice(list(LM_PRESETS)), show_default="none",
               help="The language model of `seqsent train --preset` of the same name (flags given here override it).")
 @click.option("--quiet", is_flag=True, help="No progress from Keras (the per-epoch perplexity lines stay).")
 @verbose_option

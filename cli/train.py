@@ -23,9 +23,9 @@ DEFAULTS = RunConfig()
 @click.option("--output-dir", default=DEFAULTS.output_dir, show_default=True, help="Base directory of exported models.")
 @click.option("--runs-dir", default=DEFAULTS.runs_dir, show_default=True,
               help="Where run directories (config, history, metrics, TensorBoard logs) go.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), show_default="none: the defaults",
               help="JSON config (as saved in a run's config.json); flags given here override it.")
-@click.option("--preset", type=click.Choice(list(PRESETS)),
+@click.option("--preset", type=click.Choice(list(PRESETS)), show_default="none",
               help="Named settings chosen by measurement (imdb-best: see docs/accuracy.md); a --config file and flags "
                    "given here override it.")
 @click.option("--quiet", is_flag=True, help="No progress from Keras (the same as --verbose 0).")
@@ -33,7 +33,7 @@ DEFAULTS = RunConfig()
 @json_option
 @click.option("--restart", is_flag=True,
               help="Start from epoch 1, deleting the crash backup that re-running the same command would resume.")
-@click.option("--tf-config", "tf_config", metavar="FILE_OR_JSON",
+@click.option("--tf-config", "tf_config", metavar="FILE_OR_JSON", show_default="the TF_CONFIG variable, if set",
               help="Cluster of --strategy multi-worker, as JSON or a file of it: sets TF_CONFIG for this run.")
 @click.pass_context
 def command(ctx, name, output_dir, runs_dir, config_file, quiet, verbose, as_json, restart, tf_config, **_):

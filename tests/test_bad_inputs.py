@@ -165,6 +165,8 @@ CASES = [
          fragment="is not a plain directory name"),
     case("export: --name that is a path", "export", "{model}", "--name", "../escape", "--output-dir",
          "{tmp}/exports", code=2, fragment="--name may hold only"),
+    case("evaluate: --overwrite without --report", "evaluate", "{model}", "--overwrite", code=2,
+         fragment="--overwrite goes with --report"),
     case("export: --output-dir that is a file", "export", "{model}", "--output-dir", "{model}/saved_model.pb",
          code=2, fragment="saved_model.pb is a file, not a directory"),
     case("export: --name of a hidden directory", "export", "{model}", "--name", ".hidden", "--output-dir",
