@@ -171,7 +171,14 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
     for index, arch in enumerate(archs, start=1):
         if on_start is not None:
             on_start(index, len(archs), arch)
-        results.append(_train_and_measure(arch, runs[arch], dataset, buckets, verbose))
+        try:
+            results.append(_train_and_measure(arch, runs[arch], dataset, buckets, verbose))
+        except KeyboardInterrupt:  # the arch's backup went with its scratch directory: nothing resumes
+            from seqsent.errors import Interrupted
+
+            done = f"{', '.join(r.arch for r in results)} had finished" if results else "no arch had finished"
+            raise Interrupted(f"interrupted while training {arch} ({done}); compare keeps nothing of an unfinished "
+                              "run and does not resume: run it again (--archs to compare fewer)") from None
         if on_result is not None:
             on_result(index, len(archs), results[-1])
     return Comparison(

@@ -157,6 +157,18 @@ def test_an_arch_that_fails_to_train_is_reported_and_the_others_still_run(tiny_c
     assert_readable_png(out / "compare.png", min_side=800)
 
 
+def test_ctrl_c_of_compare_says_what_had_finished_and_that_nothing_resumes(tiny_csv, tmp_path, capsys, monkeypatch):
+    from test_cli import run_main
+
+    make_rnn_fail(monkeypatch, KeyboardInterrupt())
+    code, _, err = run_main(capsys, "compare", "--data", tiny_csv, "--archs", "bow,rnn,tfidf", "--epochs", "1",
+                            "--output", tmp_path / "out", "--quiet", *TINY_FLAGS)
+    assert code == 130 and err.strip().splitlines() == [
+        "seqsent: interrupted while training rnn (bow had finished); compare keeps nothing of an unfinished run and "
+        "does not resume: run it again (--archs to compare fewer)"], err
+    assert not (tmp_path / "out").exists()
+
+
 def test_cli_compare_prints_progress_and_a_table_then_refuses_to_clobber(tiny_csv, tmp_path, capsys):
     from test_cli import assert_one_line_error, run_main
 
