@@ -80,6 +80,31 @@ def test_a_binary_file_holding_more_than_its_header_announces_is_refused(w2v_bin
         load_vectors(w2v_binary)
 
 
+@pytest.mark.parametrize("fixture", ["w2v_text", "glove", "w2v_binary"])
+def test_a_file_starting_with_a_byte_order_mark_reads_as_without_it(fixture, request, tmp_path):
+    path = request.getfixturevalue(fixture)
+    marked = tmp_path / f"bom-{path.name}"
+    marked.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert sniff_format(marked) == sniff_format(path)
+    assert sorted(load_vectors(marked)) == sorted(VECTORS)
+
+
+@pytest.mark.parametrize("header, fragment", [(b"5 2\n", "line 2 has 3 values; its header says 2"),
+                                              (b"5 4\n", "line 2 has 3 values; its header says 4")])
+def test_a_header_whose_dimension_disagrees_with_the_rows_says_so(glove, tmp_path, header, fragment):
+    path = tmp_path / "wrong-header.vec"
+    path.write_bytes(header + glove.read_bytes())
+    with pytest.raises(DataError, match=fragment):
+        load_vectors(path)
+
+
+def test_a_glove_line_with_a_number_too_many_is_refused_not_read_as_a_word_with_spaces(glove):
+    with open(glove, "a", encoding="utf-8") as handle:
+        handle.write("extra 1 2 3 4\n")
+    with pytest.raises(DataError, match="line 6 has 4 values; expected 3"):
+        load_vectors(glove)
+
+
 def test_glove_words_holding_spaces_are_read_not_rejected(tmp_path):
     path = tmp_path / "glove.txt"
     path.write_text("the 1 2\n. . . 3 4\nfilm 5 6\n", encoding="utf-8")

@@ -66,6 +66,19 @@ def _parse_header(line: bytes) -> Optional[tuple[int, int]]:
     return None
 
 
+BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark some editors and Windows tools put first
+
+
+def _text_row_values(line: bytes) -> Optional[int]:
+    """How many values a '<word> <number> ...' text row holds (None if it is not one: a binary row, say)."""
+    try:
+        fields = line.decode("utf-8").rstrip("\r\n").rstrip(" ").split(" ")
+        [float(v) for v in fields[1:]]
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return len(fields) - 1 if len(fields) > 1 else None
+
+
 def _looks_like_text_row(line: bytes, dim: int) -> bool:
     try:
         fields = line.decode("utf-8").rstrip("\n").rstrip(" ").split(" ")
@@ -84,7 +97,7 @@ def sniff_format(path: str | Path) -> tuple[str, int]:
         raise _file_error(path, "no such file")
     try:
         with open(path, "rb") as handle:
-            first = handle.readline(1 << 20)
+            first = handle.readline(1 << 20).removeprefix(BOM)
             if not first.strip():
                 raise _file_error(path, "empty, or its first line is blank; expected a word2vec or GloVe vector file")
             header = _parse_header(first)
@@ -96,6 +109,9 @@ def sniff_format(path: str | Path) -> tuple[str, int]:
                 row = peek.split(b"\n", 1)[0] if b"\n" in peek else peek
                 if count and not peek:
                     raise _file_error(path, f"its header announces {count:,} words but no vector follows")
+                values = _text_row_values(row)
+                if values is not None and values != dim:  # read otherwise as binary, or words glued to numbers
+                    raise _file_error(path, f"line 2 has {values} values; its header says {dim}")
                 return ("word2vec-text" if (not peek or _looks_like_text_row(row, dim)) else "word2vec-binary"), dim
             try:
                 fields = first.decode("utf-8").rstrip("\n").rstrip(" ").split(" ")
@@ -138,10 +154,10 @@ def iter_vectors(path: str | Path, wanted: Optional[set[str]] = None) -> Iterato
 def _iter_text(path: Path, handle, dim: int, has_header: bool, wanted):
     """A word2vec header's word count is checked against the lines that follow: a file cut short (a copy that
     stopped) or with lines appended reads otherwise like a smaller or larger vocabulary."""
-    announced = _parse_header(handle.readline())[0] if has_header else None
+    announced = _parse_header(handle.readline().removeprefix(BOM))[0] if has_header else None
     words = 0
     for number, raw in enumerate(handle, start=2 if has_header else 1):
-        line = raw.rstrip(b"\r\n")
+        line = raw.rstrip(b"\r\n").removeprefix(BOM) if number == 1 else raw.rstrip(b"\r\n")
         if not line.strip():
             continue
         words += 1
@@ -155,6 +171,8 @@ def _iter_text(path: Path, handle, dim: int, has_header: bool, wanted):
         if len(fields) < dim + 1:
             raise _file_error(path, f"line {number:,} has {len(fields) - 1} values; expected {dim}")
         word = " ".join(fields[:-dim])  # some GloVe files have words holding spaces
+        if len(fields) > dim + 1 and _text_row_values(line) is not None:  # not a word with spaces: a number more
+            raise _file_error(path, f"line {number:,} has {len(fields) - 1} values; expected {dim}")
         if wanted is not None and word not in wanted and word.lower() not in wanted:
             continue
         try:
@@ -167,7 +185,7 @@ def _iter_text(path: Path, handle, dim: int, has_header: bool, wanted):
 
 
 def _iter_binary(path: Path, handle, dim: int, wanted):
-    count, _ = _parse_header(handle.readline())
+    count, _ = _parse_header(handle.readline().removeprefix(BOM))
     width = 4 * dim
     for number in range(1, count + 1):
         word_bytes = bytearray()
