@@ -805,8 +805,31 @@ def test_unlabelled_texts_that_are_test_texts_in_other_case_are_left_out(tmp_pat
     assert texts == ["something else"]
     assert "2 unlabelled texts are also test texts (case and punctuation aside) and were left out" in notes
     path.write_text("A FINE FILM\n", encoding="utf-8")
-    with pytest.raises(DataError, match="no texts left to learn from \\(texts that are also test texts are left out"):
+    with pytest.raises(DataError, match="no texts left to learn from: every one is also a test text"):
         read_unlabelled_sources([str(path)], test_texts)
+
+
+def test_an_unlabelled_source_given_twice_or_holding_no_text_is_refused_and_skipped_rows_are_noted(tmp_path,
+                                                                                                   monkeypatch):
+    from seqsent.data.unlabelled import collect_texts, read_unlabelled_sources
+
+    monkeypatch.chdir(tmp_path)
+    lines = tmp_path / "more.txt"
+    lines.write_text("a fine film\nan odd one\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=f"--unlabelled ./more.txt is given twice \\({lines}\\): each source counts "
+                                         "once"):
+        read_unlabelled_sources([str(lines), "./more.txt"], [])  # the same file, named otherwise
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(DataError, match=f"--unlabelled {blank}: no texts in it \\(empty, or blank lines only\\)"):
+        read_unlabelled_sources([str(blank)], [])
+    table = write_csv(tmp_path / "more.csv", [("a fine film", "x"), ("", "y"), ("an odd one", "z")])
+    texts, notes = read_unlabelled_sources([str(table)], [])
+    assert texts == ["a fine film", "an odd one"]
+    assert f"--unlabelled {table}: skipped 1 row(s) with no text in its column 'text'" in notes
+    data = write_csv(tmp_path / "data.csv", tiny_texts(per_class=10))
+    with pytest.raises(UsageError, match=f"--unlabelled {data} is --data: its train texts are read already"):
+        collect_texts(str(data), [str(data)])
 
 
 def test_labels_that_are_one_number_written_two_ways_are_refused_naming_them(tmp_path):

@@ -220,7 +220,8 @@ def test_pretrain_lm_on_punctuation_only_texts_is_a_data_error(tmp_path):
     from seqsent.api import pretrain_lm
     from seqsent.errors import DataError
 
-    data = write_csv(tmp_path / "punct.csv", [(text, label) for text in ("!!!", "...", "---", "??") for label in "ab"])
+    data = write_csv(tmp_path / "punct.csv",
+                     [(text, label) for text in ("!!!", "...", "---", "??") for label in "ab"] * 3)
     config = LanguageModelConfig(data=str(data), output=str(tmp_path / "enc"), runs_dir=str(tmp_path / "runs"))
     with pytest.raises(DataError, match="hold no words after standardisation"):
         pretrain_lm(config, verbose=0)
@@ -237,6 +238,23 @@ def test_pretrain_lm_reports_the_vocabulary_size_it_learned_not_max_tokens(tmp_p
     assert len(corpus.vocabulary) == 5  # padding, OOV, alpha, beta, gamma
     assert "Vocabulary: 5 terms (the padding and out-of-vocabulary entries included)" in messages, messages
     assert not any("of 30,000" in message for message in messages)
+
+
+def test_copies_of_held_out_texts_are_not_trained_on_and_too_few_texts_are_said_plainly(tmp_path):
+    from seqsent.errors import DataError
+    from seqsent.pretraining.pretrain import build_corpus
+
+    texts = tmp_path / "texts.txt"
+    texts.write_text("".join(f"text number {i} reads well\n" for i in range(20)) * 3, encoding="utf-8")  # 3 copies
+    config = LanguageModelConfig(data="none", unlabelled=[str(texts)], output=str(tmp_path / "enc"), window=2,
+                                 batch_size=1, heldout_texts=4)
+    messages = []
+    corpus = build_corpus(config, messages.append)
+    assert corpus.heldout_texts == 4 and corpus.texts == 60 - 4 - 8  # no copy of the 4 held-out texts trains
+    assert "Note: 8 training text(s) left out: copies of held-out texts (case and punctuation aside)" in messages
+    texts.write_text("one text\ntwo texts\n", encoding="utf-8")
+    with pytest.raises(DataError, match="^2 text\\(s\\) to learn from: a language model needs at least 10"):
+        build_corpus(config, messages.append)
 
 
 def test_a_stacked_bidirectional_language_model_is_refused_before_pretraining_and_as_a_bidirectional_start(tmp_path):

@@ -52,11 +52,35 @@ def read_unlabelled_source(source: str, notify=None, text_column: str = "text", 
             raise DataError(f"--unlabelled {source}: no train/unsup/*.txt reviews in it")
         return texts
     if is_text_table(path):
-        texts, _, replaced = text_column_rows(path, text_column, f"--unlabelled {source}",
-                                              "chosen with --unlabelled-text-column, by default --text-column")
+        texts, without, replaced = text_column_rows(path, text_column, f"--unlabelled {source}",
+                                                    "chosen with --unlabelled-text-column, by default --text-column")
         _note_replaced(source, replaced, notes)
+        if without and notes is not None:
+            notes.append(f"--unlabelled {source}: skipped {without:,} row(s) with no text in its column "
+                         f"{text_column!r}")
         return texts
-    return read_text_lines(path, notes)
+    texts = read_text_lines(path, notes)
+    if not texts:
+        raise DataError(f"--unlabelled {source}: no texts in it (empty, or blank lines only)")
+    return texts
+
+
+def check_sources_once(sources: list[str], data_source: str | None = None) -> None:
+    """A source given twice would count its texts twice (word2vec's --min-count passed by every word seen once, a
+    language model's held-out texts also trained on); so would the --data file given again as --unlabelled."""
+    from seqsent.errors import UsageError
+
+    seen: dict[Path, str] = {}
+    data_path = Path(data_source).expanduser().resolve() if data_source and Path(data_source).expanduser().exists() \
+        else None
+    for source in sources:
+        resolved = Path(source).expanduser().resolve()
+        if resolved in seen:
+            raise UsageError(f"--unlabelled {source} is given twice ({seen[resolved]}): each source counts once")
+        if resolved == data_path:
+            raise UsageError(f"--unlabelled {source} is --data: its train texts are read already (its test texts "
+                             "never are); leave it out")
+        seen[resolved] = source
 
 
 def without_test_texts(texts: list[str], test_texts: list[str]) -> list[str]:
@@ -78,6 +102,7 @@ def collect_texts(data_source: str | DataConfig, unlabelled: list[str], include_
 
     data = data_source if isinstance(data_source, DataConfig) else DataConfig(source=data_source)  # a table's columns
     data_source = data.source
+    check_sources_once(unlabelled, data_source if data_source != "none" else None)
     sources = []
     say = notify or (lambda message: None)
 
@@ -112,6 +137,9 @@ def collect_texts(data_source: str | DataConfig, unlabelled: list[str], include_
     if len(kept) < len(texts):
         notes.append(f"{len(texts) - len(kept):,} texts left out: they are also test texts (case and punctuation "
                      "aside)")
+        if not kept:
+            raise DataError("no texts left to learn from: every one is also a test text (case and punctuation "
+                            "aside); give other text (--unlabelled)")
     if data_source == "none":
         notes.append("--data none: no test texts were known to leave out of the --unlabelled texts")
     return kept, sources, notes
@@ -134,6 +162,7 @@ def read_unlabelled_sources(sources: list[str], test_texts: list[str], notify=No
     and how many are also test texts (learning from those would leak the test split into training: dropped)."""
     texts: list[str] = []
     replaced: list[str] = []
+    check_sources_once(sources)
     for source in sources:
         texts += read_unlabelled_source(source, notify, text_column, replaced)
     kept = without_test_texts(texts, test_texts)
@@ -142,6 +171,6 @@ def read_unlabelled_sources(sources: list[str], test_texts: list[str], notify=No
         notes.append(f"{len(texts) - len(kept):,} unlabelled texts are also test texts (case and punctuation aside) "
                      "and were left out")
     if not kept:
-        raise DataError(f"--unlabelled {', '.join(sources)}: no texts left to learn from (texts that are also test "
-                        "texts are left out)")
+        raise DataError(f"--unlabelled {', '.join(sources)}: no texts left to learn from: every one is also a test "
+                        "text (case and punctuation aside)")
     return kept, notes

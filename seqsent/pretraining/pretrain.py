@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqsent.config import RECURRENT_ARCHS, LanguageModelConfig, TextConfig
+from seqsent.data.dataset import comparison_key
 from seqsent.data.provenance import LearnedTexts, learned_texts
 from seqsent.errors import DataError, Interrupted, TrainingError
 from seqsent.files import check_creatable, check_output_dir, staged_directory
@@ -114,13 +115,17 @@ def build_corpus(config: LanguageModelConfig, notify) -> Corpus:
                                           config.unlabelled_text_column)
     for note in notes:
         notify(f"Note: {note}")
-    if not texts:
-        raise DataError("no texts left to learn from (texts that are also test texts are left out); give more "
-                        "text (--unlabelled)")
+    if len(texts) < 10:
+        raise DataError(f"{len(texts)} text(s) to learn from: a language model needs at least 10, a tenth of them "
+                        "held out to measure its perplexity; give more text (--unlabelled)")
     order = np.random.default_rng(config.seed).permutation(len(texts))
     held = min(config.heldout_texts, len(texts) // 10)
     heldout_texts = [texts[i] for i in order[:held]]
-    train_texts = [texts[i] for i in order[held:]]
+    heldout_keys = {comparison_key(text) for text in heldout_texts} - {""}
+    train_texts = [texts[i] for i in order[held:] if comparison_key(texts[i]) not in heldout_keys]
+    if held + len(train_texts) < len(texts):  # a copy of a held-out text would be trained on: perplexity too low
+        notify(f"Note: {len(texts) - held - len(train_texts):,} training text(s) left out: copies of held-out texts "
+               "(case and punctuation aside)")
     notify(f"Learning the vocabulary (up to {config.max_tokens:,} terms) from {len(train_texts):,} texts")
     vectorizer = adapt_vectorizer(TextConfig(max_tokens=config.max_tokens), train_texts)
     notify(f"Vocabulary: {vectorizer.vocabulary_size():,} terms (the padding and out-of-vocabulary entries included)")
