@@ -272,6 +272,7 @@ BAD_FILES = {
     "truncated-binary": b"2 3\nthe " + np.zeros(3, "<f4").tobytes() + b"\nfilm " + b"\x00\x01",
     "garbage": bytes(range(256)) * 4,
     "no-word-matches": b"alpha 1 2 3\nbeta 4 5 6\n",
+    "gzipped": __import__("gzip").compress(b"the 1 2 3\n"),
 }
 
 

@@ -98,6 +98,8 @@ def sniff_format(path: str | Path) -> tuple[str, int]:
     try:
         with open(path, "rb") as handle:
             first = handle.readline(1 << 20).removeprefix(BOM)
+            if first.startswith(b"\x1f\x8b"):
+                raise _file_error(path, "a gzip file: decompress it first (gunzip), vector files are read as they are")
             if not first.strip():
                 raise _file_error(path, "empty, or its first line is blank; expected a word2vec or GloVe vector file")
             header = _parse_header(first)
