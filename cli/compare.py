@@ -23,7 +23,8 @@ COMPARE_OPTIONS = [spec for spec in DATA_OPTIONS if spec.field not in STREAMING_
 @click.command("compare")
 @add_options(COMPARE_OPTIONS)
 @click.option("--archs", default=",".join(ARCHS), show_default=True,
-              help="Comma-separated architectures, trained in this order.")
+              help="Comma-separated architectures, trained in this order (case and spaces ignored; one named twice "
+                   "is trained once).")
 @click.option("--output", type=click.Path(file_okay=False), default="comparison", show_default=True,
               help="Directory for compare.md, compare.csv and compare.png (written atomically).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing non-empty --output directory.")

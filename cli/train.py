@@ -75,7 +75,7 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, verbose, as_jso
     if as_json:
         out.result(_summary(report))
         return
-    _print_summary(report, config, out)
+    _print_summary(report, report.config, out)  # as trained: an --encoder may have set its shape
 
 
 def _note_preset_replaced(preset: str, config_file: str, not_given: dict, out: Output) -> None:

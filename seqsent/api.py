@@ -88,8 +88,10 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
     from seqsent.training.backup import discard_if_unstarted
     from seqsent.training.strategy import start_distribution
 
+    import copy
+
     notify = notify or log_or_warn
-    prepare_config(config, notify, given)
+    config = prepare_config(copy.deepcopy(config), notify, given)  # the caller's, reused for a next run, stays as given
     # The strategy before the data: a multi-worker strategy must exist before TensorFlow runs any op.
     distribution, warnings = start_distribution(config.train.strategy)
     notify(f"Strategy: {distribution.describe()}")

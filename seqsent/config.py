@@ -279,10 +279,29 @@ class RunConfig:
             return f"imdb-{self.model.arch}"  # the IMDB sources: the sample, TFDS, an aclImdb directory or archive
         stem = path.name.split(".")[0]
         stem = "".join(c if c.isalnum() or c in "._-" else "-" for c in stem)
-        return f"{stem or 'model'}-{self.model.arch}"
+        return f"{stem[:100] or 'model'}-{self.model.arch}"  # a long file name still makes a valid --name
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def _check_types(self) -> None:
+        """A config built in Python is checked as a --config file is ('8' for units failed deep inside Keras, 1.5
+        epochs after the data was read); NumPy numbers count as the Python numbers they hold, paths as strings."""
+        for key in ("name", "output_dir", "runs_dir"):
+            setattr(self, key, _as_plain(getattr(self, key)))
+            if not isinstance(getattr(self, key), str):
+                raise UsageError(f"config key {key} must be a string, not {type(getattr(self, key)).__name__}")
+        for section, cls in SECTIONS.items():
+            values = getattr(self, section)
+            if not isinstance(values, cls):
+                raise UsageError(f"config section {section} must be a seqsent.config.{cls.__name__}, not "
+                                 f"{type(values).__name__}")
+            for key, hint in typing.get_type_hints(cls).items():
+                value = _as_plain(getattr(values, key))
+                setattr(values, key, value)
+                if not _has_type(value, hint):
+                    raise UsageError(f"config key {section}.{key} must be {_type_name(hint)}, not "
+                                     f"{type(value).__name__} ({value!r})")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "RunConfig":
@@ -310,6 +329,7 @@ class RunConfig:
         """
         from pathlib import Path
 
+        self._check_types()
         if not self.name:
             self.name = self.default_name()
         checks = [
@@ -478,6 +498,19 @@ def _upgrade_train_section(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _as_plain(value: Any) -> Any:
+    """A pathlib.Path as its string, a NumPy number as its Python number, a tuple as a list (of such)."""
+    import os
+
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and not hasattr(value, "__len__"):
+        return value.item()
+    if isinstance(value, tuple):
+        value = list(value)
+    return [_as_plain(item) for item in value] if isinstance(value, list) else value
+
+
 def _section_from_dict(section_cls, values: dict[str, Any], section: str):
     if not isinstance(values, dict):
         raise UsageError(f"config section {section!r} must be a mapping")
@@ -515,12 +548,14 @@ def _type_name(hint: Any) -> str:
     return "null" if hint is type(None) else hint.__name__
 
 
-NAME_RULE = ("--name may hold only letters, digits, '.', '_' and '-', and starts with a letter, a digit or '_' (a "
-             "name starting with '.' is a hidden directory, which serving-config skips)")
+NAME_MAX = 128  # a directory name, with room for the run directories' suffixes under file systems' 255-byte limit
+NAME_RULE = (f"--name may hold only letters, digits, '.', '_' and '-', at most {NAME_MAX} of them, and starts with a "
+             "letter, a digit or '_' (a name starting with '.' is a hidden directory, which serving-config skips)")
 
 
 def is_safe_name(name: str) -> bool:
-    return bool(name) and name[0] not in ".-" and all(c.isalnum() or c in "._-" for c in name)
+    return (bool(name) and len(name.encode("utf-8")) <= NAME_MAX and name[0] not in ".-"
+            and all(c.isalnum() or c in "._-" for c in name))
 
 
 def recorded_data_config(metadata: dict, model_path: Any) -> Optional[DataConfig]:

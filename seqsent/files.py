@@ -161,6 +161,10 @@ def check_creatable(path: str | Path, flag: str, *, directory: bool) -> None:
         raise UsageError(f"{flag} {path}: {existing} is a file, not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"{flag} {path}: {existing} is not writable")
+    try:  # access() says yes to root everywhere, even in /proc or on a read-only mount: try it
+        os.rmdir(tempfile.mkdtemp(prefix=".seqsent-probe-", dir=existing))
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot write in {existing} ({exc.strerror or exc})") from None
 
 
 def check_output_dir(target: str | Path, overwrite: bool, flag: str = "--overwrite", owned: tuple[str, ...] = (),

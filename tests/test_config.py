@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -111,6 +112,7 @@ def test_boundary_values_are_accepted(section, field, value):
     (None, "name", "a b", "--name"),
     (None, "name", ".hidden", "--name"),
     (None, "name", "-m", "--name"),
+    (None, "name", "a" * 129, "--name"),
 ])
 def test_validate_rejects_out_of_range_values_with_usage_error(section, field, value, message):
     config = RunConfig()
@@ -213,3 +215,43 @@ def test_pretrained_rate_is_noted_when_the_only_pretrained_layer_is_frozen():
 
 def test_a_recurrent_run_of_the_defaults_notes_nothing():
     assert _noted(RunConfig()) == {}
+
+
+@pytest.mark.parametrize("section, field, value, fragment", [
+    ("model", "units", "8", "config key model.units must be int, not str ('8')"),
+    ("train", "epochs", 1.5, "config key train.epochs must be int, not float (1.5)"),
+    ("model", "units", True, "config key model.units must be int, not bool (True)"),
+    ("data", "source", None, "config key data.source must be str, not NoneType (None)"),
+    (None, "model", {"arch": "gru"}, "config section model must be a seqsent.config.ModelConfig, not dict"),
+])
+def test_a_config_built_in_python_with_wrong_types_is_a_usage_error_naming_the_key(section, field, value, fragment):
+    config = RunConfig()
+    setattr(getattr(config, section) if section else config, field, value)
+    with pytest.raises(UsageError, match=re.escape(fragment)):
+        config.validate()
+
+
+def test_paths_numpy_numbers_and_tuples_in_a_python_config_are_taken_as_plain_values(tmp_path):
+    import numpy as np
+
+    config = RunConfig(output_dir=tmp_path / "models")
+    config.model.units, config.train.learning_rate, config.data.classes = np.int64(8), np.float32(0.01), ("a", "b")
+    config.validate()
+    assert config.output_dir == str(tmp_path / "models") and type(config.model.units) is int
+    assert config.data.classes == ["a", "b"] and isinstance(config.train.learning_rate, float)
+
+
+def test_train_leaves_the_callers_config_as_given(monkeypatch):
+    import seqsent.api as api
+
+    class Prepared(Exception):
+        pass
+
+    def prepare_config(copy, *_):
+        raise Prepared(copy)
+
+    config = RunConfig()
+    monkeypatch.setattr(api, "prepare_config", prepare_config)
+    with pytest.raises(Prepared) as stopped:
+        api.train(config)
+    assert stopped.value.args[0] is not config and stopped.value.args[0] == config

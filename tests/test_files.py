@@ -150,3 +150,10 @@ def test_a_fresh_unlocked_staging_directory_is_left_alone(tmp_path):
 
     (tmp_path / ".out.staging-new").mkdir()  # just created, not locked yet
     assert remove_abandoned(tmp_path, ".out.staging-*") == []
+
+
+def test_an_output_directory_where_nothing_can_be_created_is_refused_before_any_work():
+    from seqsent.files import check_creatable
+
+    with pytest.raises(UsageError, match="^--output-dir /proc/seqsent-qa/m: cannot write in /proc"):
+        check_creatable("/proc/seqsent-qa/m", "--output-dir", directory=True)  # access() passes there as root

@@ -132,6 +132,10 @@ def start_distribution(name: str) -> tuple[Distribution, list[str]]:
     if name == "tpu":
         return Distribution(_tpu_strategy(), "tpu"), warnings
     if name == "mirrored":
+        gpus = len(tf.config.list_physical_devices("GPU"))
+        if gpus < 2:  # still runs (one replica), but the user asked for data parallelism it cannot give
+            warnings.append(f"--strategy mirrored with {'no GPU' if not gpus else 'one GPU'} on this machine: one "
+                            "replica, as the default strategy would train")
         return Distribution(tf.distribute.MirroredStrategy(), "mirrored"), warnings
     return Distribution(tf.distribute.get_strategy(), "default"), warnings
 
