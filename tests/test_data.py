@@ -769,7 +769,7 @@ def test_test_texts_also_in_train_are_counted_in_a_note(tmp_path):
     test_rows = [(f"test review {i}", "pos" if i % 2 else "neg") for i in range(8)]
     test_file = write_csv(tmp_path / "test.csv", test_rows)
     train_file = write_csv(tmp_path / "train.csv", train_rows)
-    assert not any("also appear in train" for note in load(train_file, test_source=str(test_file)).notes)
+    assert not any("also appear in train" in note for note in load(train_file, test_source=str(test_file)).notes)
     dataset = load(train_file, test_source=str(write_csv(tmp_path / "dup.csv", test_rows + train_rows)),
                    validation_fraction=0.25)
     shared = sum(text in set(dataset.train.texts) for text in dataset.test.texts)
@@ -904,3 +904,11 @@ def test_unlabelled_bytes_that_are_not_utf8_are_counted_in_a_note_as_for_labelle
     assert texts[0] == "caf\ufffd was fine" and len(texts) == 3
     assert f"--unlabelled {lines}: replaced 1 byte sequence(s) that were not UTF-8" in notes
     assert f"--unlabelled {table}: replaced 2 byte sequence(s) that were not UTF-8" in notes
+
+
+def test_a_validation_split_of_few_examples_is_noted_and_a_larger_one_is_not(tmp_path):
+    small = load(write_csv(tmp_path / "small.csv", tiny_texts(per_class=20)))
+    assert any(note.startswith(f"the validation split holds {len(small.validation)} example(s): early stopping")
+               for note in small.notes), small.notes
+    large = load(write_csv(tmp_path / "large.csv", tiny_texts(per_class=200)))
+    assert len(large.validation) >= 20 and not any("the validation split holds" in note for note in large.notes)

@@ -212,8 +212,15 @@ def build_dataset(
         train_texts, y_train, train_groups = stratified_subset(train_texts, y_train, train_limit, seed, train_groups)
     train, validation, how = split_off_validation(train_texts, y_train, validation_fraction, seed, train_groups,
                                                  validation_option)
-    return Dataset(train, validation, Split(list(test_texts), y_test), class_names, description, list(notes or []),
+    notes = list(notes or [])
+    if len(validation) < FEW_VALIDATION_EXAMPLES:
+        notes.append(f"the validation split holds {len(validation)} example(s): early stopping and the kept epoch are "
+                     f"chosen on them; raise {validation_option} or give more data for a steadier choice")
+    return Dataset(train, validation, Split(list(test_texts), y_test), class_names, description, notes,
                    validation_split=how)
+
+
+FEW_VALIDATION_EXAMPLES = 20  # below this, one example moves validation accuracy by more than 5 points
 
 
 def _check_limit_fits_classes(option: str, size: int, available: int, num_classes: int) -> None:
