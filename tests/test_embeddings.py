@@ -503,6 +503,19 @@ def test_streamed_train_refuses_vectors_pretrained_in_memory_and_takes_those_pre
     assert status == 0 and "learned from" not in err, err
 
 
+def test_an_encoder_without_its_record_of_learned_texts_is_noted_and_vectors_without_one_are_not(tmp_path):
+    from seqsent.data.provenance import check_learned_test_texts
+
+    data = write_csv(tmp_path / "reviews.csv", [("a fine film", "good")])
+    encoder = tmp_path / "enc"
+    encoder.mkdir()  # its texts.npz deleted, or copied without it
+    vectors = tmp_path / "glove.txt"
+    vectors.write_text("film 0.1 0.2\n", encoding="utf-8")  # GloVe: never had one
+    notes = check_learned_test_texts(str(vectors), str(encoder), str(data), ["a fine film"])
+    assert notes == [f"--encoder {encoder} has no texts.npz (pretrain-lm writes one): seqsent cannot check that it did "
+                     "not learn from this run's test texts"]
+
+
 def test_a_record_of_learned_texts_belongs_only_to_the_vector_file_it_names(tmp_path):
     from seqsent.files import sha256_of
     from seqsent.data.provenance import (LearnedTexts, check_learned_test_texts, read_record, text_fingerprints,
