@@ -383,7 +383,7 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
     """
     import numpy as np
 
-    from seqsent.config import recorded_data_config
+    from seqsent.config import recorded_data_config, recorded_run_config
     from seqsent.data import as_recorded
     from seqsent.serving.inference import resolve_model_path
     from seqsent.training.ensemble import choose_log_odds_weights, log_odds_ensemble
@@ -417,8 +417,8 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
         + ", ".join(f"{k} {v:.4f}" for k, v in accuracy.items()) + ")")
     for note in _members_adding_nothing([str(p) for p in model_paths], probabilities, weights):
         notify(f"Note: {note}")
-    config = RunConfig.from_dict(members[0].metadata["config"]) if isinstance(members[0].metadata.get("config"), dict) \
-        else RunConfig()
+    recorded_runs = [recorded_run_config(m.metadata, p) for p, m in zip(model_paths, members)]  # each checked
+    config = recorded_runs[0] or RunConfig()
     config.name, config.output_dir, config.data = name, str(output_dir), data  # what evaluate scores it on
     result = _Combined(log_odds_ensemble([m.text_model for m in members], weights), history={})
     # The config is the first member's (its data and text settings); what the export is, is said here.
@@ -608,6 +608,7 @@ def export(model_path: str | Path, output_dir: str | Path = "saved_models", name
     """Re-export a trained model (an export, its keras_model.json, or a .keras file) as a new SavedModel version.
 
     The new version is written in the current layout (weights stored once, a model card), whatever the old one's."""
+    from seqsent.config import recorded_run_config
     from seqsent.layout import KERAS_FILE, LEGACY_KERAS_FILE
     from seqsent.serving.export import export_saved_model
     from seqsent.serving.inference import load_model
@@ -619,6 +620,7 @@ def export(model_path: str | Path, output_dir: str | Path = "saved_models", name
                          f"(assets.extra/{KERAS_FILE}, or {LEGACY_KERAS_FILE} in an older export)")
     import datetime
 
+    recorded_run_config(model.metadata, model.path)  # copied into the new export: checked, not carried on damaged
     keras_model = model if model.kind == "keras" else load_model(model.keras_path)
     name = _export_name(model, name)
     # The new export's own name and time (the card said the source's); config keeps how the model was trained.

@@ -578,6 +578,26 @@ def recorded_data_config(metadata: dict, model_path: Any) -> Optional[DataConfig
                          "give the evaluation data with --data") from None
 
 
+def recorded_run_config(metadata: dict, model_path: Any) -> Optional["RunConfig"]:
+    """The whole config an export records (None when it records none), checked as a --config file is: `export`
+    and `ensemble` copy it into the new export, where a damaged value would travel on unseen."""
+    from seqsent.errors import ModelError
+
+    config = metadata.get("config") if isinstance(metadata, dict) else None
+    if config is None:
+        return None
+    try:
+        if not isinstance(config, dict):
+            raise UsageError(f"config must be a mapping, not {type(config).__name__}")
+        run = RunConfig.from_dict(config)
+        if run.model.arch not in ARCHS:
+            raise UsageError(f"model.arch {run.model.arch!r} is none of {', '.join(ARCHS)}")
+    except UsageError as exc:
+        raise ModelError(f"{model_path}: its seqsent.json records unusable settings ({exc}); the export is damaged or "
+                         "was written by another seqsent version") from None
+    return run
+
+
 SECTIONS = {"data": DataConfig, "text": TextConfig, "model": ModelConfig, "train": TrainConfig,
             "semi": SemiSupervisedConfig}
 

@@ -161,6 +161,8 @@ CASES = [
          fragment="holds Python code (e.g. a Lambda layer), which safe mode never runs"),
     case("model: seqsent.json with unusable data settings", "evaluate", "{bad_data_config}", code=1,
          fragment="records unusable data settings"),
+    case("export: seqsent.json with an unknown arch", "export", "{bad_model_config}", "--output-dir", "{tmp}/exports",
+         code=1, fragment="records unusable settings (model.arch 'transformer' is none of"),
     case("export: recorded name that is a path", "export", "{evil_name}", "--output-dir", "{tmp}/exports", code=1,
          fragment="is not a plain directory name"),
     case("export: --name that is a path", "export", "{model}", "--name", "../escape", "--output-dir",
@@ -419,6 +421,8 @@ def paths(tmp_path_factory):
     p["bad_data_config"] = tamper(p["model"], bad / "bad_data_config",
                                   lambda m: m["config"]["data"].update(limit="lots"))
     p["evil_name"] = tamper(p["model"], bad / "evil_name", lambda m: m["config"].update(name="../../evil"))
+    p["bad_model_config"] = tamper(p["model"], bad / "bad_model_config",
+                                   lambda m: m["config"]["model"].update(arch="transformer"))
     p["no_metadata"] = tamper(p["model"], bad / "no_metadata", lambda m: None)
     (p["no_metadata"] / "assets.extra" / "seqsent.json").unlink()
     p["corrupt_pb"] = tamper(p["model"], bad / "corrupt_pb", lambda m: None)
