@@ -403,6 +403,8 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
     if len(names) != 2 or any(m.class_names != names for m in members):
         raise UsageError("seqsent ensemble combines two-class models with the same class names "
                          f"({', '.join(f'{p}: ' + '/'.join(m.class_names) for p, m in zip(model_paths, members))})")
+    recorded_runs = [recorded_run_config(m.metadata, p) for p, m in zip(model_paths, members)]  # checked before the
+    # validation predictions, not after: the first is copied into the export
     recorded = [as_recorded(recorded_data_config(m.metadata, resolve_model_path(p))) for p, m in zip(model_paths, members)]
     _check_members_split_alike([str(p) for p in model_paths], recorded, data)
     data = data or recorded[0]
@@ -417,7 +419,6 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
         + ", ".join(f"{k} {v:.4f}" for k, v in accuracy.items()) + ")")
     for note in _members_adding_nothing([str(p) for p in model_paths], probabilities, weights):
         notify(f"Note: {note}")
-    recorded_runs = [recorded_run_config(m.metadata, p) for p, m in zip(model_paths, members)]  # each checked
     config = recorded_runs[0] or RunConfig()
     config.name, config.output_dir, config.data = name, str(output_dir), data  # what evaluate scores it on
     result = _Combined(log_odds_ensemble([m.text_model for m in members], weights), history={})

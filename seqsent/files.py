@@ -103,14 +103,15 @@ def remove_abandoned(parent: Path, pattern: str, min_age: float = ABANDONED_DIRE
                 continue
         except OSError:
             continue
-        fd = hold_lock(path) if path.is_dir() else None
-        if fd is None and path.is_dir():  # a live run's
+        if not path.is_dir():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+            continue
+        fd = hold_lock(path)
+        if fd is None:  # a live run's
             continue
         try:
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+            shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
         finally:
             release(fd)
