@@ -22,7 +22,8 @@ from conftest import REPO_ROOT, TINY_TEXT_CONFIG, make_ensemble, tiny_texts  # n
 from seqsent.errors import ModelError, UsageError  # noqa: E402
 from seqsent.layout import EXTRA_DIR, KERAS_FILE, METADATA_FILE, WARMUP_FILE, model_metadata  # noqa: E402
 from seqsent.serving.models_config import SERVING_CONFIG_FILE, serving_config_text, write_serving_config  # noqa: E402
-from seqsent.serving.export import STAGING_PREFIX, STALE_STAGING_SECONDS, export_saved_model  # noqa: E402
+from seqsent.files import ABANDONED_DIRECTORY_SECONDS, ABANDONED_FILE_SECONDS, hold_lock, release  # noqa: E402
+from seqsent.serving.export import OLD_LOCK_PREFIX, STAGING_PREFIX, export_saved_model  # noqa: E402
 
 BINARY_NAMES = ["neg", "pos"]
 MULTI_NAMES = ["bad", "good", "meh"]
@@ -309,13 +310,21 @@ def test_export_killed_midway_leaves_only_a_hidden_staging_dir_and_the_next_expo
 
     fresh = base / f"{STAGING_PREFIX}in-progress"  # another export still writing: must be kept
     fresh.mkdir()
-    old = time.time() - STALE_STAGING_SECONDS - 60
-    for root, _, files in os.walk(leftover):
-        for entry in [root, *(os.path.join(root, f) for f in files)]:
-            os.utime(entry, (old, old))
-    new = export_saved_model(binary_text_model, model_metadata(BINARY_NAMES, {}), tmp_path, "m")
+    held = base / f"{STAGING_PREFIX}held"  # an old one a live export still holds locked: kept too
+    held.mkdir()
+    old_lock_file = base / f"{OLD_LOCK_PREFIX}{leftover.name[len(STAGING_PREFIX):]}"  # an earlier seqsent's
+    old_lock_file.touch()
+    old = time.time() - max(ABANDONED_DIRECTORY_SECONDS, ABANDONED_FILE_SECONDS) - 60
+    for path in (leftover, held, old_lock_file):
+        os.utime(path, (old, old))
+    lock = hold_lock(held)
+    try:
+        new = export_saved_model(binary_text_model, model_metadata(BINARY_NAMES, {}), tmp_path, "m")
+    finally:
+        release(lock)
     assert new.name == "2"
-    assert staging_dirs(base) == [fresh]
+    assert staging_dirs(base) == sorted([fresh, held])
+    assert not old_lock_file.exists()
     assert sorted(p.name for p in base.iterdir() if not p.name.startswith(".")) == ["1", "2"]
 
 

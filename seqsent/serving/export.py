@@ -21,11 +21,9 @@ TensorFlow and Keras are imported inside the functions that need them.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
-import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from seqsent.errors import ModelError, SeqsentError, UsageError
-from seqsent.files import fsync_path, fsync_tree, umask_mode
+from seqsent.files import (ABANDONED_FILE_SECONDS, fsync_path, fsync_tree, hold_lock, release, remove_abandoned,
+                           umask_mode)
 from seqsent.layout import (EXTRA_DIR, KERAS_FILE, MAX_VERSION, MODEL_CARD_FILE, WARMUP_FILE, existing_versions,
                             write_model_metadata)
 from seqsent.serving.keras_copy import model_summary, servable_copy
@@ -54,9 +53,8 @@ WARMUP_TEXTS = [
               " never finds its footing and the characters stay strangers to the end."] * 25),
 ]
 STAGING_PREFIX = ".staging-"
-LOCK_PREFIX = ".export-lock-"
-# A staging directory of a killed export (its lock released, nothing written for this long) is removed by the next.
-STALE_STAGING_SECONDS = 15 * 60
+# Lock files beside the staging directories, written by earlier seqsent exports (the directories lock themselves now).
+OLD_LOCK_PREFIX = ".export-lock-"
 
 
 def serving_function(text_model: keras.Model, class_names: list[str]):
@@ -147,20 +145,19 @@ def new_version(output_dir: str | Path, name: str, version: int | None = None) -
     base.mkdir(parents=True, exist_ok=True)
     if version is not None and (base / str(version)).exists():
         raise UsageError(f"{base / str(version)} already exists; versions are never overwritten")
-    remove_stale_staging(base)
+    remove_abandoned(base, f"{STAGING_PREFIX}*")
+    remove_abandoned(base, f"{OLD_LOCK_PREFIX}*", ABANDONED_FILE_SECONDS)
     staged = StagedVersion(base / f"{STAGING_PREFIX}{uuid.uuid4().hex}")
-    lock_file = _lock_file(staged.path)
-    with open(lock_file, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            staged.path.mkdir(mode=umask_mode(directory=True))
-            yield staged
-            fsync_tree(staged.path)
-            staged.published = _rename_into_place(staged.path, base, version)
-        finally:
-            if staged.path.exists():
-                shutil.rmtree(staged.path, ignore_errors=True)
-            lock_file.unlink(missing_ok=True)
+    staged.path.mkdir(mode=umask_mode(directory=True))
+    lock = hold_lock(staged.path)
+    try:
+        yield staged
+        fsync_tree(staged.path)
+        staged.published = _rename_into_place(staged.path, base, version)
+    finally:
+        if staged.published is None:
+            shutil.rmtree(staged.path, ignore_errors=True)
+        release(lock)
     fsync_path(base)
     refresh_serving_config(output_dir)
 
@@ -194,49 +191,6 @@ def write_warmup_requests(path: Path, model_name: str, texts: list[str] | None =
             request.inputs[INPUT_NAME].CopyFrom(tf.make_tensor_proto(batch, dtype=tf.string, shape=[len(batch)]))
             log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
             writer.write(log.SerializeToString())
-
-
-def remove_stale_staging(base: Path, max_age: float = STALE_STAGING_SECONDS) -> list[Path]:
-    """Remove staging directories of killed exports: unlocked, and nothing inside written for `max_age` seconds."""
-    removed = []
-    now = time.time()
-    for path in base.glob(f"{STAGING_PREFIX}*"):
-        if not path.is_dir() or path.is_symlink() or _is_locked(_lock_file(path)):
-            continue
-        if now - _newest_mtime(path) > max_age:
-            shutil.rmtree(path, ignore_errors=True)
-            _lock_file(path).unlink(missing_ok=True)
-            removed.append(path)
-    return removed
-
-
-def _lock_file(staging: Path) -> Path:
-    """Held by the export writing `staging` (outside it, and not named like a staging directory)."""
-    return staging.with_name(LOCK_PREFIX + staging.name[len(STAGING_PREFIX):])
-
-
-def _is_locked(lock_file: Path) -> bool:
-    """Whether a live export holds this lock (a killed process's lock is released by the kernel)."""
-    try:
-        with open(lock_file, "r") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            return False
-    except OSError:
-        return False
-
-
-def _newest_mtime(path: Path) -> float:
-    newest = 0.0
-    for root, dirs, files in os.walk(path):
-        for entry in [root, *(os.path.join(root, f) for f in files)]:
-            try:
-                newest = max(newest, os.lstat(entry).st_mtime)
-            except OSError:  # removed meanwhile
-                pass
-    return newest
 
 
 def _rename_into_place(staging: Path, base: Path, version: int | None) -> Path:
