@@ -170,6 +170,16 @@ def test_every_op_in_the_graph_and_its_function_library_is_core_tensorflow(fresh
     assert {"StringLower", "StaticRegexReplace", "StringSplitV2", "LookupTableFindV2"} <= set(served["library_ops"])
 
 
+@pytest.mark.parametrize("kind", list(MODELS))
+def test_an_empty_batch_gets_an_empty_answer(exports, kind):
+    names, _ = MODELS[kind]
+    serve = tf.saved_model.load(str(exports[kind])).signatures["serving_default"]
+    out = serve(text=tf.constant([], dtype=tf.string))
+    assert out["probabilities"].shape == (0, len(names))
+    assert out["label_id"].shape == (0,) and out["label"].shape == (0,)
+    assert serve(text=tf.constant(["fine"]))["probabilities"].shape == (1, len(names))
+
+
 # ---------------------------------------------------------------- saved_model_cli
 
 

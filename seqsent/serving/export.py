@@ -65,10 +65,17 @@ def serving_function(text_model: keras.Model, class_names: list[str]):
     names = tf.constant(class_names, dtype=tf.string)
     binary = len(class_names) == 2
 
-    def serve(text):
+    def scores(text):
         probabilities = tf.cast(text_model(text, training=False), tf.float32)
         if binary:  # one sigmoid output -> [P(class 0), P(class 1)]
             probabilities = tf.concat([1.0 - probabilities, probabilities], axis=1)
+        return probabilities
+
+    def serve(text):
+        # A client may send an empty batch; the bag-of-words models' TextVectorization (RaggedCountSparseOutput)
+        # fails on one, so it gets an empty answer without reaching the model.
+        probabilities = tf.cond(tf.size(text) > 0, lambda: scores(text),
+                                lambda: tf.zeros([0, len(class_names)], tf.float32))
         label_id = tf.argmax(probabilities, axis=1, output_type=tf.int64)
         return {"probabilities": probabilities, "label_id": label_id, "label": tf.gather(names, label_id)}
 
