@@ -1,4 +1,4 @@
-"""`seqsent compare`: options -> RunConfig + archs -> seqsent.compare -> progress lines, a table, three files."""
+"""`seqsent compare`: options -> RunConfig + archs -> seqsent.comparison -> progress lines, a table, three files."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def command(ctx, archs, output, overwrite, quiet, verbose, as_json, **_):
     that fails while training (e.g. a NaN loss) is a "failed" row; the others still run, the
     files are written, and the command exits 1.
     """
-    from seqsent.compare import arch_configs, parse_archs
+    from seqsent.comparison import arch_configs, parse_archs
     from seqsent.errors import TrainingError
     from seqsent.files import check_output_dir
     from seqsent.layout import COMPARE_FILES
@@ -60,7 +60,7 @@ def command(ctx, archs, output, overwrite, quiet, verbose, as_json, **_):
     arch_configs(config, arch_list)  # every arch's options, before hours of training, not after
     check_output_dir(output, overwrite, owned=COMPARE_FILES)
     import_tensorflow(click.get_current_context())
-    from seqsent.compare import compare, format_table, write_comparison
+    from seqsent.comparison import compare, format_table, write_comparison
 
     progress = _Progress(out, config.train.epochs)
     with out.keras_progress():

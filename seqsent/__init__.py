@@ -12,31 +12,37 @@ TensorFlow is imported on first use, so `import seqsent` stays fast.
 from seqsent.version import __version__  # noqa: E402
 from seqsent.config import DataConfig, ModelConfig, RunConfig, TextConfig, TrainConfig  # noqa: E402
 
-__all__ = ["RunConfig", "DataConfig", "TextConfig", "ModelConfig", "TrainConfig",
-           "train", "evaluate", "report", "predict", "export", "pretrain_lm", "load", "from_python", "build_model",
-           "__version__"]
+# Each command of the CLI, by the function it calls (module, name there); TensorFlow is imported on first use.
+COMMANDS = {
+    "train": ("seqsent.api", "train"),
+    "evaluate": ("seqsent.api", "evaluate"),
+    "report": ("seqsent.api", "report"),
+    "predict": ("seqsent.api", "predict"),
+    "export": ("seqsent.api", "export"),
+    "ensemble": ("seqsent.api", "ensemble"),
+    "pretrain_lm": ("seqsent.api", "pretrain_lm"),
+    "pretrain_embeddings": ("seqsent.pretraining.word2vec", "pretrain_embeddings"),
+    "compare": ("seqsent.comparison", "compare"),
+    "prepare": ("seqsent.data.prepare", "prepare"),
+    "serving_config": ("seqsent.serving.models_config", "write_serving_config"),
+    "load": ("seqsent.serving.inference", "load_model"),
+    "from_python": ("seqsent.data.python", "from_python"),
+    "build_model": ("seqsent.models", "build_classifier"),
+}
+# Those that need no TensorFlow (reading and writing files only).
+_WITHOUT_TENSORFLOW = {"prepare", "serving_config"}
+
+__all__ = ["RunConfig", "DataConfig", "TextConfig", "ModelConfig", "TrainConfig", *COMMANDS, "__version__"]
 
 
 def __getattr__(name):
-    if name in ("train", "evaluate", "report", "predict", "export", "pretrain_lm", "load", "from_python",
-                "build_model"):
+    if name not in COMMANDS:
+        raise AttributeError(f"module 'seqsent' has no attribute {name!r}")
+    import importlib
+
+    if name not in _WITHOUT_TENSORFLOW:
         from seqsent.errors import check_keras_backend
 
         check_keras_backend()
-    if name in ("train", "evaluate", "report", "predict", "export", "pretrain_lm"):
-        from seqsent import api
-
-        return getattr(api, name)
-    if name == "load":
-        from seqsent.serving.inference import load_model
-
-        return load_model
-    if name == "from_python":
-        from seqsent.data.python import from_python
-
-        return from_python
-    if name == "build_model":
-        from seqsent.models import build_classifier
-
-        return build_classifier
-    raise AttributeError(f"module 'seqsent' has no attribute {name!r}")
+    module, attribute = COMMANDS[name]
+    return getattr(importlib.import_module(module), attribute)

@@ -9,6 +9,7 @@ The CLI is a thin layer over these; a notebook calls the same functions:
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -100,9 +101,13 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
     if dataset is not None and not hasattr(dataset, "class_names"):
         raise UsageError(f"dataset= takes a seqsent Dataset, not a {type(dataset).__name__}: make one with "
                          "seqsent.from_python(texts, labels) (or a DataFrame)")
+    if dataset is not None:
+        # The run adds its own --unlabelled texts and notes to a copy: the caller's Dataset serves the next run as given.
+        dataset = dataclasses.replace(dataset, notes=list(dataset.notes), unlabelled=[])
     if dataset is not None and dataset.description.startswith("Python data"):
         from seqsent.data.python import PYTHON_SOURCE
 
+        _refuse_data_settings_from_python(config)
         config.data.source = PYTHON_SOURCE  # recorded with the run and the model: not a file to read again
     dataset = dataset or open_data(config.data, notify, need_counts=config.train.steps_per_epoch is None)
     _check_streaming(dataset, config)
@@ -196,9 +201,20 @@ def _check_streaming(dataset, config: RunConfig) -> None:
         raise UsageError("--wide-training separate needs data held in memory, not streamed data")
 
 
+def _refuse_data_settings_from_python(config: RunConfig) -> None:
+    """A Dataset made by from_python is split already: config.data's settings would be recorded, never applied."""
+    defaults = DataConfig()
+    changed = [name for name in DataConfig.__dataclass_fields__
+               if name != "source" and getattr(config.data, name) != getattr(defaults, name)]
+    if changed:
+        raise UsageError(f"config.data.{changed[0]} has no effect with a dataset= made by from_python (its splits "
+                         "are made there: from_python(..., validation_fraction=, test_fraction=, seed=)); leave "
+                         f"config.data at its defaults ({', '.join('data.' + name for name in changed)} set)")
+
+
 def _add_unlabelled(dataset, config: RunConfig, notify=None) -> None:
     """The --unlabelled texts, read once for the run (an ensemble's recurrent models share them)."""
-    if not config.semi.unlabelled or dataset.unlabelled:
+    if not config.semi.unlabelled:
         return
     from seqsent.data.unlabelled import read_unlabelled_sources
 

@@ -12,7 +12,7 @@ from conftest import tiny_texts, write_csv
 
 tf = pytest.importorskip("tensorflow")
 
-from seqsent.compare import (COLUMNS, compare, format_table, length_buckets, parse_archs,  # noqa: E402
+from seqsent.comparison import (COLUMNS, compare, format_table, length_buckets, parse_archs,  # noqa: E402
                              token_counts, write_comparison)
 from seqsent.config import RunConfig  # noqa: E402
 from seqsent.errors import TrainingError, UsageError  # noqa: E402
@@ -61,7 +61,7 @@ def test_length_buckets_are_terciles_of_token_counts():
 
 
 def test_tied_terciles_name_the_medium_bucket_empty_not_an_impossible_range():
-    from seqsent.compare import Comparison
+    from seqsent.comparison import Comparison
 
     buckets, edges = length_buckets(np.array([12] * 8 + [20]))
     assert edges == (12, 12) and 1 not in buckets.tolist()

@@ -173,3 +173,43 @@ def test_a_model_trained_from_python_is_evaluated_and_reported_on_its_python_dat
     assert seqsent.load(export).evaluate(dataset).metrics == seqsent.evaluate(export, dataset).metrics
     with pytest.raises(UsageError, match="data= takes a seqsent.config.DataConfig or a Dataset made by"):
         seqsent.evaluate(export, data={"texts": TEXTS})
+
+
+def test_every_command_is_a_function_of_the_package_by_the_same_name():
+    import seqsent
+    from seqsent_cli.main import group
+
+    for command in group.list_commands(None):
+        function = getattr(seqsent, command.replace("-", "_"))
+        assert callable(function) and not isinstance(function, type(seqsent)), command
+    assert set(seqsent.COMMANDS) <= set(seqsent.__all__)
+
+
+def test_data_settings_a_python_dataset_cannot_apply_are_refused_not_recorded(tmp_path):
+    import seqsent
+    from conftest import tiny_run_config
+
+    config = tiny_run_config("python", output_dir=str(tmp_path / "models"), runs_dir=str(tmp_path / "runs"))
+    config.data.limit = 10
+    with pytest.raises(UsageError, match=r"config.data.limit has no effect with a dataset= made by from_python"):
+        seqsent.train(config, dataset=from_python(TEXTS, LABELS), verbose=0)
+    assert not (tmp_path / "models").exists()
+
+
+def test_a_dataset_reused_by_a_second_run_gets_that_runs_unlabelled_texts(tmp_path):
+    import seqsent
+    from conftest import tiny_run_config
+
+    first, second = tmp_path / "first.txt", tmp_path / "second.txt"
+    first.write_text("".join(f"an unlabelled text number {i}\n" for i in range(12)), encoding="utf-8")
+    second.write_text("".join(f"zebraword review {i}\n" for i in range(15)), encoding="utf-8")
+    dataset = from_python(TEXTS, LABELS)
+    notes_before = list(dataset.notes)
+    seen = []
+    for source in (first, second):
+        config = tiny_run_config("python", output_dir=str(tmp_path / "models"), runs_dir=str(tmp_path / "runs"),
+                                 name=source.stem)
+        config.train.epochs, config.semi.unlabelled, config.semi.unlabelled_vocabulary = 1, [str(source)], True
+        seqsent.train(config, dataset=dataset, verbose=0, on_data=lambda d: seen.append(list(d.unlabelled)))
+    assert len(seen[0]) == 12 and len(seen[1]) == 15 and all("zebraword" in text for text in seen[1])
+    assert dataset.unlabelled == [] and dataset.notes == notes_before

@@ -178,7 +178,7 @@ def test_history_travels_in_the_exports_metadata(binary_export, three_class_expo
 
 
 def test_evaluate_report_and_compare_score_a_model_identically(binary_export, tmp_path):
-    from seqsent.compare import score_splits
+    from seqsent.comparison import score_splits
     from seqsent.config import recorded_data_config
     from seqsent.data import load_dataset
     from seqsent.serving.inference import load_model
