@@ -608,11 +608,13 @@ def predict(model_path: str | Path, texts: list[str], threshold: float | None = 
     probability and every class's."""
     from seqsent.evaluation.metrics import predicted_classes
     from seqsent.evaluation.scoring import check_threshold
-    from seqsent.serving.inference import load_model
+    from seqsent.serving.inference import load_model, text_list
 
     model = load_model(model_path)
     check_threshold(model, threshold)
+    texts = text_list(texts)  # read once: a generator is used up by scoring
     probabilities = model.predict_proba(texts)
+    texts = [t.decode("utf-8", errors="replace") if isinstance(t, bytes) else str(t) for t in texts]
     results = []
     for text, row, chosen in zip(texts, probabilities, predicted_classes(probabilities, threshold)):
         results.append(Prediction(text, model.class_names[chosen], float(row[chosen]),

@@ -379,6 +379,17 @@ def test_predict_labels_texts_given_as_arguments(trained):
     assert [text for _, text in parsed] == ["superb film", "dull and boring"]
 
 
+def test_predict_from_python_reads_a_generator_once_and_gives_bytes_back_as_text(trained):
+    import seqsent
+
+    texts = ["a fine film", "dull"]
+    expected = [(p.label, p.probability) for p in seqsent.predict(trained["export"], texts)]
+    from_generator = seqsent.predict(trained["export"], (t for t in texts))
+    assert [(p.label, p.probability) for p in from_generator] == expected
+    from_bytes = seqsent.predict(trained["export"], [t.encode() for t in texts])
+    assert [p.text for p in from_bytes] == texts and [p.line().split("\t")[2] for p in from_bytes] == texts
+
+
 def test_predict_reads_texts_from_a_file(trained, tmp_path):
     texts = tmp_path / "texts.txt"
     texts.write_text("great movie\n\nawful movie\n" + "x" * 100 + "\n", encoding="utf-8")

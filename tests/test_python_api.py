@@ -88,6 +88,36 @@ def test_a_loaded_model_checks_the_threshold_and_refuses_none_texts(binary_text_
             binary.predict_proba(["fine", missing])
 
 
+class _FrameLike:
+    """What matters of a pandas DataFrame here: iterating it gives its column names."""
+
+    columns = ["text"]
+
+    def __iter__(self):
+        return iter(self.columns)
+
+
+def test_predict_takes_one_text_per_item_and_refuses_what_would_score_something_else(binary_text_model):
+    from seqsent.serving.inference import in_memory_model
+
+    model = in_memory_model(binary_text_model, ["bad", "good"])
+    texts = ["a fine film", "dull", "a waste of time"]
+    expected = model.predict_proba(texts)
+    np.testing.assert_allclose(model.predict_proba(t for t in texts), expected)  # a generator, read once
+    np.testing.assert_allclose(model.predict_proba(np.array(texts)), expected)
+    for given, fragment in (("a fine film", "not a single str: wrap it in a list"),
+                            (_FrameLike(), "not a _FrameLike: for a table, its text column"),
+                            ({"a fine film": 1}, "not a dict"), (5, "not a int")):
+        with pytest.raises(UsageError, match=re.escape(fragment)):
+            model.predict(given)
+    with pytest.raises(DataError, match="text 0 is a list, not a text: give one string per text"):
+        model.predict([texts])
+    for batch_size in (0, -1, True, 2.5):
+        with pytest.raises(UsageError, match="batch_size must be a whole number of at least 1"):
+            model.predict_proba(texts, batch_size=batch_size)
+    np.testing.assert_allclose(model.predict_proba(texts, batch_size=1), expected, atol=1e-6)
+
+
 def test_evaluate_from_python_notes_a_class_the_texts_lack(three_class_text_model):
     from seqsent.serving.inference import in_memory_model
 

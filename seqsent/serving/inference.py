@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from seqsent.errors import DataError, ModelError
+from seqsent.errors import DataError, ModelError, UsageError
 
 BATCH_SIZE = 256
 
@@ -35,17 +35,11 @@ class LoadedModel:
     def predict_proba(self, texts, batch_size: int = BATCH_SIZE) -> np.ndarray:
         """[len(texts), classes] for a list, NumPy array or pandas Series of texts; batches hold texts of similar
         length, so little padding is computed."""
-        if isinstance(texts, (str, bytes)):
-            raise TypeError("predict_proba takes a list of texts; wrap a single text in a list")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise UsageError(f"batch_size must be a whole number of at least 1, not {batch_size!r}")
         # UTF-8 bytes: a str holding lone surrogates (undecodable bytes from argv or a file name) cannot become a
         # tf.string, its bytes can; the model's standardisation replaces whatever is not valid UTF-8.
-        from seqsent.data.python import is_missing_value
-
-        texts = list(texts)
-        missing = next((i for i, t in enumerate(texts) if is_missing_value(t)), None)
-        if missing is not None:  # str(None) would be scored as the word "None", NaN as "nan"
-            raise DataError(f"text {missing} is {texts[missing]}, a missing value: give a string for every text")
-        texts = [t if isinstance(t, bytes) else str(t).encode("utf-8", "surrogatepass") for t in texts]
+        texts = [t if isinstance(t, bytes) else str(t).encode("utf-8", "surrogatepass") for t in text_list(texts)]
         out = np.zeros((len(texts), len(self.class_names)), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
         for start in range(0, len(texts), batch_size):
@@ -80,6 +74,28 @@ class LoadedModel:
         notes += absent_class_notes(self.class_names, scores.metrics.get("confusion_matrix"))
         return Evaluation(self.path, f"{len(split):,} texts given from Python", self.class_names, list(split.texts),
                           scores, None, history, source, notes)
+
+
+def text_list(texts) -> list:
+    """`texts` (a list, tuple, NumPy array, pandas Series or any iterable, read once) as a list of texts; what is not
+    one text per item is refused: str() of a nested list, a dict or a DataFrame's column names would be scored."""
+    from seqsent.data.python import is_missing_value
+
+    if isinstance(texts, (str, bytes)):
+        raise UsageError(f"give a list of texts, not a single {type(texts).__name__}: wrap it in a list")
+    if isinstance(texts, dict) or hasattr(texts, "columns"):  # a DataFrame iterates over its column names
+        raise UsageError(f"give a list of texts, not a {type(texts).__name__}: for a table, its text column "
+                         "(frame['text'])")
+    try:
+        texts = list(texts)
+    except TypeError:
+        raise UsageError(f"give a list of texts, not a {type(texts).__name__}") from None
+    for i, text in enumerate(texts):
+        if is_missing_value(text):  # str(None) would be scored as the word "None", NaN as "nan"
+            raise DataError(f"text {i} is {text}, a missing value: give a string for every text")
+        if not isinstance(text, (str, bytes, int, float, np.generic)):
+            raise DataError(f"text {i} is a {type(text).__name__}, not a text: give one string per text")
+    return texts
 
 
 def _labelled_split(data, labels, class_names: list[str], text_column: str, label_column: str):
