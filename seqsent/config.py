@@ -296,12 +296,7 @@ class RunConfig:
             if not isinstance(values, cls):
                 raise UsageError(f"config section {section} must be a seqsent.config.{cls.__name__}, not "
                                  f"{type(values).__name__}")
-            for key, hint in typing.get_type_hints(cls).items():
-                value = _as_plain(getattr(values, key))
-                setattr(values, key, value)
-                if not _has_type(value, hint):
-                    raise UsageError(f"config key {section}.{key} must be {_type_name(hint)}, not "
-                                     f"{type(value).__name__} ({value!r})")
+            check_field_types(values, f"{section}.")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "RunConfig":
@@ -496,6 +491,28 @@ def _upgrade_train_section(values: dict[str, Any]) -> dict[str, Any]:
         raise UsageError(f"config key train.bucket_by_length must be bool, not {type(bucket).__name__} ({bucket!r})")
     values.setdefault("padding", "bucket" if bucket else "batch")
     return values
+
+
+def check_field_types(values: Any, prefix: str = "") -> None:
+    """Each field of the dataclass `values` made plain (_as_plain) and checked against its annotation; a whole number
+    where a float is expected becomes that float (Keras refuses an int learning rate)."""
+    for key, hint in typing.get_type_hints(type(values)).items():
+        value = _as_plain(getattr(values, key))
+        if not _has_type(value, hint):
+            raise UsageError(f"config key {prefix}{key} must be {_type_name(hint)}, not {type(value).__name__} "
+                             f"({value!r})")
+        if isinstance(value, int) and not isinstance(value, bool) and not _has_type(value, _without_float(hint)):
+            value = float(value)
+        setattr(values, key, value)
+
+
+def _without_float(hint: Any) -> Any:
+    """The annotation with float left out (what an int passes without becoming a float)."""
+    if hint is float:
+        return type(None)
+    if typing.get_origin(hint) is typing.Union:
+        return typing.Union[tuple(_without_float(arg) for arg in typing.get_args(hint))]
+    return hint
 
 
 def _as_plain(value: Any) -> Any:
@@ -708,6 +725,7 @@ class WordVectorConfig(TextSourcesConfig):
     """Random seed."""
 
     def validate(self) -> "WordVectorConfig":
+        check_field_types(self)
         checks = [
             (self.method in VECTOR_METHODS, f"--method must be one of {', '.join(VECTOR_METHODS)}, not {self.method!r}"),
             (self.file_format in VECTOR_FORMATS, f"--format must be one of {', '.join(VECTOR_FORMATS)}"),
@@ -793,6 +811,7 @@ class LanguageModelConfig(TextSourcesConfig):
 
     def validate(self) -> "LanguageModelConfig":
         """Reject values that cannot work, with a message naming the option."""
+        check_field_types(self)
         checks = [
             (self.arch in RECURRENT_ARCHS, f"--arch must be a recurrent arch ({', '.join(RECURRENT_ARCHS)}), "
                                            f"not {self.arch!r}"),

@@ -241,6 +241,32 @@ def test_paths_numpy_numbers_and_tuples_in_a_python_config_are_taken_as_plain_va
     assert config.data.classes == ["a", "b"] and isinstance(config.train.learning_rate, float)
 
 
+def test_a_whole_number_where_a_float_is_expected_becomes_that_float():
+    config = RunConfig()
+    config.train.learning_rate, config.model.dropout = 1, 0  # Keras refuses an int learning rate
+    config.validate()
+    assert type(config.train.learning_rate) is float and config.train.learning_rate == 1.0
+    assert type(config.model.dropout) is float and type(config.model.units) is int
+
+
+@pytest.mark.parametrize("field, value, fragment", [
+    ("units", "8", "config key units must be int, not str ('8')"),
+    ("epochs", 1.0, "config key epochs must be int, not float (1.0)"),
+    ("unlabelled", "texts.txt", "config key unlabelled must be a list of str, not str ('texts.txt')"),
+])
+def test_pretraining_configs_built_in_python_are_type_checked_like_a_run_config(field, value, fragment):
+    from seqsent.config import LanguageModelConfig, WordVectorConfig
+
+    config = LanguageModelConfig()
+    setattr(config, field, value)
+    with pytest.raises(UsageError, match=re.escape(fragment)):
+        config.validate()
+    vectors = WordVectorConfig()
+    vectors.dim = "100"
+    with pytest.raises(UsageError, match=re.escape("config key dim must be int, not str ('100')")):
+        vectors.validate()
+
+
 def test_train_leaves_the_callers_config_as_given(monkeypatch):
     import seqsent.api as api
 

@@ -134,6 +134,9 @@ def test_versions_increment_and_an_existing_version_is_refused(binary_text_model
         export_saved_model(binary_text_model, metadata, tmp_path, "m", version=0)
     with pytest.raises(UsageError, match="--version must be between 1 and 9223372036854775807"):
         export_saved_model(binary_text_model, metadata, tmp_path, "m", version=2**63)
+    for not_whole in (True, 1.0, "3"):  # True and 1.0 made directories TF Serving skips
+        with pytest.raises(UsageError, match="--version must be a whole number"):
+            export_saved_model(binary_text_model, metadata, tmp_path, "m", version=not_whole)
     explicit = export_saved_model(binary_text_model, metadata, tmp_path, "m", version=7)
     assert explicit.name == "7"
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["1", "2", "7"]  # no staging leftovers

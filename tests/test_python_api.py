@@ -42,6 +42,21 @@ def test_pandas_missing_values_and_missing_value_markers_are_skipped_not_made_a_
     assert any("skipped 3 of 40 examples" in note for note in dataset.notes), dataset.notes
 
 
+def test_boolean_labels_are_the_classes_a_csv_file_of_them_gives():
+    labels = [i % 2 == 0 for i in range(len(TEXTS))]
+    assert from_python(TEXTS, labels).class_names == ["False", "True"]
+    assert from_python(TEXTS, np.array(labels)).class_names == ["False", "True"]
+
+
+def test_a_text_holding_lone_surrogates_is_kept_with_replacement_characters():
+    texts = list(TEXTS)
+    texts[0] = "caf\udce9 was lovely"  # b"caf\xe9" decoded with errors="surrogateescape"
+    dataset = from_python(texts, LABELS)
+    kept = [t for t in dataset.train.texts + dataset.validation.texts + dataset.test.texts if "was lovely" in t]
+    assert kept == ["caf\ufffd was lovely"]
+    kept[0].encode("utf-8")  # what tf.constant needs
+
+
 def test_an_infinite_label_is_refused():
     with pytest.raises(DataError, match="the data: a label is inf: labels must be class names or finite numbers"):
         from_python(TEXTS, [float("inf")] + [1.0] * (len(TEXTS) - 1))

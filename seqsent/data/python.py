@@ -98,7 +98,22 @@ def is_missing_value(value) -> bool:
 def _text(value) -> str | None:
     if is_missing_value(value):
         return None
-    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else _without_lone_surrogates(str(value))
+
+
+def _without_lone_surrogates(text: str) -> str:
+    """A str holding lone surrogates (undecodable bytes kept by os.fsdecode or errors='surrogateescape') cannot become
+    a tf.string: each becomes U+FFFD, as the model's standardisation does with bytes that are not UTF-8."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")  # the bytes os.fsdecode read
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", errors="replace")
 
 
 def _label(value, what: str) -> str | None:
@@ -109,7 +124,7 @@ def _label(value, what: str) -> str | None:
     if isinstance(value, str):
         return None if value.strip() in MISSING_VALUE_MARKERS else value  # 'NaN' read from a file: as train reads it
     if isinstance(value, (bool, np.bool_)):
-        return str(int(value))
+        return str(bool(value))  # 'True' / 'False', the classes a CSV file (or pandas' bool column) writes them as
     if isinstance(value, (float, np.floating)):
         if not np.isfinite(value):
             raise DataError(f"{what}: a label is {value}: labels must be class names or finite numbers")

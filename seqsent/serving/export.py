@@ -145,6 +145,9 @@ def new_version(output_dir: str | Path, name: str, version: int | None = None) -
     """
     from seqsent.serving.models_config import refresh_serving_config
 
+    if version is not None and (isinstance(version, bool) or not hasattr(version, "__index__")):
+        raise UsageError(f"--version must be a whole number, not {version!r}")  # True or 1.0: a directory TF Serving skips
+    version = None if version is None else int(version)
     if version is not None and not 1 <= version <= MAX_VERSION:
         raise UsageError(f"--version must be between 1 and {MAX_VERSION} (TensorFlow Serving's versions are 64-bit "
                          f"integers), not {version}")
