@@ -912,3 +912,19 @@ def test_a_validation_split_of_few_examples_is_noted_and_a_larger_one_is_not(tmp
                for note in small.notes), small.notes
     large = load(write_csv(tmp_path / "large.csv", tiny_texts(per_class=200)))
     assert len(large.validation) >= 20 and not any("the validation split holds" in note for note in large.notes)
+
+
+def test_many_classes_of_few_rows_raising_the_held_out_shares_is_noted(tmp_path):
+    """One example of each class goes to test and to validation: with 40 classes of 3 rows that is a third each."""
+    from seqsent.data import open_data
+
+    rows = [(f"words of class {i % 40} number {i}", f"c{i % 40}") for i in range(120)]
+    write_csv(tmp_path / "many.csv", rows)
+    dataset = open_data(DataConfig(source=str(tmp_path / "many.csv"), test_fraction=0.1, validation_fraction=0.05))
+    assert len(dataset.test) == 40 and len(dataset.validation) == 40
+    assert ("--test-fraction 0.1 asks for 12 of 120 rows as test; 40 were held out, one or more of each of the 40 "
+            "classes (stratified), leaving 80 to train on: give more rows per class") in dataset.notes
+    assert any(note.startswith("--validation-fraction 0.05 asks for 4 of 80 rows as validation; 40 were held out")
+               for note in dataset.notes)
+    balanced = write_csv(tmp_path / "two.csv", [(f"text {i}", "ab"[i % 2]) for i in range(100)])
+    assert not [note for note in open_data(DataConfig(source=str(balanced))).notes if "asks for" in note]

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from seqsent.config import DataConfig
-from seqsent.data.dataset import Dataset, Split, build_dataset, check_classes, comparison_key, encode_labels
+from seqsent.data.dataset import (Dataset, Split, build_dataset, check_classes, comparison_key, encode_labels,
+                                  raised_share_note)
 from seqsent.data.tables import is_table
 from seqsent.errors import DataError, UsageError
 
@@ -212,6 +213,9 @@ def _from_tables(path: Path, config: DataConfig) -> Dataset:
         test_texts = [train.texts[i] for i in test_idx]
         test_labels = [train.labels[i] for i in test_idx]
         description = f"{path} ({len(test_texts)} rows held out as test)"
+        raised = raised_share_note("test", "--test-fraction", config.test_fraction, len(y), len(test_idx),
+                                   len(class_names))
+        notes += [raised] if raised else []
     dataset = build_dataset(
         train_texts, train_labels, test_texts, test_labels,
         description=description, validation_fraction=config.validation_fraction,

@@ -213,6 +213,9 @@ def build_dataset(
     train, validation, how = split_off_validation(train_texts, y_train, validation_fraction, seed, train_groups,
                                                  validation_option)
     notes = list(notes or [])
+    raised = raised_share_note("validation", validation_option, validation_fraction, len(train) + len(validation),
+                               len(validation), len(class_names))
+    notes += [raised] if raised and how.startswith("stratified") else []
     if len(validation) < FEW_VALIDATION_EXAMPLES:
         notes.append(f"the validation split holds {len(validation)} example(s): early stopping and the kept epoch are "
                      f"chosen on them; raise {validation_option} or give more data for a steadier choice")
@@ -229,6 +232,17 @@ def _check_limit_fits_classes(option: str, size: int, available: int, num_classe
     if size < available and size <= num_classes:
         raise DataError(f"{option} {size} keeps fewer texts than the {num_classes} classes need (a training text of "
                         f"each, and more to validate on); give more than {num_classes}")
+
+
+def raised_share_note(split: str, option: str, fraction: float, rows: int, held_out: int, classes: int) -> str | None:
+    """A stratified split keeps one example of each class where the class allows it: with many classes of few rows
+    that is more than the share asked for, and less is left to train on; said, not done silently."""
+    asked = max(1, int(round(rows * fraction)))
+    if held_out <= asked + 1:
+        return None
+    setting = f"{option} {fraction}" if option.startswith("--") else f"{option}={fraction}"
+    return (f"{setting} asks for {asked} of {rows} rows as {split}; {held_out} were held out, one or more of each "
+            f"of the {classes} classes (stratified), leaving {rows - held_out} to train on: give more rows per class")
 
 
 def stratified_indices(labels: np.ndarray, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

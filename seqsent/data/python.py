@@ -15,7 +15,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from seqsent.data.dataset import Dataset, build_dataset, class_names_for, encode_labels, stratified_indices
+from seqsent.data.dataset import (Dataset, build_dataset, class_names_for, encode_labels, raised_share_note,
+                                  stratified_indices)
 from seqsent.data.shards import MISSING_VALUE_MARKERS, missing_column
 from seqsent.errors import DataError, UsageError
 
@@ -36,7 +37,10 @@ def from_python(texts: Any, labels: Any = None, *, test_texts: Any = None, test_
         notes += test_notes
         description = f"Python data ({len(texts):,} texts; {len(test_texts):,} test texts)"
     else:
+        rows = len(texts)
         texts, labels, test_texts, test_labels = _hold_out_test(texts, labels, test_fraction, seed)
+        raised = raised_share_note("test", "test_fraction", test_fraction, rows, len(test_texts), len(set(labels)))
+        notes += [raised] if raised else []
         description = f"Python data ({len(texts) + len(test_texts):,} texts, {len(test_texts):,} held out as test)"
     from seqsent.data import shared_test_texts, unsegmented_text_notes
 
