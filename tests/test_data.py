@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import tarfile
 import time
 from collections import Counter
@@ -928,3 +929,13 @@ def test_many_classes_of_few_rows_raising_the_held_out_shares_is_noted(tmp_path)
                for note in dataset.notes)
     balanced = write_csv(tmp_path / "two.csv", [(f"text {i}", "ab"[i % 2]) for i in range(100)])
     assert not [note for note in open_data(DataConfig(source=str(balanced))).notes if "asks for" in note]
+
+
+def test_a_single_class_left_after_skipping_missing_labels_says_what_was_skipped(tmp_path):
+    """'nan' is a missing label: the rows holding it are not the second class the user may think they are."""
+    from seqsent.data import open_data
+
+    path = write_csv(tmp_path / "infnan.csv", [(f"text number {i}", ["inf", "nan"][i % 2]) for i in range(60)])
+    with pytest.raises(DataError, match=re.escape("the training data has a single class ('inf'); need 2 or more "
+                                                  "(infnan.csv: skipped 30 row(s): 30 with an empty or missing label")):
+        open_data(DataConfig(source=str(path)))

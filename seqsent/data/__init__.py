@@ -202,7 +202,7 @@ def _from_tables(path: Path, config: DataConfig) -> Dataset:
         if len(y) - n_test < 2:
             raise DataError(f"{path}: only {len(y)} usable rows, too few to split into train, validation and test")
         test_idx, train_idx = stratified_indices(y, n_test, config.seed + 1)
-        check_classes(class_names, len(train_idx), str(path))  # a label column of texts: said as such, first
+        check_classes(class_names, len(train_idx), str(path), notes)  # a label column of texts: said as such, first
         left_out = len(class_names) - len(np.unique(y[train_idx]))
         if left_out:
             raise DataError(f"--test-fraction {config.test_fraction} holds out {n_test} of the {len(y)} rows as test "

@@ -85,10 +85,13 @@ def _refuse_numeric_twins(labels: set[str]) -> None:
                         "write each label one way")
 
 
-def check_classes(class_names: list[str], rows: int, description: str) -> None:
-    """Labels a classifier can learn from: two classes or more, and not one per row (a text column taken as labels)."""
+def check_classes(class_names: list[str], rows: int, description: str, notes: Sequence[str] = ()) -> None:
+    """Labels a classifier can learn from: two classes or more, and not one per row (a text column taken as labels).
+    `notes`: the loader's; rows it skipped (a label 'NA' is a missing value) may be the class that is not there."""
     if len(class_names) < 2:
-        raise DataError(f"{description}: the training data has a single class ({class_names[0]!r}); need 2 or more")
+        skipped = next((f" ({note})" for note in notes if "skipped" in note), "")
+        raise DataError(f"{description}: the training data has a single class ({class_names[0]!r}); need 2 or "
+                        f"more{skipped}")
     if len(class_names) >= 20 and 2 * len(class_names) > rows:
         raise DataError(f"{description}: {len(class_names):,} distinct labels in {rows:,} training rows, "
                         "fewer than 2 examples per class: is the label column right? (--label-column)")
@@ -200,7 +203,7 @@ def build_dataset(
     if not test_texts:
         raise DataError(f"{description}: the test data has no examples")
     class_names = class_names or class_names_for(train_labels)
-    check_classes(class_names, len(train_labels), description)
+    check_classes(class_names, len(train_labels), description, notes or ())
     y_train = encode_labels(train_labels, class_names, "the training data")
     y_test = encode_labels(test_labels, class_names, "the test data")
     if limit is not None:
