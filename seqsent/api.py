@@ -63,7 +63,8 @@ class Prediction:
         keeps the text exact)."""
         shown = self.text.translate(_ESCAPED_LINE_BREAKS).replace("\t", "\\t")
         shown = shown if len(shown) <= width else shown[: width - 3] + "..."
-        return f"{self.label}\t{self.probability:.4f}\t{shown}"
+        label = self.label.translate(_ESCAPED_LINE_BREAKS).replace("\t", "\\t")  # a class name may hold them too
+        return f"{label}\t{self.probability:.4f}\t{shown}"
 
 
 # What str.splitlines() splits at, each as its Python escape ("\n", "\x85", "\u2028").

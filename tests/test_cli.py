@@ -398,6 +398,23 @@ def test_predict_reads_texts_from_a_file(trained, tmp_path):
     assert parsed[2][1].endswith("...") and len(parsed[2][1]) == 60
 
 
+def test_predict_piped_into_a_reader_that_stops_early_exits_quietly(trained, tmp_path):
+    """`seqsent predict ... | head -1`: the closed pipe is no error to report (exit 141, as a killed writer's)."""
+    import subprocess
+    import sys
+
+    texts = tmp_path / "many.txt"
+    texts.write_text("".join(f"a fine film number {i}, worth seeing again\n" for i in range(3000)), encoding="utf-8")
+    seqsent = Path(sys.executable).parent / "seqsent"
+    proc = subprocess.Popen([str(seqsent), "predict", str(trained["export"]), "--file", str(texts)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # more than a pipe's buffer (64 KiB) is still to be written
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and first.count(b"\t") == 2
+    assert "error" not in stderr and "Traceback" not in stderr and "Exception" not in stderr, stderr
+
+
 def test_predict_reads_texts_from_stdin_as_json(trained):
     output = invoke("predict", trained["export"], "--json", input="wonderful\nmediocre film\n").output
     records = [json.loads(line) for line in output.strip().splitlines()]
@@ -462,6 +479,7 @@ def test_predict_plain_output_keeps_a_text_holding_line_breaks_on_one_line(monke
     assert plain.splitlines() == ["good\t0.9000\tfine\\nfilm\\r\\nreally\\u2028so", "good\t0.9000\tother"]
     records = invoke("predict", tmp_path / "model", text, "--json").output.strip().split("\n")
     assert [json.loads(record)["text"] for record in records] == [text]
+    assert Prediction("x", "line\nbreak", 0.9, {}).line() == "line\\nbreak\t0.9000\tx"  # a class name holding one
 
 
 def test_predict_file_that_is_a_table_labels_its_text_column_not_its_header_or_labels(monkeypatch, tmp_path):

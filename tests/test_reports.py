@@ -237,6 +237,11 @@ def test_report_summary_names_the_weakest_class_present_and_says_when_all_tie(bi
         "bad": {**evaluation.per_class["bad"], "f1": 0.0, "support": 0},
         "good": {**evaluation.per_class["good"], "f1": 0.8, "support": 8}}))
     assert "The class with the lowest F1 is `good` (0.800)." in _markdown(absent, [])
+    from seqsent.evaluation.reports import _weakest_class
+
+    one_absent = dataclasses.replace(evaluation, scores=dataclasses.replace(evaluation.scores, per_class={
+        "bad": {"f1": 1.0, "support": 4}, "good": {"f1": 1.0, "support": 4}, "rare": {"f1": 0.0, "support": 0}}))
+    assert _weakest_class(one_absent) == "Every class the test data holds has F1 1.000. "
 
 
 def test_characters_the_plot_font_lacks_are_noted_once_not_warned_from_the_source_file(tmp_path):

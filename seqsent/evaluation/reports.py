@@ -84,7 +84,8 @@ def _weakest_class(e: Evaluation) -> str:
     f1s = {name: e.per_class[name]["f1"] for name in present or e.per_class}
     worst = min(f1s, key=f1s.get)
     if len(set(f1s.values())) == 1 and len(f1s) > 1:
-        return f"Every class has F1 {f1s[worst]:.3f}. "
+        which = "Every class" if len(f1s) == len(e.per_class) else "Every class the test data holds"
+        return f"{which} has F1 {f1s[worst]:.3f}. "
     return f"The class with the lowest F1 is `{worst}` ({f1s[worst]:.3f}). "
 
 
