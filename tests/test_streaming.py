@@ -407,6 +407,16 @@ def test_prepare_notes_skipped_rows_and_bytes_that_are_not_utf8_as_train_does(tm
     assert prepare(DataConfig(source=str(tmp_path / "genuine.csv")), tmp_path / "pgen", shards=1).notes == []
 
 
+def test_streamed_training_data_notes_bytes_that_are_not_utf8_as_a_table_in_memory_does(tmp_path):
+    write_csv(tmp_path / "lat.csv", tiny_texts(("neg", "pos"), per_class=20))
+    with open(tmp_path / "lat.csv", "ab") as handle:
+        handle.write(b"caf\xe9 was fine,tr\xe8s bon\n")  # Latin-1, not UTF-8: in a text and in a label
+    with open(tmp_path / "lat.csv", "rb") as plain, gzip.open(tmp_path / "lat.csv.gz", "wb") as packed:
+        packed.write(plain.read())
+    stream = open_stream(DataConfig(source=str(tmp_path / "lat.csv.gz")))  # the first pass over the labels
+    assert "lat.csv.gz: replaced 2 byte sequence(s) that were not UTF-8" in stream.notes
+
+
 def test_prepare_refuses_a_split_that_would_be_empty_and_writes_nothing(tmp_path):
     from seqsent.data.prepare import prepare
 

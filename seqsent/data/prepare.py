@@ -14,7 +14,6 @@ its rows round-robin into the output shards. Rows go to splits exactly as stream
 
 from __future__ import annotations
 
-import codecs
 import datetime
 import gzip
 import json
@@ -28,7 +27,8 @@ from pathlib import Path
 
 from seqsent.config import DataConfig
 from seqsent.data.dataset import check_classes_while_reading
-from seqsent.data.shards import check_shard, delimited_rows, find_shards, iter_rows, open_text
+from seqsent.data.shards import (check_shard, delimited_rows, find_shards, iter_rows, open_text,
+                                 undecodable_sequences)
 from seqsent.layout import MANIFEST_FILE, PREPARED_FILES, shard_format
 from seqsent.data.streaming import MANIFEST_FORMAT, SPLITS, split_of
 from seqsent.errors import DataError, UsageError
@@ -257,7 +257,7 @@ def _notes(config: DataConfig, tally: _Tally, classes: list[str]) -> list[str]:
         notes.append(f"{_files(tally.skipped)}: skipped {sum(tally.skipped.values()):,} row(s) with an empty or "
                      "missing text or label (a label such as NaN, NA or null counts as missing; --on-empty-text error refuses "
                      "them)")
-    replaced = {path: count for path in tally.suspect if (count := _undecodable(path))}
+    replaced = {path: count for path in tally.suspect if (count := undecodable_sequences(path))}
     if replaced:
         notes.append(f"{_files(replaced)}: replaced {sum(replaced.values()):,} byte sequence(s) that were not UTF-8")
     if tally.keyless:
@@ -272,22 +272,6 @@ def _notes(config: DataConfig, tally: _Tally, classes: list[str]) -> list[str]:
 def _files(paths) -> str:
     names = [path.name for path in paths]
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more files" if len(names) > 3 else "")
-
-
-def _undecodable(path: Path) -> int:
-    """The byte sequences of a file that are not UTF-8 (each read as U+FFFD), counted as a table read into memory
-    counts them; a file with a genuine U+FFFD counts 0. Read again only for files whose values held a U+FFFD."""
-    replacing = codecs.getincrementaldecoder("utf-8")("replace")
-    ignoring = codecs.getincrementaldecoder("utf-8")("ignore")
-
-    def replaced(block: bytes, final: bool = False) -> int:
-        return replacing.decode(block, final).count("\ufffd") - ignoring.decode(block, final).count("\ufffd")
-
-    count = 0
-    with (gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")) as handle:
-        while block := handle.read(1 << 20):
-            count += replaced(block)
-    return count + replaced(b"", final=True)
 
 
 def _bucket_count(config: DataConfig) -> int:

@@ -8,6 +8,7 @@ gzip stream, an unreadable file.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import glob
 import gzip
@@ -299,3 +300,19 @@ class _SwallowedRows:
 
 def _clipped(text: str, width: int = 50) -> str:
     return text if len(text) <= width else "..." + text[-(width - 3):]
+
+
+def undecodable_sequences(path: Path) -> int:
+    """The byte sequences of a file that are not UTF-8 (each read as U+FFFD), counted as a table read into memory
+    counts them; a file with a genuine U+FFFD counts 0. Read again only for files whose values held a U+FFFD."""
+    replacing = codecs.getincrementaldecoder("utf-8")("replace")
+    ignoring = codecs.getincrementaldecoder("utf-8")("ignore")
+
+    def replaced(block: bytes, final: bool = False) -> int:
+        return replacing.decode(block, final).count("\ufffd") - ignoring.decode(block, final).count("\ufffd")
+
+    count = 0
+    with (gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")) as handle:
+        while block := handle.read(1 << 20):
+            count += replaced(block)
+    return count + replaced(b"", final=True)

@@ -24,7 +24,7 @@ from typing import Iterator
 
 from seqsent.config import DataConfig
 from seqsent.data.dataset import check_classes_while_reading
-from seqsent.data.shards import check_shard, find_shards, is_glob, iter_rows
+from seqsent.data.shards import check_shard, find_shards, is_glob, iter_rows, undecodable_sequences
 from seqsent.layout import MANIFEST_FILE, shard_format
 from seqsent.errors import DataError, UsageError
 from seqsent.files import read_json
@@ -290,15 +290,22 @@ def _first_pass(data: StreamingDataset, notify) -> None:
     counts = dict.fromkeys(SPLITS, 0)
     test_fraction = 0.0 if config.test_source else config.test_fraction
     keyless = 0  # rows with no --split-key value (a JSON line without it, an empty cell): one key, one split
+    suspect: dict[Path, None] = {}  # shards with a U+FFFD in a value: bytes that were not UTF-8, or a genuine one
     for path in data.shards["train"]:
         with _bad_shard(path, config, data.report) as rows_read, data.report.counting_empty_rows(path) as empty:
-            for _, label, key in iter_rows(path, config.text_column, config.label_column, config.split_key,
-                                           config.on_empty_text, empty):
+            for text, label, key in iter_rows(path, config.text_column, config.label_column, config.split_key,
+                                              config.on_empty_text, empty):
                 rows_read[0] += 1
+                if "\ufffd" in text or "\ufffd" in label:
+                    suspect.setdefault(path)
                 labels.setdefault(label)
                 check_classes_while_reading(labels, sum(counts.values()) + 1, f"--data {config.source}")
                 keyless += not key
                 counts[split_of(key, config.validation_fraction, test_fraction, config.seed)] += 1
+    replaced = {path.name: count for path in suspect if (count := undecodable_sequences(path))}
+    if replaced:
+        names = ", ".join(list(replaced)[:3]) + (f" and {len(replaced) - 3} more shards" if len(replaced) > 3 else "")
+        data.notes.append(f"{names}: replaced {sum(replaced.values()):,} byte sequence(s) that were not UTF-8")
     if keyless:
         their_split = split_of("", config.validation_fraction, test_fraction, config.seed)
         data.notes.append(f"{keyless:,} of {sum(counts.values()):,} rows have no value in the --split-key column "
