@@ -765,6 +765,26 @@ def test_labels_differing_only_in_case_stay_separate_classes_with_a_note(tmp_pat
     assert not any("case" in note for note in load(write_csv(tmp_path / "plain.csv", tiny_texts())).notes)
 
 
+def test_a_label_written_decomposed_is_the_class_it_looks_like(tmp_path):
+    """'café' composed, and 'cafe' + U+0301 (how macOS and some exports write it), are one class."""
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    rows = [(text, decomposed if i % 2 and label == composed else label)
+            for i, (text, label) in enumerate(tiny_texts((composed, "th\u00e9"), per_class=8))]
+    dataset = load(write_csv(tmp_path / "nfd.csv", rows))
+    assert dataset.class_names == [composed, "th\u00e9"]
+    from seqsent.data.python import from_python
+
+    assert from_python([t for t, _ in rows], [y for _, y in rows]).class_names == [composed, "th\u00e9"]
+
+
+def test_labels_differing_only_in_spaces_or_invisible_characters_are_noted(tmp_path):
+    rows = tiny_texts(("pos", "pos\u200b", "neg"), per_class=6)
+    dataset = load(write_csv(tmp_path / "zw.csv", rows))
+    assert len(dataset.class_names) == 3
+    assert ("zw.csv: labels 'pos' and 'pos\\u200b' differ only in case, spaces or invisible characters: they are "
+            "separate classes") in dataset.notes
+
+
 def test_test_texts_also_in_train_are_counted_in_a_note(tmp_path):
     train_rows = [(f"train review {i}", "pos" if i % 2 else "neg") for i in range(40)]
     test_rows = [(f"test review {i}", "pos" if i % 2 else "neg") for i in range(8)]

@@ -17,7 +17,7 @@ import numpy as np
 
 from seqsent.data.dataset import (Dataset, build_dataset, class_names_for, encode_labels, raised_share_note,
                                   stratified_indices)
-from seqsent.data.shards import MISSING_VALUE_MARKERS, missing_column
+from seqsent.data.shards import MISSING_VALUE_MARKERS, missing_column, nfc
 from seqsent.errors import DataError, UsageError
 
 PYTHON_SOURCE = "python"
@@ -126,7 +126,7 @@ def _label(value, what: str) -> str | None:
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
     if isinstance(value, str):
-        return None if value.strip() in MISSING_VALUE_MARKERS else value  # 'NaN' read from a file: as train reads it
+        return None if value.strip() in MISSING_VALUE_MARKERS else nfc(value)  # 'NaN' read from a file: as train does
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))  # 'True' / 'False', the classes a CSV file (or pandas' bool column) writes them as
     if isinstance(value, (float, np.floating)):

@@ -16,6 +16,7 @@ import io
 import json
 import math
 import sys
+import unicodedata
 from collections import Counter
 from pathlib import Path
 from typing import Iterator, TextIO
@@ -125,8 +126,14 @@ def label_cell(value, where: str) -> str:
         kind = {bool: "boolean", list: "list", dict: "object"}[type(value)]
         raise DataError(f"{where}: the label is a JSON {kind} ({_shown(value)}); labels must be strings or integers")
     _refuse_not_finite(value, "label", where)
-    label = cell(value)
+    label = nfc(cell(value))
     return "" if label.strip() in MISSING_VALUE_MARKERS else label
+
+
+def nfc(label: str) -> str:
+    """A class name in Unicode's composed form: 'café' typed on one system and 'cafe' + a combining accent written by
+    another (macOS file names, some exports) are one class, as they look."""
+    return label if unicodedata.is_normalized("NFC", label) else unicodedata.normalize("NFC", label)
 
 
 def empty_cell_error(where: str, which: str, value, column: str | None = None) -> DataError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,17 +93,24 @@ def read_table(path: Path, text_column: str, label_column: str, on_empty: str = 
 
 
 def case_twins(labels: list[str]) -> str | None:
-    """Labels are read as strings, so 'Pos' and 'pos' are two classes: they stay so, but a user should hear it (it
-    is more often a slip in the data than two meanings). None when no two labels differ only in case."""
+    """Labels are read as strings, so 'Pos' and 'pos' (or 'pos ' and 'pos', or 'pos' with a zero-width space) are two
+    classes: they stay so, but a user should hear it (it is more often a slip in the data than two meanings). None
+    when no two labels differ only so."""
     groups: dict[str, set[str]] = {}
     for label in set(labels):
-        groups.setdefault(label.casefold(), set()).add(label)
+        groups.setdefault(_INVISIBLE.sub("", label).casefold(), set()).add(label)
     twins = sorted(sorted(group) for group in groups.values() if len(group) > 1)
     if not twins:
         return None
     shown = "; ".join(", ".join(map(repr, group[:-1])) + f" and {group[-1]!r}" for group in twins[:3])
     more = f" (and {len(twins) - 3} more)" if len(twins) > 3 else ""
-    return f"labels {shown}{more} differ only in case: they are separate classes"
+    only_case = all(len({label.casefold() for label in group}) == 1 for group in twins)
+    how = "in case" if only_case else "in case, spaces or invisible characters"
+    return f"labels {shown}{more} differ only {how}: they are separate classes"
+
+
+# Spaces and characters that show nothing (zero-width space and joiners, word joiner, byte order mark).
+_INVISIBLE = re.compile(r"[\s\u200b-\u200d\u2060\ufeff]+")
 
 
 def text_column_rows(path: Path, text_column: str, where: str, chosen_by: str) -> tuple[list[str], int, int]:
