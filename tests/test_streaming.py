@@ -417,6 +417,30 @@ def test_streamed_training_data_notes_bytes_that_are_not_utf8_as_a_table_in_memo
     assert "lat.csv.gz: replaced 2 byte sequence(s) that were not UTF-8" in stream.notes
 
 
+def test_test_texts_also_in_train_are_noted_when_streamed_and_when_prepared(tmp_path):
+    """As a table read into memory notes them: --test-data holding train texts scores what the model memorised."""
+    from seqsent.data.prepare import prepare
+
+    rows = tiny_texts(("neg", "pos"), per_class=20)
+    write_csv(tmp_path / "train.csv", rows)
+    with open(tmp_path / "train.csv", "rb") as plain, gzip.open(tmp_path / "train.csv.gz", "wb") as packed:
+        packed.write(plain.read())
+    write_csv(tmp_path / "test.csv", rows[:6] + [(f"an unseen review {i}", "pos") for i in range(4)])
+    config = DataConfig(source=str(tmp_path / "train.csv.gz"), test_source=str(tmp_path / "test.csv"))
+    in_train = sum(split_of(text, config.validation_fraction, 0.0, config.seed) == "train" for text, _ in rows[:6])
+    assert in_train  # the others of the six fell in validation
+    expected = (f"{in_train} of the 10 test texts also appear in train: test accuracy overstates accuracy on unseen "
+                "texts (remove the duplicates from the test data)")
+    streamed = open_stream(config)
+    assert expected in streamed.notes
+    report = prepare(DataConfig(source=str(tmp_path / "train.csv"), test_source=str(tmp_path / "test.csv")),
+                     tmp_path / "prepared", shards=1)
+    assert expected in report.notes
+    assert expected in open_stream(DataConfig(source=str(tmp_path / "prepared"))).notes
+    apart = open_stream(DataConfig(source=str(tmp_path / "train.csv.gz")))  # split by the text: copies stay together
+    assert not [note for note in apart.notes if "also appear in train" in note]
+
+
 def test_prepare_refuses_a_split_that_would_be_empty_and_writes_nothing(tmp_path):
     from seqsent.data.prepare import prepare
 

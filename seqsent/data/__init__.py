@@ -15,7 +15,7 @@ import numpy as np
 
 from seqsent.config import DataConfig
 from seqsent.data.dataset import (Dataset, Split, build_dataset, check_classes, comparison_key, encode_labels,
-                                  raised_share_note)
+                                  raised_share_note, shared_texts_note)
 from seqsent.data.tables import is_table
 from seqsent.errors import DataError, UsageError
 
@@ -229,11 +229,7 @@ def shared_test_texts(dataset: Dataset) -> list[str]:
     """Test texts that are also train texts (a file with duplicates, or --test-data overlapping --data)
     score what the model memorised: said, not dropped, as the user chose the data."""
     train = {comparison_key(text) for text in dataset.train.texts} - {""}
-    shared = sum(comparison_key(text) in train for text in dataset.test.texts)
-    if not shared:
-        return []
-    return [f"{shared} of the {len(dataset.test):,} test texts also appear in train: test accuracy overstates "
-            "accuracy on unseen texts (remove the duplicates from the test data)"]
+    return shared_texts_note(sum(comparison_key(text) in train for text in dataset.test.texts), len(dataset.test))
 
 
 def unsegmented_text_notes(texts: list[str], sample: int = 2000) -> list[str]:

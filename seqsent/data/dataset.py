@@ -299,6 +299,40 @@ def _blanked_characters() -> dict[int, str]:
             if unicodedata.category(chr(code)).startswith(categories)}
 
 
+def shared_texts_note(shared: int, tests: int) -> list[str]:
+    """Test texts that are also train texts score what the model memorised: said, not dropped (the user chose the
+    data)."""
+    if not shared:
+        return []
+    return [f"{shared:,} of the {tests:,} test texts also appear in train: test accuracy overstates accuracy on "
+            "unseen texts (remove the duplicates from the test data)"]
+
+
+class TextOverlap:
+    """shared_texts_note for data read as a stream: 8 bytes a text (a hash of its comparison_key), not the texts."""
+
+    def __init__(self):
+        import array
+
+        self.hashes = {"train": array.array("q"), "test": array.array("q")}
+        self.tests = 0
+
+    def add(self, split: str, text: str) -> None:
+        self.tests += split == "test"
+        if split in self.hashes and (key := comparison_key(text)):
+            import hashlib
+
+            digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+            self.hashes[split].append(int.from_bytes(digest, "big", signed=True))
+
+    def shared(self) -> int:
+        train, test = (np.frombuffer(self.hashes[split], dtype=np.int64) for split in ("train", "test"))
+        return int(np.isin(test, train).sum()) if len(train) and len(test) else 0
+
+    def note(self) -> list[str]:
+        return shared_texts_note(self.shared(), self.tests)
+
+
 def comparison_key(text: str) -> str:
     """A text as the model reads it (seqsent.text.standardize_text, in plain Python): texts that differ only in case,
     punctuation, spacing or HTML tags are one text to the model, so a test text written in capitals is still a test

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqsent.config import DataConfig
-from seqsent.data.dataset import check_classes_while_reading
+from seqsent.data.dataset import TextOverlap, check_classes_while_reading, shared_texts_note
 from seqsent.data.shards import (check_shard, delimited_rows, find_shards, iter_rows, open_text,
                                  undecodable_sequences)
 from seqsent.layout import MANIFEST_FILE, PREPARED_FILES, shard_format
@@ -61,6 +61,9 @@ class _Tally:
     """Rows with an empty --split-key value (or none: a JSON line without it): they all hash to one split."""
     notes: list[str] = field(default_factory=list)
     """A source read whole (sample, IMDB, aclImdb): its loader's notes."""
+    overlap: TextOverlap | None = None
+    """Test texts that are also train texts, counted for table files split by --split-key or given --test-data
+    (a source read whole counts them in its notes)."""
 
 
 def prepare(config: DataConfig, output: str | Path, shards: int = 8, overwrite: bool = False,
@@ -77,10 +80,10 @@ def prepare(config: DataConfig, output: str | Path, shards: int = 8, overwrite: 
     started = time.perf_counter()
     rng = random.Random(config.seed)
     with _scratch_directory(output) as scratch:
-        buckets, counts, classes, notes = _bucket_rows(config, Path(scratch), rng, notify)
+        buckets, counts, classes, notes, shared = _bucket_rows(config, Path(scratch), rng, notify)
         with staged_directory(output, overwrite, owned=PREPARED_FILES) as staging:
             names = _write_shards(staging, buckets, counts, shards, rng, notify)
-            _write_manifest(staging, config, names, counts, classes)
+            _write_manifest(staging, config, names, counts, classes, shared)
     return PrepareReport(Path(output).expanduser(), counts, {s: len(n) for s, n in names.items()}, classes,
                          time.perf_counter() - started, notes)
 
@@ -146,6 +149,8 @@ def _rows(config: DataConfig, notify, tally: _Tally):
             test_paths = find_shards(config.test_source)
     for path in paths:  # a missing column found now, not after reading the other shards
         _check_columns(path, config, config.split_key)
+    if config.split_key or config.test_source:  # split by the text itself, a text's copies share its split
+        tally.overlap = TextOverlap()
     for path in test_paths:
         _check_columns(path, config, None)
     test_fraction = 0.0 if config.test_source else config.test_fraction
@@ -197,13 +202,17 @@ def _bucket_rows(config: DataConfig, scratch: Path, rng: random.Random, notify):
         counts[split] += 1
         tally.labels[split].setdefault(label)
         check_classes_while_reading(tally.labels[split], counts[split], config.source)
+        if tally.overlap:
+            tally.overlap.add(split, text)
     for handles in writers.values():
         for handle in handles:
             handle.close()
     classes = _checked_classes(config, counts, tally)
     buckets = {split: [scratch / f"{split}-{i}.jsonl.gz" for i in range(bucket_count)] if split in writers else []
                for split in SPLITS}
-    return buckets, counts, classes, _notes(config, tally, classes)
+    shared = tally.overlap.shared() if tally.overlap else 0
+    notes = _notes(config, tally, classes) + shared_texts_note(shared, counts["test"])
+    return buckets, counts, classes, notes, shared
 
 
 def _checked_classes(config: DataConfig, counts: dict[str, int], tally: _Tally) -> list[str]:
@@ -306,14 +315,14 @@ def _write_shards(staging: Path, buckets, counts, shards: int, rng: random.Rando
     return names
 
 
-def _write_manifest(staging: Path, config: DataConfig, names, counts, classes) -> None:
+def _write_manifest(staging: Path, config: DataConfig, names, counts, classes, shared: int) -> None:
     from seqsent.version import __version__
 
     manifest = {
         "format": MANIFEST_FORMAT, "format_version": 1, "seqsent_version": __version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "source": config.source, "test_source": config.test_source, "columns": ["text", "label"],
-        "classes": classes, "counts": counts, "shards": names,
+        "classes": classes, "counts": counts, "shards": names, "test_texts_in_train": shared,
         "split": {"key": config.split_key, "seed": config.seed, "validation_fraction": config.validation_fraction,
                   "test_fraction": 0.0 if config.test_source else config.test_fraction},
     }

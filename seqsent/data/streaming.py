@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 from seqsent.config import DataConfig
-from seqsent.data.dataset import check_classes_while_reading
+from seqsent.data.dataset import TextOverlap, check_classes_while_reading, shared_texts_note
 from seqsent.data.shards import check_shard, find_shards, is_glob, iter_rows, undecodable_sequences
 from seqsent.layout import MANIFEST_FILE, shard_format
 from seqsent.errors import DataError, UsageError
@@ -291,6 +291,8 @@ def _first_pass(data: StreamingDataset, notify) -> None:
     test_fraction = 0.0 if config.test_source else config.test_fraction
     keyless = 0  # rows with no --split-key value (a JSON line without it, an empty cell): one key, one split
     suspect: dict[Path, None] = {}  # shards with a U+FFFD in a value: bytes that were not UTF-8, or a genuine one
+    # Split by the text itself, a text's copies share its split; by --split-key or a --test-data file they need not.
+    overlap = TextOverlap() if config.split_key or config.test_source else None
     for path in data.shards["train"]:
         with _bad_shard(path, config, data.report) as rows_read, data.report.counting_empty_rows(path) as empty:
             for text, label, key in iter_rows(path, config.text_column, config.label_column, config.split_key,
@@ -301,7 +303,10 @@ def _first_pass(data: StreamingDataset, notify) -> None:
                 labels.setdefault(label)
                 check_classes_while_reading(labels, sum(counts.values()) + 1, f"--data {config.source}")
                 keyless += not key
-                counts[split_of(key, config.validation_fraction, test_fraction, config.seed)] += 1
+                split = split_of(key, config.validation_fraction, test_fraction, config.seed)
+                counts[split] += 1
+                if overlap:
+                    overlap.add(split, text)
     replaced = {path.name: count for path in suspect if (count := undecodable_sequences(path))}
     if replaced:
         names = ", ".join(list(replaced)[:3]) + (f" and {len(replaced) - 3} more shards" if len(replaced) > 3 else "")
@@ -312,9 +317,12 @@ def _first_pass(data: StreamingDataset, notify) -> None:
                           f"{config.split_key!r}: they all fall in one split ({their_split})")
     for path in data.shards["test"] if config.test_source else []:
         with _bad_shard(path, config, data.report) as rows_read:
-            for _ in iter_rows(path, config.text_column, config.label_column, None, config.on_empty_text):
+            for text, _, _ in iter_rows(path, config.text_column, config.label_column, None, config.on_empty_text):
                 rows_read[0] += 1
                 counts["test"] += 1
+                overlap.add("test", text)
+    if overlap:
+        data.notes += overlap.note()
     if not data.class_names:
         from seqsent.data.dataset import class_names_for
         from seqsent.data.tables import case_twins
@@ -351,6 +359,7 @@ def _prepared(directory: Path, config: DataConfig) -> StreamingDataset:
         shards = {split: [directory / name for name in manifest["shards"][split]] for split in SPLITS}
         counts = {split: int(manifest["counts"][split]) for split in SPLITS}
         classes = [str(c) for c in manifest["classes"]]
+        shared = int(manifest.get("test_texts_in_train") or 0)  # counted by prepare; absent before
     except (KeyError, TypeError, ValueError):
         raise DataError(f"--data {directory}: {MANIFEST_FILE} lacks shards, counts or classes") from None
     if len(classes) < 2:
@@ -373,4 +382,4 @@ def _prepared(directory: Path, config: DataConfig) -> StreamingDataset:
                             "counts every shard: prepare the data again)") from None
     return StreamingDataset(prepared_config, shards, classes, f"{directory} (prepared: {counts['train']:,} train / "
                             f"{counts['validation']:,} validation / {counts['test']:,} test rows, streamed)",
-                            counts=counts, hashed=False)
+                            counts=counts, hashed=False, notes=shared_texts_note(shared, counts["test"]))
