@@ -14,7 +14,9 @@ from seqsent.config import RunConfig
 @click.argument("models", nargs=-1, required=True)
 @click.option("--name", required=True, help="Name of the combined model: it is exported to OUTPUT_DIR/NAME/VERSION.")
 @click.option("--output-dir", default=RunConfig().output_dir, show_default=True, help="Base directory of exports.")
-@add_options(DATA_OPTIONS, shown_defaults={"source": "the data the first model was trained on"})
+@add_options(DATA_OPTIONS, shown_defaults={"source": "the data the first model was trained on",
+                                           "text_column": "the column the models were trained on",
+                                           "label_column": "the column the models were trained on"})
 @json_option
 @click.pass_context
 def command(ctx, models, name, output_dir, as_json, **_):
@@ -25,12 +27,15 @@ def command(ctx, models, name, output_dir, as_json, **_):
     exported as `seqsent train` exports. E.g. an NBSVM and a recurrent model trained by two commands.
     """
     data = resolve_data_config(ctx)
+    # Columns not given: the models' own, so a file laid out like their training file just works.
+    model_columns = tuple(column for column in ("text_column", "label_column")
+                          if ctx.get_parameter_source(column) != click.core.ParameterSource.COMMANDLINE)
     import_tensorflow(click.get_current_context())
     from seqsent.api import ensemble
     from seqsent.evaluation.metrics import format_metrics
 
     out = Output(as_json)
-    report = ensemble(list(models), name, output_dir, notify=out.say, data=data)
+    report = ensemble(list(models), name, output_dir, notify=out.say, data=data, model_columns=model_columns)
     if as_json:
         out.result({"name": name, **{key: getattr(report, key) for key in (
             "members", "weights", "validation_accuracy", "test_metrics", "data_description", "export_dir")}})

@@ -392,11 +392,12 @@ class EnsembleReport:
 
 
 def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = "saved_models", notify=None,
-             data: DataConfig | None = None) -> EnsembleReport:
+             data: DataConfig | None = None, model_columns: tuple[str, ...] = ()) -> EnsembleReport:
     """Combine trained two-class models into one export: their log-odds averaged with weights chosen on the
     validation split of their training data (lowest log loss), scored on its test split, exported like `train`'s.
 
     No model is trained again: e.g. an NBSVM and a recurrent model trained apart, each by its own command.
+    `model_columns`: as evaluate's (the columns the first model was trained on, for a table `data`).
     """
     import numpy as np
 
@@ -423,6 +424,9 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
     recorded_runs = [recorded_run_config(m.metadata, p) for p, m in zip(model_paths, members)]  # checked before the
     # validation predictions, not after: the first is copied into the export
     recorded = [as_recorded(recorded_data_config(m.metadata, resolve_model_path(p))) for p, m in zip(model_paths, members)]
+    data, note = _with_model_columns(data, recorded[0], model_columns, "models'")
+    if note:
+        notify(f"Note: {note}")
     _check_members_split_alike([str(p) for p in model_paths], recorded, data)
     data = data or recorded[0]
     if data is None:
@@ -550,29 +554,36 @@ def evaluate(model_path: str | Path, data=None, threshold: float | None = None,
     from `data`, so a file laid out like the training file just works (the CLI does so for options not given).
     Returns a seqsent.evaluation.scoring.Evaluation (metrics, per-class metrics, probabilities, history).
     """
-    import dataclasses
-
     from seqsent.config import recorded_data_config
-    from seqsent.data.tables import is_table
     from seqsent.evaluation.scoring import check_threshold, evaluate_model
     from seqsent.serving.inference import load_model
 
     model = load_model(model_path)
     check_threshold(model, threshold)
-    note = None
-    table = isinstance(data, DataConfig) and Path(data.source).expanduser().is_file() and is_table(
-        Path(data.source).expanduser())
-    trained_on = recorded_data_config(model.metadata, model.path) if table and model_columns else None
-    if trained_on is not None:
-        recorded = {c: getattr(trained_on, c) for c in model_columns if getattr(trained_on, c) != getattr(data, c)}
-        if recorded:
-            data = dataclasses.replace(data, **recorded)
-            note = "read with the model's own columns: " + ", ".join(
-                f"--{c.replace('_', '-')} {v}" for c, v in recorded.items())
+    trained_on = recorded_data_config(model.metadata, model.path) if model_columns else None
+    data, note = _with_model_columns(data, trained_on, model_columns, "model's")
     evaluation = evaluate_model(model, data, threshold, tune_threshold, notify)
     if note:
         evaluation.notes.insert(0, note)
     return evaluation
+
+
+def _with_model_columns(data, trained_on, model_columns: tuple[str, ...], whose: str):
+    """`data` (a table DataConfig) with the columns named in `model_columns` taken from `trained_on`, the data the
+    model(s) trained on, so that a file laid out like the training file just works; and a note saying so, or None."""
+    import dataclasses
+
+    from seqsent.data.tables import is_table
+
+    table = isinstance(data, DataConfig) and Path(data.source).expanduser().is_file() and is_table(
+        Path(data.source).expanduser())
+    if not table or trained_on is None:
+        return data, None
+    recorded = {c: getattr(trained_on, c) for c in model_columns if getattr(trained_on, c) != getattr(data, c)}
+    if not recorded:
+        return data, None
+    return dataclasses.replace(data, **recorded), f"read with the {whose} own columns: " + ", ".join(
+        f"--{c.replace('_', '-')} {v}" for c, v in recorded.items())
 
 
 def report(model_path: str | Path, out_dir: str | Path, data=None,

@@ -295,3 +295,19 @@ def test_ensemble_notes_a_member_that_predicts_as_another(tmp_path, capsys, monk
     code, out, err = run_main(capsys, "ensemble", "saved_models/nb/1", "saved_models/nb/2", "--name", "e")
     assert code == 0 and ("Note: saved_models/nb/2 predicts as saved_models/nb/1 on every validation text (the same "
                           "model?): it adds nothing") in out + err, out + err
+
+
+def test_ensemble_data_laid_out_like_the_members_training_file_is_read_with_their_columns(tmp_path, capsys,
+                                                                                           monkeypatch):
+    """As evaluate does: --data FILE without --text-column / --label-column reads the models' own columns."""
+    from test_cli import run_main
+
+    monkeypatch.chdir(tmp_path)
+    data = write_csv(tmp_path / "reviews.csv", tiny_texts(("good", "bad"), per_class=30), header=("review", "stars"))
+    columns = ("--text-column", "review", "--label-column", "stars")
+    _train_tiny(capsys, data, "nbsvm", "nb", *columns)
+    _train_tiny(capsys, data, "tfidf", "tf", *columns)
+    code, out, err = run_main(capsys, "ensemble", "saved_models/nb", "saved_models/tf", "--name", "e", "--data", data)
+    assert code == 0, err
+    assert "Note: read with the models' own columns: --text-column review, --label-column stars" in out + err
+    assert (tmp_path / "saved_models" / "e" / "1").is_dir()
