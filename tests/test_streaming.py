@@ -320,6 +320,9 @@ def test_streaming_off_with_a_streamed_source_says_to_stream_it(tmp_path, source
         prepare(DataConfig(source=str(tmp_path / "shards")), tmp_path / "prepared", shards=1)
     with pytest.raises(UsageError, match=f"{kind} is read streamed.*use --streaming auto or on"):
         load_dataset(DataConfig(source=str(tmp_path / source), streaming="off"))
+    if source != "shards":  # (a directory holding table files may be an aclImdb directory: its options first)
+        with pytest.raises(UsageError, match=f"{kind} is read streamed"):  # not "has no columns to choose"
+            load_dataset(DataConfig(source=str(tmp_path / source), streaming="off", text_column="review"))
 
 
 def test_streamed_jsonl_label_that_is_a_list_is_refused_naming_its_line(tmp_path):

@@ -38,15 +38,19 @@ def open_data(config: DataConfig, notify=None, need_counts: bool = True):
 def load_dataset(config: DataConfig, notify=None) -> Dataset:
     source = config.source
     path = Path(source).expanduser()
-    if holds_own_test_split(source):
-        refuse_table_options(config)
     if config.streaming == "on":  # the callers that stream (train, evaluate, ensemble, pretraining) ask first
         raise UsageError(f"--streaming on: this command reads --data {source} into memory; leave --streaming out")
-    refuse_streaming_options(config, table=is_table(path))
     streamed = streamed_kind(source)
+    fix = ("--streaming off reads one .csv/.tsv/.jsonl file into memory; use --streaming auto or on"
+           if config.streaming == "off" else "give one .csv/.tsv/.jsonl file")
+    # A .gz table, a glob, a prepared directory: why it cannot be read here comes before its options (a directory
+    # holding a table file may be an aclImdb directory: its options first).
+    if streamed and streamed != STREAMED_DIRECTORY:
+        raise UsageError(f"--data {source}: {streamed} is read streamed, row by row; {fix}")
+    if holds_own_test_split(source):
+        refuse_table_options(config)
+    refuse_streaming_options(config, table=is_table(path))
     if streamed:
-        fix = ("--streaming off reads one .csv/.tsv/.jsonl file into memory; use --streaming auto or on"
-               if config.streaming == "off" else "give one .csv/.tsv/.jsonl file")
         raise UsageError(f"--data {source}: {streamed} is read streamed, row by row; {fix}")
     if source == "sample":
         from seqsent.data.sample import DESCRIPTION, read_sample, sample_class_names
@@ -77,6 +81,9 @@ def load_dataset(config: DataConfig, notify=None) -> Dataset:
     )
 
 
+STREAMED_DIRECTORY = "a directory of table shards"
+
+
 def streamed_kind(source: str) -> str | None:
     """What a source only the streaming reader takes is ('a glob', 'a .gz file', ...), or None."""
     from seqsent.data.shards import is_glob
@@ -90,7 +97,7 @@ def streamed_kind(source: str) -> str | None:
     if path.is_dir():
         if (path / MANIFEST_FILE).is_file():
             return "a `seqsent prepare` directory"
-        return "a directory of table shards" if any(shard_format(p) for p in path.iterdir()) else None
+        return STREAMED_DIRECTORY if any(shard_format(p) for p in path.iterdir()) else None
     return "a .gz table file" if shard_format(path) and path.name.lower().endswith(".gz") else None
 
 
