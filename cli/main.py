@@ -34,12 +34,28 @@ class LazyGroup(click.Group):
     def get_command(self, ctx, name):
         if name not in COMMANDS:
             return None
-        return getattr(importlib.import_module(COMMANDS[name][0]), "command")
+        command = getattr(importlib.import_module(COMMANDS[name][0]), "command")
+        for param in command.params:
+            if isinstance(param, click.Option) and isinstance(param.type, (click.types.StringParamType, click.Path)) \
+                    and param.name != "data":  # --data '' has its own message (seqsent.config.EMPTY_DATA)
+                param.callback = param.callback or _refuse_empty
+        return command
 
     def format_commands(self, ctx, formatter):
         # Short help without importing each command module.
         with formatter.section("Commands"):
             formatter.write_dl([(name, summary) for name, (_, summary) in COMMANDS.items()])
+
+
+def _refuse_empty(ctx, param, value):
+    """An option given as '' is an unset shell variable more often than a choice: `--output-dir ''` wrote into the
+    current directory, `--name ''` took the default name."""
+    if ctx.get_parameter_source(param.name) != click.core.ParameterSource.COMMANDLINE:
+        return value  # a default ('' for --name: the arch's name)
+    for item in value if isinstance(value, tuple) else (value,):
+        if isinstance(item, str) and not item.strip():
+            raise click.BadParameter("is empty (an unset shell variable?): give a value, or leave the option out")
+    return value
 
 
 def quiet_tensorflow(debug: bool) -> None:

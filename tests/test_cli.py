@@ -850,3 +850,15 @@ def test_predict_table_file_notes_bytes_that_are_not_utf8_as_a_plain_file_does(m
     assert code == 0, err
     assert f"Note: {table}: replaced 1 byte sequence(s) that were not UTF-8" in err
     assert json.loads(out)["text"] == "caf\ufffd was fine"
+
+
+@pytest.mark.parametrize("args", [("train", "--name", ""), ("train", "--output-dir", " "), ("train", "--runs-dir", ""),
+                                  ("evaluate", "m", "--report", ""), ("serving-config", "--output-dir", ""),
+                                  ("export", "m", "--name", ""), ("train", "--unlabelled", "")])
+def test_an_option_given_empty_is_refused_not_taken_as_the_current_directory_or_the_default(capsys, tmp_path,
+                                                                                              monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_main(capsys, *args)
+    flag = next(a for a in args if a.startswith("--"))
+    assert_one_line_error(code, err, 2, f"Invalid value for '{flag}': is empty (an unset shell variable?)")
+    assert list(tmp_path.iterdir()) == []
