@@ -27,6 +27,9 @@ def command(names, output_dir, base_path, versions, file_, overwrite):
 
     A hand-written file at the destination is left alone unless --overwrite is given.
     """
+    from seqsent_cli.main import import_tensorflow
+
+    import_tensorflow(click.get_current_context())  # the versions' graphs are parsed: its start-up lines silenced
     from seqsent.serving.models_config import serving_config_text, write_serving_config
 
     def notify(message: str) -> None:

@@ -374,6 +374,27 @@ def fake_versions(root: Path, layout: dict[str, list[int]]) -> Path:
     return root
 
 
+def test_serving_config_command_prints_no_tensorflow_start_up_lines(tmp_path):
+    """It parses each version's graph, so it imports TensorFlow: silenced as every other command does without --debug."""
+    fake_versions(tmp_path / "saved_models", {"m": [1]})
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run([str(Path(sys.executable).parent / "seqsent"), "serving-config", "--file", "-"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "model_platform" in done.stdout, done.stderr
+    assert done.stderr == "", done.stderr
+
+
+def test_serving_config_file_in_a_directory_it_cannot_write_is_named_as_given(tmp_path, capsys):
+    from test_cli import assert_one_line_error, run_main
+
+    fake_versions(tmp_path / "saved_models", {"m": [1]})
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where a directory is needed", encoding="utf-8")
+    code, _, err = run_main(capsys, "serving-config", "--output-dir", tmp_path / "saved_models",
+                            "--file", blocked / "models.config")
+    assert_one_line_error(code, err, 2, f"--file {blocked / 'models.config'}: {blocked} is a file, not a directory")
+
+
 def test_serving_config_leaves_out_damaged_versions_saying_why(tmp_path):
     root = fake_versions(tmp_path / "saved_models", {"m": [1, 2, 3, 4]})
     shutil.rmtree(root / "m" / "2" / "variables")

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from seqsent.errors import ModelError, SeqsentError, UsageError
-from seqsent.files import write_text_atomic
+from seqsent.files import check_creatable, write_text_atomic
 from seqsent.layout import existing_versions
 
 SERVING_CONFIG_FILE = "models.config"
@@ -118,6 +118,7 @@ def write_serving_config(output_dir: str | Path, file: str | Path | None = None,
     text = serving_config_text(output_dir, base_path, versions, names, notify)
     if file.is_dir():
         raise UsageError(f"{file} is a directory; give a file path for models.config")
+    check_creatable(file, "--file", directory=False)  # named as given, not as its temporary file
     if not overwrite and not _replaceable(file):
         raise UsageError(f"{file} exists and was not written by seqsent serving-config; pass --overwrite to replace "
                          "it, or --file to write elsewhere")
