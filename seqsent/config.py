@@ -816,8 +816,8 @@ class LanguageModelConfig(TextSourcesConfig):
             (self.arch in RECURRENT_ARCHS, f"--arch must be a recurrent arch ({', '.join(RECURRENT_ARCHS)}), "
                                            f"not {self.arch!r}"),
             (self.strategy in LM_STRATEGIES, f"--strategy must be one of {', '.join(LM_STRATEGIES)}"),
-            (self.layers == 1 or not RECURRENT_ARCHS.get(self.arch, (None, False))[1],
-             f"--arch {self.arch} with --layers {self.layers}: {STACKED_BIDIRECTIONAL}"),
+            (self.layers < 1 or self.layers == 1 or not RECURRENT_ARCHS.get(self.arch, (None, False))[1],
+             f"--arch {self.arch} with --layers {self.layers}: {STACKED_BIDIRECTIONAL}"),  # (< 1: the range's error)
             *self.source_checks(),
             (bool(self.output), "--output must be a directory path"),
             *[(1 <= value <= limit, f"{flag} must be between 1 and {limit:,}, not {value:,}") for flag, value, limit in (

@@ -253,6 +253,7 @@ def test_a_whole_number_where_a_float_is_expected_becomes_that_float():
     ("units", "8", "config key units must be int, not str ('8')"),
     ("epochs", 1.0, "config key epochs must be int, not float (1.0)"),
     ("unlabelled", "texts.txt", "config key unlabelled must be a list of str, not str ('texts.txt')"),
+    ("layers", 0, "--layers must be between 1 and 64, not 0"),  # not the bidirectional stack's error
 ])
 def test_pretraining_configs_built_in_python_are_type_checked_like_a_run_config(field, value, fragment):
     from seqsent.config import LanguageModelConfig, WordVectorConfig
