@@ -174,6 +174,8 @@ def test_evaluate_prints_a_metrics_table(trained):
     for name in CLASSES:
         assert name in output
     assert re.search(r"accuracy\s+\d\.\d{4}", output)
+    # Training's advice on its small validation split is not evaluate's to give.
+    assert "the validation split holds" in trained["output"] and "the validation split holds" not in output
 
 
 def test_evaluate_notes_split_options_that_change_nothing(trained, workdir, tmp_path):

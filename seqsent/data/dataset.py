@@ -220,13 +220,14 @@ def build_dataset(
                                len(validation), len(class_names))
     notes += [raised] if raised and how.startswith("stratified") else []
     if len(validation) < FEW_VALIDATION_EXAMPLES:
-        notes.append(f"the validation split holds {len(validation)} example(s): early stopping and the kept epoch are "
+        notes.append(f"{FEW_VALIDATION_NOTE}{len(validation)} example(s): early stopping and the kept epoch are "
                      f"chosen on them; raise {validation_option} or give more data for a steadier choice")
     return Dataset(train, validation, Split(list(test_texts), y_test), class_names, description, notes,
                    validation_split=how)
 
 
 FEW_VALIDATION_EXAMPLES = 20  # below this, one example moves validation accuracy by more than 5 points
+FEW_VALIDATION_NOTE = "the validation split holds "  # how that note starts: advice to training, not to evaluate
 
 
 def _check_limit_fits_classes(option: str, size: int, available: int, num_classes: int) -> None:

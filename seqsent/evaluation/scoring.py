@@ -119,6 +119,11 @@ class EvaluationData:
     validation: Split | None = None
     notes: list[str] = field(default_factory=list)
 
+    def __post_init__(self):
+        from seqsent.data.dataset import FEW_VALIDATION_NOTE
+
+        self.notes = [note for note in self.notes if not note.startswith(FEW_VALIDATION_NOTE)]  # training's concern
+
 
 def evaluation_data(model, data: DataConfig | None, with_validation: bool = False, notify=None) -> EvaluationData:
     """The test split of `data` (default: the data the model was trained on, else the bundled sample), labels in
