@@ -59,7 +59,7 @@ class DataConfig:
     aclImdb_v1.tar.gz), an aclImdb directory or .tar.gz, or a .csv/.tsv/.jsonl file."""
     test_source: Optional[str] = None
     """A separate test file for table --data (otherwise a share of it is held out as test); an error with other
-    data. evaluate without --data: this file is scored whole, in the model's columns."""
+    data. (Given to evaluate without --data, the file is scored whole, in the model's columns.)"""
     text_column: str = "text"
     """Text column of table data (an error with other data)."""
     label_column: str = "label"
@@ -86,7 +86,7 @@ class DataConfig:
     split_key: Optional[str] = None
     """Streaming: the column whose value decides a row's split by hash (rows sharing it stay together, e.g. a
     movie's reviews); default the text. A table read into memory is split stratified by label instead: there it is
-    an error (add --streaming on)."""
+    an error (train: add --streaming on; prepare always splits by it)."""
     stream_validation_rows: int = 10000
     """Streaming: the validation split is cut at this many rows (held in memory, read once)."""
     vocabulary_sample: int = 100000
