@@ -33,7 +33,9 @@ class Output:
 
             raise UsageError(f"--quiet and --verbose {verbose} contradict each other: give one")
         self.as_json = as_json
-        self.verbose = 0 if quiet else (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
+        from seqsent.progress import keras_verbosity
+
+        self.verbose = 0 if quiet else keras_verbosity(verbose)
 
     def say(self, message: str = "") -> None:
         """A line for a person: stdout, or stderr when stdout carries JSON."""

@@ -19,6 +19,7 @@ from typing import Collection
 from seqsent.config import NAME_RULE, DataConfig, RunConfig, is_safe_name
 from seqsent.errors import Interrupted, ModelError, TrainingError, UsageError
 from seqsent.files import check_creatable
+from seqsent.progress import keras_verbosity
 from seqsent.layout import (claim_run_dir, finish_run_dir, model_metadata, remove_training_leftovers, write_run_config,
                             write_run_results)
 
@@ -74,10 +75,11 @@ _ESCAPED_LINE_BREAKS = {ord(c): c.encode("unicode_escape").decode() for c in "\n
 # ---------------------------------------------------------------- train
 
 
-def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notify=None,
+def train(config: RunConfig, verbose: int | str = "auto", dataset=None, on_data=None, notify=None,
           restart: bool = False, callbacks: tuple = (), given: Collection[str] = ()) -> TrainReport:
     """Load data, fit, export to output_dir/name/version, then score the export on the test split.
 
+    `verbose`: Keras' progress (0, 1 a bar, 2 a line per epoch; 'auto' a bar on a terminal, lines otherwise).
     `callbacks`: Keras callbacks run by `fit` after seqsent's own (progress, timing, your own logging).
     `on_data(dataset)` is called once the data is loaded, before the long part starts;
     `notify(message)` hears about the strategy, warnings and resumed runs. A crash backup of the
@@ -93,6 +95,7 @@ def train(config: RunConfig, verbose: int = 1, dataset=None, on_data=None, notif
     import copy
 
     notify = notify or log_or_warn
+    verbose = keras_verbosity(verbose)  # 'auto': a bar on a terminal, a line per epoch otherwise
     config = prepare_config(copy.deepcopy(config), notify, given)  # the caller's, reused for a next run, stays as given
     # The strategy before the data: a multi-worker strategy must exist before TensorFlow runs any op.
     distribution, warnings = start_distribution(config.train.strategy)
@@ -532,12 +535,13 @@ def _keras_model_of(path):
 # ---------------------------------------------------------------- pretrain-lm
 
 
-def pretrain_lm(config, verbose: int = 1, notify=None, restart: bool = False):
+def pretrain_lm(config, verbose: int | str = "auto", notify=None, restart: bool = False):
     """Learn a language model (a seqsent.config.LanguageModelConfig) and write its encoder directory; returns a
     seqsent.pretraining.pretrain.PretrainLMReport (held-out perplexity, sizes, times)."""
     from seqsent.pretraining.pretrain import pretrain_language_model
 
-    return pretrain_language_model(config, verbose=verbose, notify=notify or log_or_warn, restart=restart)
+    return pretrain_language_model(config, verbose=keras_verbosity(verbose), notify=notify or log_or_warn,
+                                   restart=restart)
 
 
 # ---------------------------------------------------------------- evaluate, report, predict, export

@@ -38,3 +38,13 @@ class Ticker:
 def first_epochs(done: int) -> str:
     """'epoch 1' or 'epochs 1-3': the epochs a resumed run restored ('epochs 1-1' reads as a slip)."""
     return "epoch 1" if done == 1 else f"epochs 1-{done}"
+
+
+def keras_verbosity(verbose: int | str) -> int:
+    """Keras' `verbose` for fit: 'auto' is a progress bar on a terminal and a line per epoch otherwise (a bar's
+    redrawn lines and colour codes fill a log file or a redirected notebook output)."""
+    import sys
+
+    if verbose == "auto":
+        return 1 if sys.stdout is not None and sys.stdout.isatty() else 2
+    return int(verbose)

@@ -258,3 +258,21 @@ def test_a_dataset_reused_by_a_second_run_gets_that_runs_unlabelled_texts(tmp_pa
         seqsent.train(config, dataset=dataset, verbose=0, on_data=lambda d: seen.append(list(d.unlabelled)))
     assert len(seen[0]) == 12 and len(seen[1]) == 15 and all("zebraword" in text for text in seen[1])
     assert dataset.unlabelled == [] and dataset.notes == notes_before
+
+
+def test_progress_is_a_bar_on_a_terminal_and_a_line_per_epoch_otherwise(monkeypatch):
+    """The Python API's default, as the CLI's --verbose auto: a bar's redrawn lines fill a log file."""
+    import io
+    import sys
+
+    from seqsent.progress import keras_verbosity
+
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert keras_verbosity("auto") == 2 and keras_verbosity(1) == 1 and keras_verbosity(0) == 0
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    assert keras_verbosity("auto") == 1
