@@ -4,7 +4,9 @@ written once, in seqsent/config.py, and a new config field needs one line here t
 from __future__ import annotations
 
 import json
+import re
 import typing
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -167,6 +169,31 @@ def _check_saved_path(config_file: str, flag: str, value) -> None:
             raise UsageError(f"{flag} {path} (from --config {config_file}) names nothing from {Path.cwd()}: a "
                              f"relative path in a saved config is read from where that run started; run from "
                              f"there, or give {flag} yourself")
+
+
+@contextmanager
+def naming_config_file(config_file: str | None, flags: dict[str, str]):
+    """A usage error naming an option the user did not type but the --config file set says so: `--epochs must be at
+    least 1` must not leave them looking for an --epochs on their command line. `flags`: 'section.field' -> flag of
+    each option not given on the command line."""
+    try:
+        yield
+    except UsageError as exc:
+        if not config_file:
+            raise
+        try:
+            values = json.loads(Path(config_file).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            raise exc from None
+        message, named = str(exc), []
+        for section, fields in (values.items() if isinstance(values, dict) else ()):
+            for field, value in (fields.items() if isinstance(fields, dict) else ()):
+                flag = flags.get(f"{section}.{field}")
+                if flag and re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", message):
+                    named.append(f"{flag} {value if isinstance(value, str) else json.dumps(value)}")
+        if not named:
+            raise
+        raise UsageError(f"{message} (--config {config_file} sets {' and '.join(named)})") from None
 
 
 def flags_not_given(ctx: click.Context, specs) -> dict[str, str]:

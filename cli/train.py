@@ -6,7 +6,8 @@ import click
 
 from seqsent_cli.main import import_tensorflow
 
-from seqsent_cli.options import DATA_OPTIONS, TRAIN_OPTIONS, add_options, flags_not_given, resolve_config
+from seqsent_cli.options import (DATA_OPTIONS, TRAIN_OPTIONS, add_options, flags_not_given, naming_config_file,
+                                 resolve_config)
 from seqsent_cli.output import Output, json_option, verbose_option
 from seqsent.config import RunConfig
 from seqsent.progress import first_epochs
@@ -54,11 +55,12 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, verbose, as_jso
     given = {f"{spec.section}.{spec.field}" for spec in DATA_OPTIONS + TRAIN_OPTIONS} - set(not_given)
     if preset and config_file:
         _note_preset_replaced(preset, config_file, not_given, out)
-    if preset:
-        check_preset_inputs(preset, config)
-        validate_with_preset(preset, config, not_given)
-    else:
-        config.validate()
+    with naming_config_file(config_file, not_given):
+        if preset:
+            check_preset_inputs(preset, config)
+            validate_with_preset(preset, config, not_given)
+        else:
+            config.validate()
     import_tensorflow(click.get_current_context())  # after the checks: a usage error costs no TensorFlow start
     from seqsent.api import train
 
@@ -69,7 +71,7 @@ def command(ctx, name, output_dir, runs_dir, config_file, quiet, verbose, as_jso
         from seqsent.training.strategy import set_tf_config
 
         set_tf_config(tf_config)
-    with out.keras_progress():
+    with out.keras_progress(), naming_config_file(config_file, not_given):
         report = train(config, verbose=out.verbose, on_data=lambda dataset: _announce_data(dataset, out),
                        notify=out.say, restart=restart, given=given)
     if as_json:

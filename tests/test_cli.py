@@ -864,3 +864,15 @@ def test_an_option_given_empty_is_refused_not_taken_as_the_current_directory_or_
     flag = next(a for a in args if a.startswith("--"))
     assert_one_line_error(code, err, 2, f"Invalid value for '{flag}': is empty (an unset shell variable?)")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_usage_error_about_an_option_the_config_file_set_names_the_file(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"train": {"epochs": 0}}), encoding="utf-8")
+    code, _, err = run_main(capsys, "train", "--config", config)
+    assert_one_line_error(code, err, 2, f"--epochs must be at least 1 (--config {config} sets --epochs 0)")
+    config.write_text(json.dumps({"data": {"text_column": "review"}}), encoding="utf-8")
+    code, _, err = run_main(capsys, "train", "--config", config, "--data", "sample", "--limit", 50)
+    assert_one_line_error(code, err, 2, "--text-column review goes with a table --data")
+    assert err.strip().endswith(f"(--config {config} sets --text-column review)")
