@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Collection
@@ -88,6 +89,27 @@ def train(config: RunConfig, verbose: int | str = "auto", dataset=None, on_data=
     equal to their default (e.g. {"model.units"}), so that an --encoder or --embeddings file that disagrees
     refuses them rather than replacing them (values other than the default always count as set).
     """
+    with callers_random_state_kept():
+        return _train(config, verbose, dataset, on_data, notify, restart, callbacks, given)
+
+
+@contextmanager
+def callers_random_state_kept():
+    """Training seeds Python's and NumPy's global generators (keras.utils.set_random_seed) for its own
+    reproducibility; a notebook's next random.random() or np.random draw goes on as if it had not."""
+    import random
+
+    import numpy as np
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
+def _train(config: RunConfig, verbose, dataset, on_data, notify, restart: bool, callbacks, given) -> TrainReport:
     from seqsent.data import open_data
     from seqsent.training.backup import discard_if_unstarted
     from seqsent.training.strategy import start_distribution
@@ -434,6 +456,11 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
     data = data or recorded[0]
     if data is None:
         raise UsageError(f"{model_paths[0]} records no training data: give it with --data")
+    from seqsent.data.python import PYTHON_SOURCE
+
+    if data.source == PYTHON_SOURCE:
+        raise UsageError(f"{model_paths[0]} was trained on data given from Python, which an ensemble cannot read "
+                         "again to choose its weights: train the members on a file (save the data as a CSV)")
     dataset, validation = _ensemble_splits(data, names, notify)
     probabilities = np.stack([m.predict_proba(validation.texts)[:, 1] for m in members])
     weights, accuracy, step = choose_log_odds_weights(probabilities, validation.labels)
@@ -540,8 +567,9 @@ def pretrain_lm(config, verbose: int | str = "auto", notify=None, restart: bool 
     seqsent.pretraining.pretrain.PretrainLMReport (held-out perplexity, sizes, times)."""
     from seqsent.pretraining.pretrain import pretrain_language_model
 
-    return pretrain_language_model(config, verbose=keras_verbosity(verbose), notify=notify or log_or_warn,
-                                   restart=restart)
+    with callers_random_state_kept():
+        return pretrain_language_model(config, verbose=keras_verbosity(verbose), notify=notify or log_or_warn,
+                                       restart=restart)
 
 
 # ---------------------------------------------------------------- evaluate, report, predict, export

@@ -205,11 +205,22 @@ def test_a_model_trained_from_python_is_evaluated_and_reported_on_its_python_dat
     import seqsent
     from conftest import tiny_run_config
 
+    import random
+
     dataset = from_python(TEXTS, LABELS)
     config = tiny_run_config("python", output_dir=str(tmp_path / "models"), runs_dir=str(tmp_path / "runs"),
                              name="py")
     config.train.epochs = 1
+    random.seed(5), np.random.seed(5)
+    expected = random.random(), np.random.random()
+    random.seed(5), np.random.seed(5)
     export = seqsent.train(config, dataset=dataset, verbose=0).export_dir
+    assert (random.random(), np.random.random()) == expected  # the caller's generators go on as if untouched
+    with pytest.raises(UsageError, match=re.escape("not a path: for a file, evaluate(DataConfig(source='t.csv'))")):
+        seqsent.load(export).evaluate("t.csv")
+    again = seqsent.export(export, output_dir=tmp_path / "models")
+    with pytest.raises(UsageError, match="was trained on data given from Python, which an ensemble cannot read"):
+        seqsent.ensemble([export, again], "both", output_dir=tmp_path / "models")
     with pytest.raises(UsageError, match="trained on data given from Python: give the data"):
         seqsent.evaluate(export)
     evaluation, _ = seqsent.report(export, tmp_path / "report", data=dataset)

@@ -66,6 +66,9 @@ class LoadedModel:
 
         if data is None or isinstance(data, DataConfig) or hasattr(data, "class_names"):
             return evaluate_model(self, data, threshold)
+        if isinstance(data, (str, Path)) and labels is None:
+            raise UsageError(f"evaluate takes texts and labels, a DataFrame, a Dataset or a DataConfig, not a path: "
+                             f"for a file, evaluate(DataConfig(source={str(data)!r}))")
         from seqsent.evaluation.metrics import absent_class_notes
 
         split, notes = _labelled_split(data, labels, self.class_names, text_column, label_column)
