@@ -173,6 +173,21 @@ def test_a_truncated_vocabulary_asset_is_refused_on_load_not_used_to_predict(exp
     assert load_model(exports["binary"]).class_names == BINARY_NAMES  # the intact export loads
 
 
+def test_a_vocabulary_asset_of_the_right_length_but_other_words_is_refused(exports, tmp_path):
+    """Another model's vocabulary of the same size, or this one reordered, would load and mislabel with exit 0."""
+    import gzip
+
+    copy = tmp_path / "swapped" / "1"
+    shutil.copytree(exports["binary"], copy)
+    [asset] = (copy / "assets").glob("vocabulary-*.txt.gz")
+    tokens = gzip.decompress(asset.read_bytes()).split(b"\n")
+    asset.write_bytes(gzip.compress(b"\n".join(reversed(tokens))))
+    for where in (copy, copy / EXTRA_DIR / KERAS_FILE):  # served by the SavedModel, or rebuilt in Keras
+        with pytest.raises(ModelError, match=f"its vocabulary assets/{asset.name} is not the file it was exported "
+                                             r"with \(its SHA-256 differs"):
+            load_model(where)
+
+
 def test_a_metadata_file_naming_one_class_or_a_weight_of_another_shape_says_which(exports, tmp_path):
     copy = tmp_path / "one" / "1"
     shutil.copytree(exports["binary"], copy)

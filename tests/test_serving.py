@@ -409,6 +409,21 @@ def test_serving_config_leaves_out_damaged_versions_saying_why(tmp_path):
                      f"Note: left out {root / 'm' / '4'}: its saved_model.pb holds no graph; is it complete?"]
 
 
+def test_serving_config_leaves_out_a_version_whose_vocabulary_was_replaced(exports, tmp_path):
+    """The server would load it and look every word up in the wrong vocabulary."""
+    import gzip
+
+    for version in (1, 2):
+        shutil.copytree(exports["tfidf"], tmp_path / "m" / str(version))
+    [asset] = (tmp_path / "m" / "2" / "assets").glob("vocabulary-*.txt.gz")
+    asset.write_bytes(gzip.compress(b"\n".join(reversed(gzip.decompress(asset.read_bytes()).split(b"\n")))))
+    notes: list[str] = []
+    config = parse_serving_config(serving_config_text(tmp_path, "/models", notify=notes.append))
+    assert list(config.model_config_list.config[0].model_version_policy.specific.versions) == [1]
+    assert notes == [f"Note: left out {tmp_path / 'm' / '2'}: its vocabulary assets/{asset.name} is not the file it "
+                     "was exported with (its SHA-256 differs: replaced or edited); the export is damaged"]
+
+
 def test_serving_config_lists_every_model_and_its_versions(tmp_path):
     root = fake_versions(tmp_path / "saved_models", {"imdb-bilstm": [1, 2, 10], "reviews": [3]})
     (root / "imdb-bilstm" / ".staging-abc").mkdir()

@@ -167,7 +167,7 @@ def _load_saved_model(path: Path) -> LoadedModel:
     from seqsent.layout import keras_file, metadata_file, read_model_metadata
 
     metadata = read_model_metadata(metadata_file(path), path)
-    _check_vocabulary_assets(path)
+    check_vocabulary_assets(path)
     try:
         loaded = tf.saved_model.load(str(path))
         serve = loaded.signatures["serving_default"]
@@ -184,15 +184,17 @@ def _load_saved_model(path: Path) -> LoadedModel:
     return LoadedModel(path, "savedmodel", names, metadata, predict_batch, keras_file(path), resources=loaded)
 
 
-def _check_vocabulary_assets(path: Path) -> None:
+def check_vocabulary_assets(path: Path) -> None:
     """The SavedModel reads its vocabularies from assets/ when it loads, whatever their length: a truncated or
-    swapped file would shift every word id and predict garbage with exit 0. Their token counts are recorded in
-    assets.extra/keras_model.json (export checks the same on its way)."""
+    swapped file would shift every word id and predict garbage with exit 0. Their token counts and checksums are
+    recorded in assets.extra/keras_model.json (export checks the same on its way)."""
     import gzip
+    import hashlib
     import json
     import zlib
 
     from seqsent.layout import keras_file
+    from seqsent.serving.keras_copy import VOCABULARY_CHANGED
 
     description_file = keras_file(path)
     if description_file is None or description_file.suffix != ".json":
@@ -205,13 +207,16 @@ def _check_vocabulary_assets(path: Path) -> None:
         if not isinstance(entry, dict) or "file" not in entry:
             continue
         try:
-            tokens = gzip.decompress((path / entry["file"]).read_bytes()).count(b"\n") + 1
+            packed = (path / entry["file"]).read_bytes()
+            tokens = gzip.decompress(packed).count(b"\n") + 1
             expected = int(entry["size"]) - int(entry["first_id"])
         except (OSError, EOFError, zlib.error, gzip.BadGzipFile, KeyError, TypeError, ValueError):
             raise ModelError(f"{path}: cannot read its vocabulary {entry.get('file')}; the export is damaged") from None
         if tokens != expected:
             raise ModelError(f"{path}: its vocabulary {entry['file']} holds {tokens:,} tokens, not the {expected:,} "
                              "it was exported with; the export is damaged")
+        if "sha256" in entry and hashlib.sha256(packed).hexdigest() != entry["sha256"]:  # exports since 2026-12-08
+            raise ModelError(VOCABULARY_CHANGED.format(path=path, file=entry["file"]))
 
 
 def _check_class_count(path: Path, names: list[str], outputs) -> None:

@@ -10,12 +10,13 @@ initialised by core TF ops (TF Serving runs them), named by the file's content s
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from seqsent.errors import ModelError
-from seqsent.files import read_json
+from seqsent.files import read_json, sha256_of
 from seqsent.layout import EXTRA_DIR, KERAS_FILE
 
 if TYPE_CHECKING:
@@ -66,6 +67,10 @@ def _without_vocabularies(config):
     return config
 
 
+VOCABULARY_CHANGED = ("{path}: its vocabulary {file} is not the file it was exported with (its SHA-256 differs: "
+                      "replaced or edited); the export is damaged")
+
+
 def servable_copy(text_model: keras.Model, vocabularies: Path, check_texts: list[str]) -> tuple[keras.Model, dict]:
     """The model rebuilt from its description, as load_keras_copy rebuilds it, and that description.
 
@@ -98,9 +103,11 @@ def servable_copy(text_model: keras.Model, vocabularies: Path, check_texts: list
         entry = {"layer": path, "size": len(vocabulary), "first_id": first_id}
         if tokens and not any(mark in token for token in tokens for mark in _NOT_IN_A_LINE):
             file = vocabularies / f"vocabulary-{index}.txt.gz"
-            file.write_bytes(gzip.compress("\n".join(tokens).encode("utf-8"), compresslevel=6, mtime=0))
+            packed = gzip.compress("\n".join(tokens).encode("utf-8"), compresslevel=6, mtime=0)
+            file.write_bytes(packed)
             _read_vocabulary_file(copy, file, first_id)
-            entry["file"] = f"assets/{file.name}"
+            # Its checksum: a file of the right length from another model (or reordered) would load and mislabel.
+            entry.update(file=f"assets/{file.name}", sha256=hashlib.sha256(packed).hexdigest())
         else:  # a line cannot hold them: in the description itself, and in the graph as constants
             copy.set_vocabulary(tokens)
             entry["tokens"] = tokens
@@ -223,6 +230,8 @@ def load_keras_copy(version_dir: Path) -> keras.Model:
                 file = (version_dir / entry["file"]).resolve()
                 if file.parent != (version_dir / "assets").resolve() or not file.is_file():
                     raise ModelError(f"{version_dir}: lacks the vocabulary {entry['file']}; is it complete?")
+                if "sha256" in entry and sha256_of(file) != entry["sha256"]:
+                    raise ModelError(VOCABULARY_CHANGED.format(path=version_dir, file=entry["file"]))
                 _read_vocabulary_file(layer, file, int(entry["first_id"]))
             else:
                 layer.set_vocabulary(entry["tokens"])

@@ -58,6 +58,13 @@ def damage(version_dir: Path) -> str | None:
     index = version_dir / "variables" / "variables.index"
     if not index.is_file() or not any((version_dir / "variables").glob("variables.data-*")):
         return "its variables/ are missing; is it complete?"
+    from seqsent.errors import ModelError
+    from seqsent.serving.inference import check_vocabulary_assets
+
+    try:
+        check_vocabulary_assets(version_dir)  # missing, truncated or replaced: loaded by the server, wrong ids
+    except ModelError as exc:
+        return str(exc).removeprefix(f"{version_dir}: ")
     return None
 
 
