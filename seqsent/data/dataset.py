@@ -315,23 +315,31 @@ class TextOverlap:
     def __init__(self):
         import array
 
-        self.hashes = {"train": array.array("q"), "test": array.array("q")}
+        self.hashes = {"train": array.array("Q"), "test": array.array("Q")}
         self.tests = 0
 
     def add(self, split: str, text: str) -> None:
         self.tests += split == "test"
         if split in self.hashes and (key := comparison_key(text)):
-            import hashlib
-
-            digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-            self.hashes[split].append(int.from_bytes(digest, "big", signed=True))
+            self.hashes[split].append(_key_hash(key))
 
     def shared(self) -> int:
-        train, test = (np.frombuffer(self.hashes[split], dtype=np.int64) for split in ("train", "test"))
+        train, test = (np.frombuffer(self.hashes[split], dtype=np.uint64) for split in ("train", "test"))
         return int(np.isin(test, train).sum()) if len(train) and len(test) else 0
 
     def note(self) -> list[str]:
         return shared_texts_note(self.shared(), self.tests)
+
+
+def text_hash(text: str) -> int:
+    """64 bits of a hash of comparison_key(text): texts the model reads alike, remembered in 8 bytes."""
+    return _key_hash(comparison_key(text))
+
+
+def _key_hash(key: str) -> int:
+    import hashlib
+
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
 
 
 def comparison_key(text: str) -> str:

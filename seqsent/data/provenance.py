@@ -10,7 +10,6 @@ by its SHA-256 (a vector file replaced since is not judged by another's record);
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +31,9 @@ def text_fingerprints(texts) -> np.ndarray:
 
 
 def _hashes(texts) -> np.ndarray:
-    from seqsent.data.dataset import comparison_key
+    from seqsent.data.dataset import text_hash
 
-    return np.array([int.from_bytes(hashlib.blake2b(comparison_key(text).encode("utf-8"), digest_size=8).digest(),
-                                    "little") for text in texts], dtype=np.uint64)
+    return np.array([text_hash(text) for text in texts], dtype=np.uint64)
 
 
 def vectors_record(vectors: Path) -> Path:
