@@ -192,6 +192,19 @@ def test_evaluate_notes_split_options_that_change_nothing(trained, workdir, tmp_
     assert "examples   12" in whole
 
 
+def test_evaluate_on_a_copy_of_the_training_file_counts_the_texts_the_model_trained_on(trained, workdir, tmp_path):
+    """A copy with its rows in another order is another file, scored whole: its train rows flatter the metrics."""
+    header, *rows = (workdir / "reviews.csv").read_bytes().splitlines(keepends=True)
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(header + b"".join(reversed(rows)))
+    output = invoke("evaluate", trained["export"], "--data", copy).output
+    train_rows = json.loads((trained["export"] / "assets.extra" / "seqsent.json").read_text())["data"]["split_sizes"]["train"]
+    assert (f"Note: {train_rows} of the 60 scored texts are texts the model trained on ({workdir / 'reviews.csv'}): "
+            "the metrics overstate accuracy on unseen texts") in output
+    other = write_csv(tmp_path / "other.csv", tiny_texts(per_class=4, seed=9))
+    assert "texts the model trained on" not in invoke("evaluate", trained["export"], "--data", other).output
+
+
 def test_evaluate_json_matches_the_metrics_recorded_at_export(trained):
     metrics = json.loads(invoke("evaluate", trained["export"], "--json").stdout)
     assert metrics["class_names"] == CLASSES

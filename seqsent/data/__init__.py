@@ -290,9 +290,9 @@ def load_test_split(config: DataConfig, class_names: list[str], trained_on: Data
             return split, dataset.description, unused_split_options(config, AS_TRAINED, limit=True) + dataset.notes
         notes += unused_split_options(config, SCORED_WHOLE)
         split, description, table_notes = _whole_file(config.test_source or config.source, config, class_names)
-        if config.test_source:
-            notes += _trained_file_notes(config.test_source, trained_on, trained_digest)
-        return split, description, notes + table_notes
+        own_file = _trained_file_notes(config.test_source, trained_on, trained_digest) if config.test_source else []
+        return split, description, notes + own_file + (table_notes if own_file else
+                                                        table_notes + trained_text_notes(split, trained_on))
     if config.test_source and config.source == DataConfig.source:
         # `evaluate MODEL --test-data FILE` without --data: FILE is the test data, in the model's columns unless
         # the column options say otherwise.
@@ -301,7 +301,9 @@ def load_test_split(config: DataConfig, class_names: list[str], trained_on: Data
                 column: getattr(trained_on, column) for column in ("text_column", "label_column")
                 if getattr(config, column) == getattr(DataConfig, column)})
         split, description, table_notes = _whole_file(config.test_source, config, class_names)
-        return split, description, _trained_file_notes(config.test_source, trained_on, trained_digest) + table_notes
+        own_file = _trained_file_notes(config.test_source, trained_on, trained_digest)
+        return split, description, own_file + table_notes + ([] if own_file else
+                                                             trained_text_notes(split, trained_on))
     dataset = load_dataset(config, notify)
     names = [dataset.class_names[i] for i in dataset.test.labels]
     return Split(dataset.test.texts, encode_labels(names, class_names, "the evaluation data")), \
@@ -341,6 +343,27 @@ def _whole_file(source: str, config: DataConfig, class_names: list[str]) -> tupl
         texts, labels = texts[: config.limit], labels[: config.limit]
     return Split(texts, encode_labels(labels, class_names, str(test_path))), \
         f"{test_path} (all {len(texts):,} rows scored as test)", table.notes
+
+
+def trained_text_notes(split: Split, trained_on: DataConfig | None) -> list[str]:
+    """A file scored whole may hold texts the model trained on (a re-saved or reordered copy of its training file,
+    another export of the same data): they flatter the metrics, so they are counted. The training split is read
+    again from the recorded table file, when it still holds the data it was trained on; other sources are not."""
+    from seqsent.data.streaming import wants_streaming
+    from seqsent.errors import SeqsentError
+
+    if trained_on is None or not is_table(Path(trained_on.source).expanduser()) or wants_streaming(trained_on):
+        return []
+    try:
+        trained = load_dataset(trained_on, None)
+    except SeqsentError:
+        return []
+    keys = {comparison_key(text) for text in trained.train.texts} - {""}
+    shared = sum(comparison_key(text) in keys for text in split.texts)
+    if not shared:
+        return []
+    return [f"{shared:,} of the {len(split):,} scored texts are texts the model trained on ({trained_on.source}): "
+            "the metrics overstate accuracy on unseen texts"]
 
 
 def _trained_file_notes(test_source: str, trained_on: DataConfig | None, trained_digest: str | None) -> list[str]:
