@@ -74,3 +74,15 @@ def test_imdb_through_tensorflow_datasets_says_its_validation_split_is_random(mo
     assert dataset.validation_split == "stratified by label"
     assert any("random split" in note and "no movie ids" in note for note in dataset.notes)
 
+
+
+def test_an_unfinished_tensorflow_datasets_copy_is_passed_over_without_absl_warnings(tmp_path, caplog):
+    """TFDS warns through absl of a variant folder without dataset_info.json: not a prepared copy, said to nobody."""
+    import logging
+
+    from seqsent.data import tfds_imdb
+
+    (tmp_path / "imdb_reviews" / "plain_text" / "1.0.0").mkdir(parents=True)
+    with caplog.at_level(logging.WARNING):
+        assert tfds_imdb._read_prepared(str(tmp_path)) is None
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING], caplog.text

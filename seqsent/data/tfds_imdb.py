@@ -9,9 +9,11 @@ Order of attempts, so nobody waits minutes for a download that cannot happen:
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from seqsent.data.aclimdb import CLASS_NAMES, read_reviews
@@ -54,10 +56,25 @@ def _read_prepared(data_dir: str | None):
     import tensorflow_datasets as tfds
 
     try:
-        splits = tfds.load("imdb_reviews", split=["train", "test"], as_supervised=True, download=False, data_dir=data_dir)
+        with _absl_warnings_silenced():  # e.g. "Variant folder ... has no dataset_info.json" of an unfinished copy
+            splits = tfds.load("imdb_reviews", split=["train", "test"], as_supervised=True, download=False,
+                               data_dir=data_dir)
     except Exception:  # TFDS raises several types for "not prepared here"
         return None
     return {name: _to_lists(ds) for name, ds in zip(("train", "test"), splits)}
+
+
+@contextmanager
+def _absl_warnings_silenced():
+    """TFDS logs through absl what it meets while looking for a prepared copy; not finding one is an answer here
+    (the local archive is read next), not a warning for the user."""
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _download(data_dir: str | None):
