@@ -255,6 +255,10 @@ def test_copies_of_held_out_texts_are_not_trained_on_and_too_few_texts_are_said_
     texts.write_text("one text\ntwo texts\n", encoding="utf-8")
     with pytest.raises(DataError, match="^2 text\\(s\\) to learn from: a language model needs at least 10"):
         build_corpus(config, messages.append)
+    texts.write_text("one text\ntwo texts\n" * 100, encoding="utf-8")  # 200 texts, 2 distinct: both held out
+    with pytest.raises(DataError, match="^every one of the 200 texts is a copy of one of the 4 held out to measure "
+                                        "perplexity \\(2 distinct texts"):
+        build_corpus(config, messages.append)
 
 
 def test_a_stacked_bidirectional_language_model_is_refused_before_pretraining_and_as_a_bidirectional_start(tmp_path):

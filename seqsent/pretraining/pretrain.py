@@ -124,6 +124,10 @@ def build_corpus(config: LanguageModelConfig, notify) -> Corpus:
     heldout_keys = {comparison_key(text) for text in heldout_texts} - {""}
     train_texts = [texts[i] for i in order[held:] if comparison_key(texts[i]) not in heldout_keys]
     if held + len(train_texts) < len(texts):  # a copy of a held-out text would be trained on: perplexity too low
+        if not train_texts:
+            raise DataError(f"every one of the {len(texts):,} texts is a copy of one of the {held:,} held out to "
+                            f"measure perplexity ({len(heldout_keys):,} distinct texts, case and punctuation aside): "
+                            "nothing is left to train on; give more distinct text (--unlabelled)")
         notify(f"Note: {len(texts) - held - len(train_texts):,} training text(s) left out: copies of held-out texts "
                "(case and punctuation aside)")
     notify(f"Learning the vocabulary (up to {config.max_tokens:,} terms) from {len(train_texts):,} texts")
