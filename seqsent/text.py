@@ -8,6 +8,7 @@ serving tokenisation identical.
 
 from __future__ import annotations
 
+import functools
 from typing import Iterable, Iterator, Optional
 
 import keras
@@ -25,14 +26,62 @@ _PUNCTUATION = r"[\p{P}\p{Sm}\p{Sc}\p{Sk}]"  # emoji and other \p{So} symbols ar
 
 @keras.saving.register_keras_serializable(package="seqsent")
 def standardize_text(text: tf.Tensor) -> tf.Tensor:
-    """Lowercase, drop HTML tags and punctuation, fold every kind of space into one."""
+    """Lowercase, drop HTML tags and punctuation, fold every kind of space into one; accents composed (NFC)."""
     text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")  # serving may send any bytes
+    text = composed_accents(text)
     text = tf.strings.regex_replace(text, _SPACE_LIKE, " ")  # before lower(), which stops at a NUL
     text = tf.strings.lower(text, encoding="utf-8")
     text = tf.strings.regex_replace(text, _HTML_TAG, " ")
     text = tf.strings.regex_replace(text, _PUNCTUATION, " ")
     text = tf.strings.regex_replace(text, _SPACE_LIKE, " ")
     return tf.strings.strip(text)
+
+
+def composed_accents(text: tf.Tensor) -> tf.Tensor:
+    """'génial' typed as 'e' + a combining accent (macOS, some exports) is the word 'génial' composed, as Unicode's
+    NFC makes it: each letter + mark pair that has a composed character becomes it (twice over, for a letter with
+    two marks). Core TF ops only (no NFC op there); batches without a combining mark skip it. Hangul jamo and marks
+    out of canonical order stay as written."""
+    key_list, composed_list = _composition_table()
+    keys, composed = tf.constant(key_list, dtype=tf.int64), tf.constant(composed_list, dtype=tf.int32)
+
+    def compose(flat_text):
+        chars = tf.strings.unicode_decode(flat_text, "UTF-8")
+        for _ in range(2):
+            points, rows = chars.flat_values, chars.value_rowids()
+            following = tf.concat([points[1:], [0]], 0)
+            same_text = tf.concat([tf.equal(rows[1:], rows[:-1]), [False]], 0)
+            pair = tf.bitwise.left_shift(tf.cast(points, tf.int64), 21) | tf.cast(following, tf.int64)
+            at = tf.minimum(tf.searchsorted(keys, pair), len(key_list) - 1)
+            hit = tf.equal(tf.gather(keys, at), pair) & same_text
+            hit &= ~tf.concat([[False], hit[:-1]], 0)  # a mark composed into its letter composes nothing itself
+            kept = ~tf.concat([[False], hit[:-1]], 0)
+            points = tf.where(hit, tf.gather(composed, at), points)
+            chars = tf.RaggedTensor.from_value_rowids(tf.boolean_mask(points, kept), tf.boolean_mask(rows, kept),
+                                                      nrows=chars.nrows())
+        return tf.strings.unicode_encode(chars, "UTF-8")
+
+    flat = tf.reshape(text, [-1])
+    # Only the marks that compose with a letter: Devanagari's vowel signs, say, never do (and are in every text).
+    composing = "".join(sorted({f"\\x{{{key & 0x1FFFFF:04X}}}" for key in key_list}))
+    marked = tf.reduce_any(tf.strings.regex_full_match(flat, f"(?s).*[{composing}].*"))
+    return tf.reshape(tf.cond(marked, lambda: compose(flat), lambda: flat), tf.shape(text))
+
+
+@functools.lru_cache(maxsize=1)
+def _composition_table() -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(letter << 21 | mark, sorted; the character NFC composes them into) for every canonical pair composition."""
+    import unicodedata
+
+    pairs = {}
+    for code in range(0x110000):
+        parts = unicodedata.decomposition(chr(code)).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            letter, mark = (int(part, 16) for part in parts)
+            if unicodedata.normalize("NFC", chr(letter) + chr(mark)) == chr(code):  # not a composition exclusion
+                pairs[letter << 21 | mark] = code
+    keys = sorted(pairs)  # plain values, made constants in each graph that uses them
+    return tuple(keys), tuple(pairs[key] for key in keys)
 
 
 def make_vectorizer(config: TextConfig, vocabulary: Optional[list[str]] = None) -> keras.layers.TextVectorization:

@@ -40,6 +40,30 @@ def test_standardize_folds_separators_and_controls_into_one_space(char):
     assert standardize(f"good{char}movie{char}{char}here{char}") == ["good movie here"]
 
 
+@pytest.mark.parametrize("text", ["génial", "Tiếng Việt", "Ελληνικά άλφα", "Ångström naïve façade", "ŞİŞLİ",
+                                  "नमस्ते क़लम", "plain"])
+def test_standardize_composes_accents_written_as_combining_marks_as_nfc_does(text):
+    """'e' + U+0301 (how macOS and some exports write 'é') is the same word to the model as 'é' itself."""
+    import unicodedata
+
+    from seqsent.data.dataset import comparison_key
+
+    decomposed, composed = unicodedata.normalize("NFD", text), unicodedata.normalize("NFC", text)
+    assert standardize(decomposed, composed, "") == [standardize(composed)[0]] * 2 + [""]
+    assert standardize(decomposed)[0] == comparison_key(decomposed)  # the Python twin agrees
+    batch = tf.constant([[decomposed], ["x"]])
+    assert standardize_text(batch).shape == (2, 1)
+
+
+def test_a_model_labels_a_word_written_decomposed_as_it_labels_it_composed():
+    import unicodedata
+
+    model = make_tiny_text_model(2, texts=["génial film", "détesté film"] * 4)
+    composed = ["génial", "détesté"]
+    decomposed = [unicodedata.normalize("NFD", word) for word in composed]
+    np.testing.assert_array_equal(model(tf.constant(decomposed)).numpy(), model(tf.constant(composed)).numpy())
+
+
 def test_standardize_replaces_invalid_utf8_instead_of_failing():
     (out,) = standardize_text(tf.constant([b"bad \xff\xfe bytes"])).numpy()
     assert out.decode("utf-8").startswith("bad ")  # valid UTF-8 out

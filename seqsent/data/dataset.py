@@ -346,4 +346,5 @@ def comparison_key(text: str) -> str:
     """A text as the model reads it (seqsent.text.standardize_text, in plain Python): texts that differ only in case,
     punctuation, spacing or HTML tags are one text to the model, so a test text written in capitals is still a test
     text when train or --unlabelled data are checked for it."""
+    text = text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)  # as the model
     return " ".join(_HTML_TAG.sub(" ", text.lower()).translate(_blanked_characters()).split())
