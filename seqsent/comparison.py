@@ -185,7 +185,7 @@ def compare(config: RunConfig, archs: Sequence[str], *, dataset=None, verbose: i
         results=results, config=config, data_description=dataset.description, class_names=names,
         split_sizes={"train": len(dataset.train), "validation": len(dataset.validation), "test": len(dataset.test)},
         length_edges=edges, bucket_sizes={b: int(np.sum(buckets == i)) for i, b in enumerate(BUCKETS)},
-        f1_average="positive class" if len(names) == 2 else "macro average over the classes",
+        f1_average=f"class `{names[1]}` (the second of two)" if len(names) == 2 else "macro average over the classes",
         notes=list(dataset.notes) + [note for result in results for note in result.notes],
     )
 

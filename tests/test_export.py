@@ -475,3 +475,14 @@ def test_model_card_names_what_the_model_learned_from_besides_labels_and_keeps_t
     assert "Data: small.csv (40 rows held out as test)." in card
     for said in ("embeddings frozen", "unlabelled `u.txt`", "VAT (epsilon 5.0)", "entropy minimisation (weight 0.5)"):
         assert said in card, said
+
+
+def test_model_card_says_the_task_by_the_classes_when_they_are_not_sentiments():
+    from seqsent.config import RunConfig
+    from seqsent.serving.model_card import model_card
+
+    config = RunConfig(name="m").to_dict()
+    assert "- For the sentiment of texts like its training data" in model_card(
+        {"class_names": ["neg", "pos"], "config": config})
+    topics = model_card({"class_names": ["sport", "politics", "science"], "config": config})
+    assert "- For the classes `sport`, `politics`, `science` of texts like its training data" in topics

@@ -71,10 +71,20 @@ def _test_metrics(metadata: dict, config: dict) -> list[str]:
             + [f"| {key} | {metrics[key]:.4f} |" for key in keys if isinstance(metrics.get(key), (int, float))])
 
 
+def _task(metadata: dict) -> str:
+    """'the sentiment' for the classes of movie reviews (IMDB, the sample); the classes themselves otherwise: a model
+    of topics or languages is no sentiment classifier."""
+    names = list(metadata.get("class_names") or [])
+    if names == ["neg", "pos"]:
+        return "the sentiment"
+    shown = ", ".join(f"`{name}`" for name in names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+    return f"the classes {shown}"
+
+
 def _use_and_limits(metadata: dict, config: dict) -> list[str]:
     return ["## Intended use and limits", "",
-            "- For the sentiment of texts like its training data, in their language (English, for IMDB and the "
-            "bundled sample: movie reviews). Other domains (product reviews, social media, news) and other "
+            f"- For {_task(metadata)} of texts like its training data, in their language (English, for IMDB and "
+            "the bundled sample: movie reviews). Other domains (product reviews, social media, news) and other "
             "languages score lower, by an amount not measured here: evaluate on your own data first.",
             "- Not for decisions about people (hiring, credit, moderation of individuals, health) or any decision "
             "with legal or similar effect: it reads words, not intent, and errs on sarcasm, negation and mixed "
