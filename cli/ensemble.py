@@ -35,10 +35,18 @@ def command(ctx, models, name, output_dir, as_json, **_):
     from seqsent.evaluation.metrics import format_metrics
 
     out = Output(as_json)
-    report = ensemble(list(models), name, output_dir, notify=out.say, data=data, model_columns=model_columns)
+    notes: list[str] = []
+
+    def notify(message: str) -> None:
+        if message.startswith("Note: "):  # kept for --json, as train's
+            notes.append(message.removeprefix("Note: "))
+        out.say(message)
+
+    report = ensemble(list(models), name, output_dir, notify=notify, data=data, model_columns=model_columns)
     if as_json:
         out.result({"name": name, **{key: getattr(report, key) for key in (
-            "members", "weights", "validation_accuracy", "test_metrics", "data_description", "export_dir")}})
+            "members", "weights", "validation_accuracy", "test_metrics", "data_description", "export_dir")},
+            "notes": notes})
         return
     out.say(f"\nTest metrics ({report.test_metrics['examples']:,} examples of {report.data_description}, scored on "
             "the exported SavedModel):")

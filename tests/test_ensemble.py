@@ -295,6 +295,9 @@ def test_ensemble_notes_a_member_that_predicts_as_another(tmp_path, capsys, monk
     code, out, err = run_main(capsys, "ensemble", "saved_models/nb/1", "saved_models/nb/2", "--name", "e")
     assert code == 0 and ("Note: saved_models/nb/2 predicts as saved_models/nb/1 on every validation text (the same "
                           "model?): it adds nothing") in out + err, out + err
+    code, out, err = run_main(capsys, "ensemble", "saved_models/nb/1", "saved_models/nb/2", "--name", "e", "--json")
+    assert code == 0 and any(note.startswith("saved_models/nb/2 predicts as saved_models/nb/1")
+                             for note in json.loads(out)["notes"]), out
 
 
 def test_ensemble_data_laid_out_like_the_members_training_file_is_read_with_their_columns(tmp_path, capsys,
