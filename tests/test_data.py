@@ -959,3 +959,9 @@ def test_a_single_class_left_after_skipping_missing_labels_says_what_was_skipped
     with pytest.raises(DataError, match=re.escape("the training data has a single class ('inf'); need 2 or more "
                                                   "(infnan.csv: skipped 30 row(s): 30 with an empty or missing label")):
         open_data(DataConfig(source=str(path)))
+
+
+def test_the_data_description_says_how_many_test_rows_limit_kept(tmp_path):
+    dataset = load(write_csv(tmp_path / "d.csv", tiny_texts(per_class=40)), limit=20)
+    assert len(dataset.test) == 20
+    assert dataset.description.endswith(f"; --limit keeps 20 of its {round(120 * 0.2)} test rows")

@@ -209,7 +209,10 @@ def build_dataset(
     if limit is not None:
         _check_limit_fits_classes("--limit", limit, len(train_texts), len(class_names))
         train_texts, y_train, train_groups = stratified_subset(train_texts, y_train, limit, seed, train_groups)
+        held = len(test_texts)
         test_texts, y_test, _ = stratified_subset(test_texts, y_test, limit, seed)
+        if len(test_texts) < held:  # the description counted the test rows before --limit
+            description += f"; --limit keeps {len(test_texts):,} of its {held:,} test rows"
     if train_limit is not None:
         _check_limit_fits_classes("--train-limit", train_limit, len(train_texts), len(class_names))
         train_texts, y_train, train_groups = stratified_subset(train_texts, y_train, train_limit, seed, train_groups)
