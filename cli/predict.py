@@ -40,7 +40,8 @@ from seqsent.files import decode_utf8
 def command(ctx, model, texts, file_, text_column, threshold, as_json):
     """Label TEXTS with MODEL (an exported directory or .keras file).
 
-    Without TEXTS or --file, texts are read from stdin, one per line (blank lines skipped, with a note).
+    Without TEXTS or --file, texts are read from stdin, one per line (blank lines skipped, with a note);
+    TEXTS and --file together are labelled in that order, the arguments first.
     A .csv/.tsv/.jsonl --file is read as a table: the texts of its --text-column. A .gz --file is decompressed.
     An empty TEXT argument is an error: there is nothing to label.
     """
