@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from seqsent_cli.main import import_tensorflow
-
 from seqsent_cli.options import (DATA_OPTIONS, TRAIN_OPTIONS, add_options, flags_not_given, naming_config_file,
                                  resolve_config)
 from seqsent_cli.output import Output, json_option, verbose_option
@@ -118,7 +119,8 @@ def _print_summary(report, config, out: Output) -> None:
     for note in report.notes:
         out.say(f"Note: {note}")
     out.say(f"\nExported: {report.export_dir}")  # warnings were printed as they happened
-    out.say(f"Run directory: {report.run_dir}  (tensorboard --logdir {report.run_dir / 'tensorboard'})")
+    logs = shlex.quote(str(report.run_dir / "tensorboard"))  # pasted into a shell as it is
+    out.say(f"Run directory: {report.run_dir}  (tensorboard --logdir {logs})")
 
 
 def _announce_data(dataset, out: Output) -> None:
