@@ -118,6 +118,20 @@ def group(ctx, debug):
 
 
 def main(argv=None) -> None:
+    try:
+        _run(argv)
+    except BrokenPipeError:
+        # The reader went away (`seqsent predict ... | head -1`): stop quietly with a pipe's status, as command-line
+        # tools do; stdout goes to /dev/null so that flushing it at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(128 + signal.SIGPIPE)
+    except SystemExit as exc:
+        if exc.code == 1 and type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):  # Click's own quiet exit on one
+            sys.exit(128 + signal.SIGPIPE)
+        raise
+
+
+def _run(argv) -> None:
     from seqsent.errors import Interrupted, SeqsentError
 
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
@@ -153,17 +167,8 @@ def main(argv=None) -> None:
         click.echo("seqsent: error: out of memory; try a smaller --batch-size, --units, --embedding-dim, "
                    "--max-tokens or --sequence-length", err=True)
         sys.exit(1)
-    except BrokenPipeError:
-        # The reader went away (`seqsent predict ... | head -1`): stop quietly with a pipe's status, as command-line
-        # tools do; stdout goes to /dev/null so that flushing it at exit does not fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(128 + signal.SIGPIPE)
-    except SystemExit as exc:
-        if exc.code == 1 and type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):  # Click's own quiet exit on one
-            sys.exit(128 + signal.SIGPIPE)
-        raise
     except OSError as exc:
-        if debug:
+        if debug or isinstance(exc, BrokenPipeError):  # (main's to end quietly)
             raise
         if not exc.filename:
             _report_bug(exc)

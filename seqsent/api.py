@@ -432,15 +432,7 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
     from seqsent.training.ensemble import choose_log_odds_weights, log_odds_ensemble
 
     notify = notify or log_or_warn
-    if not is_safe_name(name):
-        raise UsageError(NAME_RULE)
-    if len(model_paths) < 2:
-        raise UsageError("give two or more models to combine")
-    given_twice = next((p for i, p in enumerate(model_paths)
-                        if any(Path(p).resolve() == Path(q).resolve() for q in model_paths[:i])), None)
-    if given_twice is not None:
-        raise UsageError(f"{given_twice} is given twice: each model counts once (its weight is chosen)")
-    check_creatable(output_dir, "--output-dir", directory=True)  # before fitting the weights, not after
+    _check_ensemble_request(model_paths, name, output_dir)
     members = [_keras_model_of(path) for path in model_paths]  # each loaded once: it predicts and is combined
     names = members[0].class_names
     if len(names) != 2 or any(m.class_names != names for m in members):
@@ -480,6 +472,19 @@ def ensemble(model_paths: list[str | Path], name: str, output_dir: str | Path = 
     export_dir, test_metrics = _export_and_score(result, config, dataset, notify, extra={"ensemble": ensemble})
     return EnsembleReport(export_dir, [str(p) for p in model_paths], weights, accuracy, test_metrics,
                           dataset.description)
+
+
+def _check_ensemble_request(model_paths: list, name: str, output_dir) -> None:
+    """What can be refused before any member loads."""
+    if not is_safe_name(name):
+        raise UsageError(NAME_RULE)
+    if len(model_paths) < 2:
+        raise UsageError("give two or more models to combine")
+    given_twice = next((p for i, p in enumerate(model_paths)
+                        if any(Path(p).resolve() == Path(q).resolve() for q in model_paths[:i])), None)
+    if given_twice is not None:
+        raise UsageError(f"{given_twice} is given twice: each model counts once (its weight is chosen)")
+    check_creatable(output_dir, "--output-dir", directory=True)  # before fitting the weights, not after
 
 
 def _members_adding_nothing(paths: list[str], probabilities, weights) -> list[str]:
