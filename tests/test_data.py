@@ -965,3 +965,12 @@ def test_the_data_description_says_how_many_test_rows_limit_kept(tmp_path):
     dataset = load(write_csv(tmp_path / "d.csv", tiny_texts(per_class=40)), limit=20)
     assert len(dataset.test) == 20
     assert dataset.description.endswith(f"; --limit keeps 20 of its {round(120 * 0.2)} test rows")
+
+
+def test_labels_are_encoded_against_class_names_written_decomposed_by_an_older_model():
+    import unicodedata
+
+    from seqsent.data.dataset import encode_labels
+
+    decomposed = unicodedata.normalize("NFD", "caf\u00e9")
+    assert encode_labels(["caf\u00e9", "other", decomposed], [decomposed, "other"], "test").tolist() == [0, 1, 0]

@@ -586,3 +586,29 @@ def test_a_text_column_taken_as_labels_is_refused_while_read_not_after(tmp_path,
     with pytest.raises(DataError, match=r"distinct labels in 50 training rows"):
         prepare(DataConfig(source=str(path)), tmp_path / "prepared", shards=1)
     assert not (tmp_path / "prepared").exists()
+
+
+def test_class_names_written_decomposed_in_classes_or_an_older_prepared_directory_still_match(tmp_path):
+    """Labels are read composed (NFC); --classes copied from a macOS file name, or a directory prepared before
+    labels were composed, may hold the decomposed form of the same names."""
+    import unicodedata
+
+    from seqsent.data.prepare import prepare
+
+    composed = "caf\u00e9"
+    decomposed = unicodedata.normalize("NFD", composed)
+    rows = tiny_texts((decomposed, "other"), per_class=20)
+    write_csv(tmp_path / "d.csv", rows)
+    with open(tmp_path / "d.csv", "rb") as plain, gzip.open(tmp_path / "d.csv.gz", "wb") as packed:
+        packed.write(plain.read())
+    stream = open_stream(DataConfig(source=str(tmp_path / "d.csv.gz"), classes=[decomposed, "other"]))
+    assert stream.class_names == [composed, "other"]
+    prepare(DataConfig(source=str(tmp_path / "d.csv")), tmp_path / "prepared", shards=1)
+    manifest = json.loads((tmp_path / "prepared" / "manifest.json").read_text(encoding="utf-8"))
+    manifest["classes"] = [decomposed if name == composed else name for name in manifest["classes"]]
+    (tmp_path / "prepared" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    for shard in (tmp_path / "prepared").glob("*.jsonl.gz"):  # as an older seqsent wrote them: as given
+        lines = gzip.decompress(shard.read_bytes()).decode("utf-8").replace(json.dumps(composed)[1:-1],
+                                                                            json.dumps(decomposed)[1:-1])
+        shard.write_bytes(gzip.compress(lines.encode("utf-8")))
+    assert open_stream(DataConfig(source=str(tmp_path / "prepared"))).class_names == [composed, "other"]

@@ -109,7 +109,11 @@ def check_classes_while_reading(labels, rows: int, description: str) -> None:
 
 
 def encode_labels(labels: Sequence[str], class_names: list[str], where: str) -> np.ndarray:
-    index = {name: i for i, name in enumerate(class_names)}
+    from seqsent.data.shards import nfc
+
+    # Compared composed (NFC): labels are read so, class names of older models and prepared data may not be.
+    index = {nfc(name): i for i, name in enumerate(class_names)}
+    labels = [nfc(label) for label in labels]
     unknown = sorted({label for label in labels if label not in index})
     if unknown:
         shown = ", ".join(repr(_clip(u)) for u in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")

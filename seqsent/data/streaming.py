@@ -15,6 +15,7 @@ Nothing here holds the data: rows are read from the shards when a split is itera
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from typing import Iterator
 
 from seqsent.config import DataConfig
 from seqsent.data.dataset import TextOverlap, check_classes_while_reading, shared_texts_note
-from seqsent.data.shards import check_shard, find_shards, is_glob, iter_rows, undecodable_sequences
+from seqsent.data.shards import check_shard, find_shards, is_glob, iter_rows, nfc, undecodable_sequences
 from seqsent.layout import MANIFEST_FILE, shard_format
 from seqsent.errors import DataError, UsageError
 from seqsent.files import read_json
@@ -217,6 +218,7 @@ def open_stream(config: DataConfig, notify=None, need_counts: bool = True) -> St
     """The shards of config.source (a prepared directory, a directory, a glob or a file), checked, with classes;
     with `need_counts`, rows per split too (a first pass unless a manifest has them)."""
     notify = notify or (lambda message: None)
+    config = dataclasses.replace(config, classes=[nfc(name) for name in config.classes])  # as labels are read
     source = Path(config.source).expanduser()
     if not is_glob(config.source) and (source / MANIFEST_FILE).is_file():
         return _prepared(source, config)
@@ -358,7 +360,7 @@ def _prepared(directory: Path, config: DataConfig) -> StreamingDataset:
     try:
         shards = {split: [directory / name for name in manifest["shards"][split]] for split in SPLITS}
         counts = {split: int(manifest["counts"][split]) for split in SPLITS}
-        classes = [str(c) for c in manifest["classes"]]
+        classes = [nfc(str(c)) for c in manifest["classes"]]  # as its labels are read (older ones wrote them as given)
         shared = int(manifest.get("test_texts_in_train") or 0)  # counted by prepare; absent before
     except (KeyError, TypeError, ValueError):
         raise DataError(f"--data {directory}: {MANIFEST_FILE} lacks shards, counts or classes") from None
