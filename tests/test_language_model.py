@@ -277,3 +277,26 @@ def test_a_stacked_bidirectional_language_model_is_refused_before_pretraining_an
     config.model.arch = "lstm"
     adopt_encoder_shape(config, stacked, given={"model.arch"})
     assert (config.model.arch, config.model.layers) == ("lstm", 2)
+
+
+def test_an_encoder_learned_before_accents_were_composed_is_read_unless_its_vocabulary_holds_one(encoder, tmp_path):
+    """Standardisation 2 composes accents written as combining marks; a vocabulary of 1 without one is still valid."""
+    import json
+    import shutil
+
+    from seqsent.errors import ModelError
+    from seqsent.models.encoder import BEFORE_COMPOSED_ACCENTS, ENCODER_FILE, VOCABULARY_FILE
+
+    report, _ = encoder
+    older = tmp_path / "older"
+    shutil.copytree(report.output, older)
+    metadata = json.loads((older / ENCODER_FILE).read_text(encoding="utf-8"))
+    (older / ENCODER_FILE).write_text(json.dumps({**metadata, "standardization": BEFORE_COMPOSED_ACCENTS}),
+                                      encoding="utf-8")
+    assert read_encoder(older).vocabulary == read_encoder(report.output).vocabulary
+    vocabulary = json.loads((older / VOCABULARY_FILE).read_text(encoding="utf-8"))
+    vocabulary[-1] = "cafe\u0301"
+    (older / VOCABULARY_FILE).write_text(json.dumps(vocabulary), encoding="utf-8")
+    with pytest.raises(ModelError, match=f"its vocabulary holds {'cafe' + chr(0x301)!r}, an accent written as a "
+                                         "combining mark"):
+        read_encoder(older)

@@ -33,8 +33,10 @@ WEIGHTS_FILE = "language_model.weights.h5"
 TEXTS_FILE = DIRECTORY_RECORD
 ENCODER_FILES = (ENCODER_FILE, VOCABULARY_FILE, WEIGHTS_FILE, TEXTS_FILE)
 # Bumped when seqsent.text.standardize_text changes what it does: an encoder's vocabulary is only valid with
-# the standardisation it was learned with.
-STANDARDIZATION = "seqsent-standardize-1"
+# the standardisation it was learned with. 2 composes accents written as combining marks (NFC pairs): a vocabulary
+# of 1 is still valid when none of its terms holds a decomposed accent (what 2 reads otherwise).
+STANDARDIZATION = "seqsent-standardize-2"
+BEFORE_COMPOSED_ACCENTS = "seqsent-standardize-1"
 
 
 @dataclass
@@ -90,7 +92,8 @@ def read_encoder(path: str | Path) -> Encoder:
     metadata = _read_json(path / ENCODER_FILE, where)
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise ModelError(f"{where}: {ENCODER_FILE} does not describe a seqsent encoder")
-    if metadata.get("format_version") != FORMAT_VERSION or metadata.get("standardization") != STANDARDIZATION:
+    if metadata.get("format_version") != FORMAT_VERSION or metadata.get("standardization") not in (
+            STANDARDIZATION, BEFORE_COMPOSED_ACCENTS):
         raise ModelError(f"{where}: written by seqsent {metadata.get('seqsent_version', '?')} (encoder format "
                          f"{metadata.get('format_version')!r}, {metadata.get('standardization')!r}); this seqsent reads "
                          f"format {FORMAT_VERSION}, {STANDARDIZATION}: pretrain it again with this seqsent")
@@ -100,6 +103,14 @@ def read_encoder(path: str | Path) -> Encoder:
             or not all(isinstance(t, str) for t in vocabulary) or vocabulary[:1] != [""]):
         raise ModelError(f"{where}: {VOCABULARY_FILE} is not the {metadata['vocabulary_size']:,}-term vocabulary "
                          f"{ENCODER_FILE} describes")
+    if metadata.get("standardization") == BEFORE_COMPOSED_ACCENTS:
+        import unicodedata
+
+        decomposed = next((term for term in vocabulary if not unicodedata.is_normalized("NFC", term)), None)
+        if decomposed is not None:
+            raise ModelError(f"{where}: its vocabulary holds {decomposed!r}, an accent written as a combining mark, "
+                             "which this seqsent's standardisation composes (a word the model never meets now): "
+                             "pretrain it again with this seqsent")
     if not (path / WEIGHTS_FILE).is_file():
         raise ModelError(f"{where}: {WEIGHTS_FILE} is missing; is the directory complete?")
     return Encoder(path, metadata, vocabulary)
