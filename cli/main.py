@@ -36,8 +36,7 @@ class LazyGroup(click.Group):
             return None
         command = getattr(importlib.import_module(COMMANDS[name][0]), "command")
         for param in command.params:
-            if isinstance(param, click.Option) and isinstance(param.type, (click.types.StringParamType, click.Path)) \
-                    and param.name != "data":  # --data '' has its own message (seqsent.config.EMPTY_DATA)
+            if isinstance(param, click.Option) and param.name in NOT_EMPTY:
                 param.callback = param.callback or _refuse_empty
         return command
 
@@ -47,9 +46,14 @@ class LazyGroup(click.Group):
             formatter.write_dl([(name, summary) for name, (_, summary) in COMMANDS.items()])
 
 
+# Where a command writes, and under which name: given as '' (an unset shell variable, more often than a choice),
+# `--output-dir ''` wrote into the current directory and `--name ''` took the default name. (An input option given
+# '' clears what a --config file set: left alone.)
+NOT_EMPTY = {"name", "output_dir", "runs_dir", "output", "report_dir", "file_", "base_path"}
+
+
 def _refuse_empty(ctx, param, value):
-    """An option given as '' is an unset shell variable more often than a choice: `--output-dir ''` wrote into the
-    current directory, `--name ''` took the default name."""
+    """An option of NOT_EMPTY given as ''."""
     if ctx.get_parameter_source(param.name) != click.core.ParameterSource.COMMANDLINE:
         return value  # a default ('' for --name: the arch's name)
     for item in value if isinstance(value, tuple) else (value,):

@@ -869,7 +869,7 @@ def test_predict_table_file_notes_bytes_that_are_not_utf8_as_a_plain_file_does(m
 
 @pytest.mark.parametrize("args", [("train", "--name", ""), ("train", "--output-dir", " "), ("train", "--runs-dir", ""),
                                   ("evaluate", "m", "--report", ""), ("serving-config", "--output-dir", ""),
-                                  ("export", "m", "--name", ""), ("train", "--unlabelled", "")])
+                                  ("export", "m", "--name", ""), ("pretrain-lm", "--output", "")])
 def test_an_option_given_empty_is_refused_not_taken_as_the_current_directory_or_the_default(capsys, tmp_path,
                                                                                               monkeypatch, args):
     monkeypatch.chdir(tmp_path)
@@ -889,3 +889,11 @@ def test_a_usage_error_about_an_option_the_config_file_set_names_the_file(capsys
     code, _, err = run_main(capsys, "train", "--config", config, "--data", "sample", "--limit", 50)
     assert_one_line_error(code, err, 2, "--text-column review goes with a table --data")
     assert err.strip().endswith(f"(--config {config} sets --text-column review)")
+
+
+def test_an_input_option_given_empty_clears_what_the_config_file_set(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"model": {"embeddings_path": "vectors.vec"}}), encoding="utf-8")
+    code, _, err = run_main(capsys, "train", "--config", config, "--embeddings", "", "--epochs", 0)
+    assert_one_line_error(code, err, 2, "--epochs must be at least 1")  # not about --embeddings
