@@ -230,8 +230,8 @@ def _check_streaming(dataset, config: RunConfig) -> None:
 def _refuse_data_settings_from_python(config: RunConfig) -> None:
     """A Dataset made by from_python is split already: config.data's settings would be recorded, never applied."""
     defaults = DataConfig()
-    changed = [name for name in DataConfig.__dataclass_fields__
-               if name != "source" and getattr(config.data, name) != getattr(defaults, name)]
+    changed = [name for name in DataConfig.__dataclass_fields__  # (text_column: an --unlabelled table's, too)
+               if name not in ("source", "text_column") and getattr(config.data, name) != getattr(defaults, name)]
     if changed:
         raise UsageError(f"config.data.{changed[0]} has no effect with a dataset= made by from_python (its splits "
                          "are made there: from_python(..., validation_fraction=, test_fraction=, seed=)); leave "
