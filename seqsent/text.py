@@ -48,8 +48,8 @@ def composed_accents(text: tf.Tensor) -> tf.Tensor:
 
     def compose(flat_text):
         chars = tf.strings.unicode_decode(flat_text, "UTF-8")
-        for _ in range(3):
-            points, rows = chars.flat_values, chars.value_rowids()
+
+        def one_pass(done, points, rows):
             following = tf.concat([points[1:], [0]], 0)
             same_text = tf.concat([tf.equal(rows[1:], rows[:-1]), [False]], 0)
             pair = tf.bitwise.left_shift(tf.cast(points, tf.int64), 21) | tf.cast(following, tf.int64)
@@ -58,16 +58,36 @@ def composed_accents(text: tf.Tensor) -> tf.Tensor:
             hit &= ~tf.concat([[False], hit[:-1]], 0)  # a mark composed into its letter composes nothing itself
             kept = ~tf.concat([[False], hit[:-1]], 0)
             points = tf.where(hit, tf.gather(composed, at), points)
-            chars = tf.RaggedTensor.from_value_rowids(tf.boolean_mask(points, kept), tf.boolean_mask(rows, kept),
-                                                      nrows=chars.nrows())
-        return tf.strings.unicode_encode(chars, "UTF-8")
+            return done + 1, tf.boolean_mask(points, kept), tf.boolean_mask(rows, kept)
+
+        # A loop, not three copies of the pass: the graph is traced into several functions of an export.
+        _, points, rows = tf.while_loop(lambda done, *_: done < 3, one_pass,
+                                        (tf.constant(0), chars.flat_values, chars.value_rowids()),
+                                        shape_invariants=(tf.TensorShape([]), tf.TensorShape([None]),
+                                                          tf.TensorShape([None])))
+        return tf.strings.unicode_encode(tf.RaggedTensor.from_value_rowids(points, rows, nrows=chars.nrows()),
+                                         "UTF-8")
 
     flat = tf.reshape(text, [-1])
     # The pairs themselves, not any combining mark: Tamil or Bengali vowel signs compose with one letter only and
     # are in every text of those scripts.
-    pairs = "|".join(f"\\x{{{key >> 21:04X}}}\\x{{{key & 0x1FFFFF:04X}}}" for key in key_list)
-    marked = tf.reduce_any(tf.strings.regex_full_match(flat, f"(?s).*(?:{pairs}).*"))
+    marked = tf.reduce_any(tf.strings.regex_full_match(flat, _pair_pattern()))
     return tf.reshape(tf.cond(marked, lambda: compose(flat), lambda: flat), tf.shape(text))
+
+
+@functools.lru_cache(maxsize=1)
+def _pair_pattern() -> str:
+    """An RE2 pattern matching a text that holds a composable pair: per mark, the class of its letters (written as
+    themselves, a few kB in the graph, not 20 as \\x{...} escapes of each pair)."""
+    letters: dict[int, list[int]] = {}
+    for key in _composition_table()[0]:
+        letters.setdefault(key & 0x1FFFFF, []).append(key >> 21)
+
+    def char(code: int) -> str:
+        return chr(code) if chr(code).isalnum() else f"\\x{{{code:X}}}"
+
+    groups = "|".join(f"[{''.join(char(code) for code in codes)}]\\x{{{mark:X}}}" for mark, codes in letters.items())
+    return f"(?s).*(?:{groups}).*"
 
 
 @functools.lru_cache(maxsize=1)
