@@ -50,8 +50,22 @@ VECTOR_METHODS = ("word2vec", "fasttext")
 VECTOR_FORMATS = ("text", "binary")
 
 
+class Settings:
+    """A typed settings class: a name that is not one of its fields (`config.model.unit = 8` for `units`) is refused
+    rather than set and never read."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self.__dataclass_fields__:
+            import difflib
+
+            close = difflib.get_close_matches(name, self.__dataclass_fields__, n=1)
+            raise AttributeError(f"{type(self).__name__} has no setting {name!r}"
+                                 + (f" (did you mean {close[0]!r}?)" if close else ""))
+        object.__setattr__(self, name, value)
+
+
 @dataclass
-class DataConfig:
+class DataConfig(Settings):
     """Where the examples come from and how train is split for validation."""
 
     source: str = "sample"
@@ -106,7 +120,7 @@ EMPTY_DATA = ("--data is empty (an unset shell variable?): name a table file, a 
 
 
 @dataclass
-class TextConfig:
+class TextConfig(Settings):
     """Standardisation and vocabulary: learned from the train split only."""
 
     max_tokens: int = 10000
@@ -118,7 +132,7 @@ class TextConfig:
 
 
 @dataclass
-class ModelConfig:
+class ModelConfig(Settings):
     """An Embedding, a recurrent stack, pooling over time and a classification head."""
 
     arch: str = "bilstm"
@@ -185,7 +199,7 @@ class ModelConfig:
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Settings):
     """Optimisation, distribution and checkpointing."""
 
     epochs: int = 6
@@ -220,7 +234,7 @@ class TrainConfig:
 
 
 @dataclass
-class SemiSupervisedConfig:
+class SemiSupervisedConfig(Settings):
     """Learning from texts without labels while the classifier trains (Miyato et al. 2016): virtual adversarial
     training on unlabelled texts, adversarial training on labelled ones. Recurrent archs only."""
 
@@ -250,7 +264,7 @@ class SemiSupervisedConfig:
 
 
 @dataclass
-class RunConfig:
+class RunConfig(Settings):
     """Everything a `seqsent train` run needs; saved as config.json with the run and the model."""
 
     name: str = ""
@@ -654,7 +668,7 @@ def is_chosen(value: Any, section: str, name: str, given: Collection[str] = ()) 
 
 
 @dataclass
-class TextSourcesConfig:
+class TextSourcesConfig(Settings):
     """The texts pretraining learns from, labels never read: shared by pretrain-embeddings and pretrain-lm."""
 
     data: str = "sample"

@@ -282,3 +282,15 @@ def test_train_leaves_the_callers_config_as_given(monkeypatch):
     with pytest.raises(Prepared) as stopped:
         api.train(config)
     assert stopped.value.args[0] is not config and stopped.value.args[0] == config
+
+
+def test_a_mistyped_setting_is_refused_not_set_and_never_read():
+    from seqsent.config import LanguageModelConfig
+
+    config = RunConfig()
+    with pytest.raises(AttributeError, match="ModelConfig has no setting 'unit' \\(did you mean 'units'\\?\\)"):
+        config.model.unit = 8
+    with pytest.raises(AttributeError, match="LanguageModelConfig has no setting 'epoch'"):
+        LanguageModelConfig().epoch = 3
+    config.model.units = 8
+    assert config.model.units == 8
